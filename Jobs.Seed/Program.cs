@@ -1,1 +1,3 @@
-Console.WriteLine("todo");
+using Jobs.Api;
+
+return await NodeHost.RunAsync(args, NodeKind.Seed);

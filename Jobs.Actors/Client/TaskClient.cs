@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Akka.Actor;
+using Jobs.Actors.Tasks;
+
+namespace Jobs.Actors.Client;
+
+/// <summary>
+/// Sends tasks by name (Celery's <c>send_task</c>: the caller needs no task code) and hands back
+/// <see cref="AsyncResult"/> handles. Everything goes through the task shard region, so this works on any node.
+/// </summary>
+public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan submitTimeout)
+{
+    private static readonly JsonElement EmptyArgs = JsonDocument.Parse("[]").RootElement.Clone();
+    private static readonly JsonElement EmptyKwargs = JsonDocument.Parse("{}").RootElement.Clone();
+
+    /// <summary>The task shard region: a documented target for <c>Ask&lt;TaskResult&gt;</c> with <see cref="ITaskCommand"/>s.</summary>
+    public IActorRef Tasks { get; } = tasks;
+
+    public TaskRoutes Routes { get; } = routes;
+
+    /// <summary>Celery's <c>delay</c>: positional arguments only, default options.</summary>
+    public Task<AsyncResult> DelayAsync(string name, params object?[] args) => SendTaskAsync(name, args);
+
+    /// <summary>Celery's <c>apply_async</c> / <c>send_task</c> with .NET values, serialized as JSON.</summary>
+    public Task<AsyncResult> SendTaskAsync(string name, IEnumerable<object?>? args = null,
+        IReadOnlyDictionary<string, object?>? kwargs = null, TaskOptions? options = null, CancellationToken cancellationToken = default) =>
+        SendTaskAsync(name,
+            args is null ? EmptyArgs : JsonSerializer.SerializeToElement(args),
+            kwargs is null ? EmptyKwargs : JsonSerializer.SerializeToElement(kwargs),
+            options, cancellationToken);
+
+    /// <summary>Sends with arguments already in JSON. Completes once the task is journaled.</summary>
+    public async Task<AsyncResult> SendTaskAsync(string name, JsonElement? args, JsonElement? kwargs,
+        TaskOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var command = ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: false);
+        var accepted = await Tasks.Ask<TaskResult>(command, submitTimeout, cancellationToken).ConfigureAwait(false);
+        return new AsyncResult(this, command.TaskId, accepted);
+    }
+
+    /// <summary>Sends and waits for the result in one message: the task entity answers once it is ready.</summary>
+    public Task<TaskResult> ApplyAsync(string name, JsonElement? args, JsonElement? kwargs, TaskOptions? options,
+        TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        Tasks.Ask<TaskResult>(ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: true), timeout, cancellationToken);
+
+    /// <summary>A handle on any task id, sent from here or elsewhere.</summary>
+    public AsyncResult AsyncResult(string taskId) => new(this, taskId, null);
+
+    public Task<TaskInfo> GetInfoAsync(string taskId, CancellationToken cancellationToken = default) =>
+        Tasks.Ask<TaskInfo>(new GetTaskInfo(taskId), submitTimeout, cancellationToken);
+
+    public SubmitTask ToCommand(string name, JsonElement? args, JsonElement? kwargs, TaskOptions options, bool awaitResult)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var due = options.Eta ?? (options.Countdown is { } countdown ? now + countdown : null);
+        var expires = options.Expires ?? (options.ExpiresIn is { } expiresIn ? now + expiresIn : null);
+        return new SubmitTask(
+            options.TaskId ?? Guid.NewGuid().ToString(),
+            name,
+            args is { ValueKind: not JsonValueKind.Undefined and not JsonValueKind.Null } a ? a : EmptyArgs,
+            kwargs is { ValueKind: not JsonValueKind.Undefined and not JsonValueKind.Null } k ? k : EmptyKwargs,
+            Routes.QueueFor(name, options.Queue),
+            due,
+            expires,
+            awaitResult);
+    }
+
+    internal Task<TaskResult> AskAsync(ITaskCommand command, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        Tasks.Ask<TaskResult>(command, timeout, cancellationToken);
+
+    internal TimeSpan SubmitTimeout => submitTimeout;
+}

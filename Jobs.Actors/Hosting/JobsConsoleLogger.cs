@@ -1,0 +1,73 @@
+using Akka.Actor;
+using Akka.Dispatch;
+using Akka.Event;
+
+namespace Jobs.Actors.Hosting;
+
+/// <summary>
+/// Writes log lines in Celery's format, <c>[2026-11-24 22:03:31,123: INFO/worker] tasks.add[id]: Adding 2 + 2</c>,
+/// and keeps the most recent ones in <see cref="LogRing"/> so they can be read without a log file.
+/// </summary>
+public sealed class JobsConsoleLogger : ReceiveActor, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+{
+    public JobsConsoleLogger()
+    {
+        Receive<InitializeLogger>(_ => Sender.Tell(new LoggerInitialized()));
+        Receive<LogEvent>(Write);
+    }
+
+    private static void Write(LogEvent e)
+    {
+        var line = Format(e);
+        LogRing.Shared.Add(line);
+        Console.Out.WriteLine(line);
+    }
+
+    public static string Format(LogEvent e)
+    {
+        var level = e.LogLevel() switch
+        {
+            LogLevel.DebugLevel => "DEBUG",
+            LogLevel.InfoLevel => "INFO",
+            LogLevel.WarningLevel => "WARNING",
+            _ => "ERROR",
+        };
+        var source = e.LogSource;
+        var slash = source.LastIndexOf('/');
+        if (slash >= 0)
+            source = source[(slash + 1)..];
+        var message = e.Message is LogMessage formatted ? formatted.ToString() : e.Message?.ToString();
+        var line = $"[{e.Timestamp.ToLocalTime():yyyy-MM-dd HH:mm:ss,fff}: {level}/{source}] {message}";
+        return e.Cause is null ? line : line + Environment.NewLine + e.Cause;
+    }
+}
+
+/// <summary>A bounded, thread-safe ring of the latest log lines of this process.</summary>
+public sealed class LogRing(int capacity)
+{
+    public static readonly LogRing Shared = new(2000);
+
+    private readonly string[] _lines = new string[capacity];
+    private long _written;
+
+    public void Add(string line)
+    {
+        lock (_lines)
+        {
+            _lines[_written % _lines.Length] = line;
+            _written++;
+        }
+    }
+
+    public IReadOnlyList<string> Latest(int count)
+    {
+        lock (_lines)
+        {
+            var available = (int)Math.Min(Math.Min(count, _written), _lines.Length);
+            var result = new string[available];
+            for (var i = 0; i < available; i++)
+                result[i] = _lines[(_written - available + i) % _lines.Length];
+            return result;
+        }
+    }
+}

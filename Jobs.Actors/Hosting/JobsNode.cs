@@ -1,0 +1,111 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Sharding;
+using Akka.Configuration;
+using Jobs.Actors.Client;
+using Jobs.Actors.Queues;
+using Jobs.Actors.Tasks;
+using Jobs.Actors.Workers;
+
+namespace Jobs.Actors.Hosting;
+
+/// <summary>
+/// One ActorJobs node: the actor system, the task and queue shard regions (or proxies on nodes without the
+/// shard role), the worker when the node has task code, and a <see cref="TaskClient"/>.
+/// </summary>
+public sealed class JobsNode : IAsyncDisposable
+{
+    public const string TaskTypeName = "task";
+    public const string QueueTypeName = "queue";
+
+    private readonly BodyScheduler? _bodies;
+
+    private JobsNode(ActorSystem system, JobsSettings settings, IActorRef tasks, IActorRef queues, IActorRef? worker,
+        TaskRegistry? registry, string hostname, BodyScheduler? bodies)
+    {
+        System = system;
+        Settings = settings;
+        Tasks = tasks;
+        Queues = queues;
+        Worker = worker;
+        Registry = registry;
+        Hostname = hostname;
+        _bodies = bodies;
+        Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout);
+    }
+
+    public ActorSystem System { get; }
+    public JobsSettings Settings { get; }
+    public IActorRef Tasks { get; }
+    public IActorRef Queues { get; }
+    public IActorRef? Worker { get; }
+    public TaskRegistry? Registry { get; }
+    public string Hostname { get; }
+    public TaskClient Client { get; }
+    public Address Address => Cluster.Get(System).SelfAddress;
+
+    /// <summary>
+    /// Starts the node and waits until it is Up in the cluster. A <paramref name="registry"/> makes it a worker
+    /// for the queues in <c>jobs.worker.queues</c>, provided it has the shard role.
+    /// </summary>
+    public static async Task<JobsNode> StartAsync(Config config, TaskRegistry? registry, TimeSpan joinTimeout,
+        CancellationToken cancellationToken = default)
+    {
+        var system = ActorSystem.Create("jobs", config);
+        try
+        {
+            var settings = JobsSettings.Create(system.Settings.Config);
+            var cluster = Cluster.Get(system);
+            var hostsShards = cluster.SelfRoles.Contains(settings.ShardRole);
+            var sharding = ClusterSharding.Get(system);
+            var queueExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as IQueueCommand)?.Queue);
+            var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
+
+            IActorRef queues, tasks;
+            if (hostsShards)
+            {
+                // Queues hold nothing durable, so they are not remembered: workers and entities recreate them.
+                queues = await sharding.StartAsync(QueueTypeName, QueueActor.Props,
+                    ClusterShardingSettings.Create(system).WithRememberEntities(false), queueExtractor).ConfigureAwait(false);
+                var entitySettings = settings.TaskEntity;
+                tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings),
+                    ClusterShardingSettings.Create(system), taskExtractor).ConfigureAwait(false);
+            }
+            else
+            {
+                queues = await sharding.StartProxyAsync(QueueTypeName, settings.ShardRole, queueExtractor).ConfigureAwait(false);
+                tasks = await sharding.StartProxyAsync(TaskTypeName, settings.ShardRole, taskExtractor).ConfigureAwait(false);
+            }
+
+            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            await up.Task.WaitAsync(joinTimeout, cancellationToken).ConfigureAwait(false);
+
+            var self = cluster.SelfAddress;
+            var role = cluster.SelfRoles.FirstOrDefault(r => r != "api") ?? "node";
+            var hostname = settings.WorkerHostname is { Length: > 0 } named ? named : $"{role}@{self.Host}:{self.Port}";
+
+            IActorRef? worker = null;
+            BodyScheduler? bodies = null;
+            if (registry is not null && hostsShards && settings.Queues.Count > 0)
+            {
+                bodies = new BodyScheduler(settings.Concurrency, "task-body");
+                var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues);
+                worker = system.ActorOf(WorkerPool.Props(registry, workerSettings, tasks, queues, bodies), "worker");
+            }
+            return new JobsNode(system, settings, tasks, queues, worker, registry, hostname, bodies);
+        }
+        catch
+        {
+            await system.Terminate().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Leaves the cluster gracefully (hands off shards) and stops the actor system.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await CoordinatedShutdown.Get(System).Run(CoordinatedShutdown.ClrExitReason.Instance).ConfigureAwait(false);
+        _bodies?.Dispose();
+    }
+}

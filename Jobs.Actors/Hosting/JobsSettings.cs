@@ -1,0 +1,47 @@
+using Akka.Configuration;
+using Jobs.Actors.Tasks;
+
+namespace Jobs.Actors.Hosting;
+
+/// <summary>The <c>jobs</c> section of the configuration, read once per node.</summary>
+public sealed record JobsSettings(
+    string Journal,
+    int NumberOfShards,
+    string ShardRole,
+    string WorkerHostname,
+    int Concurrency,
+    int Prefetch,
+    IReadOnlyList<string> Queues,
+    TaskRoutes Routes,
+    TaskEntitySettings TaskEntity,
+    string HttpEndpoint,
+    long MaxBodySize,
+    TimeSpan ApplyTimeout,
+    TimeSpan SubmitTimeout)
+{
+    public static JobsSettings Create(Config config)
+    {
+        var jobs = config.GetConfig("jobs") ?? throw new ConfigurationException("the 'jobs' section is missing");
+        var concurrency = jobs.GetInt("worker.concurrency", 0);
+        var routes = jobs.GetConfig("tasks.routes");
+        var routeList = routes is null || routes.IsEmpty
+            ? new List<KeyValuePair<string, string>>()
+            : routes.AsEnumerable().Select(kv => new KeyValuePair<string, string>(kv.Key.Trim('"'), kv.Value.GetString())).ToList();
+        return new JobsSettings(
+            Journal: jobs.GetString("persistence.journal", "sqlite"),
+            NumberOfShards: jobs.GetInt("sharding.number-of-shards", 100),
+            ShardRole: config.GetString("akka.cluster.sharding.role", "worker"),
+            WorkerHostname: jobs.GetString("worker.hostname", ""),
+            Concurrency: concurrency > 0 ? concurrency : Environment.ProcessorCount,
+            Prefetch: Math.Max(0, jobs.GetInt("worker.prefetch", 4)),
+            Queues: jobs.GetStringList("worker.queues").ToArray(),
+            Routes: new TaskRoutes(jobs.GetString("tasks.default-queue", "default"), routeList),
+            TaskEntity: new TaskEntitySettings(
+                jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(30)),
+                jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5))),
+            HttpEndpoint: jobs.GetString("http.endpoint", "127.0.0.1:5555"),
+            MaxBodySize: jobs.GetLong("http.max-body-size", 1024 * 1024),
+            ApplyTimeout: jobs.GetTimeSpan("http.apply-timeout", TimeSpan.FromSeconds(60)),
+            SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)));
+    }
+}

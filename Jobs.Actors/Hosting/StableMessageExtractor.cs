@@ -1,0 +1,29 @@
+using Akka.Cluster.Sharding;
+
+namespace Jobs.Actors.Hosting;
+
+/// <summary>
+/// Routes by an id with a hash that is the same in every process. <c>string.GetHashCode</c> is randomized per
+/// process in .NET, so two nodes (or one node before and after a restart) would disagree about shard ids.
+/// </summary>
+public sealed class StableMessageExtractor(int maxShards, Func<object, string?> entityIdOf) : IMessageExtractor
+{
+    public string? EntityId(object message) => message is ShardRegion.StartEntity start ? start.EntityId : entityIdOf(message);
+
+    public object EntityMessage(object message) => message;
+
+    public string ShardId(object message) => ShardId(EntityId(message) ?? "", message);
+
+    public string ShardId(string entityId, object? messageHint = null) => (Fnv1a(entityId) % (uint)maxShards).ToString();
+
+    private static uint Fnv1a(string text)
+    {
+        var hash = 2166136261u;
+        foreach (var c in text)
+        {
+            hash ^= c;
+            hash *= 16777619u;
+        }
+        return hash;
+    }
+}

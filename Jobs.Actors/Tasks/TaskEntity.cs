@@ -1,0 +1,273 @@
+using Akka.Actor;
+using Akka.Event;
+using Akka.Persistence;
+using Jobs.Actors.Queues;
+
+namespace Jobs.Actors.Tasks;
+
+/// <summary>
+/// One task, sharded by id and persisted as <c>task-{id}</c>: the single source of truth for its state. It
+/// enqueues itself when due, waits for the worker's report, journals the outcome, tells whoever awaits it,
+/// and schedules its retries. Unfinished tasks stay alive (so remember-entities restarts them after a crash);
+/// finished ones passivate.
+/// </summary>
+public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
+{
+    private readonly IActorRef _queues;
+    private readonly TaskEntitySettings _settings;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly HashSet<IActorRef> _waiters = new();
+    private TaskEntityState _state;
+    private IActorRef? _queue;
+    private IActorRef? _worker;
+    private IActorRef? _awaitingPersist;
+
+    public TaskEntity(string taskId, IActorRef queues, TaskEntitySettings settings)
+    {
+        _queues = queues;
+        _settings = settings;
+        _state = TaskEntityState.Empty(taskId);
+        PersistenceId = PersistenceIdOf(taskId);
+
+        Recover<ITaskEvent>(e => _state = _state.Apply(e));
+        Recover<RecoveryCompleted>(_ =>
+        {
+            _state = _state.AfterRecovery();
+            PlanNextStep();
+        });
+
+        Command<SubmitTask>(Submit);
+        Command<GetTaskResult>(_ => Sender.Tell(_state.ToResult()));
+        Command<GetTaskInfo>(_ => Sender.Tell(_state.ToInfo()));
+        Command<AwaitTaskResult>(_ => ReplyWhenReady(Sender));
+        Command<TaskEnqueued>(_ => OnEnqueued());
+        Command<MarkTaskStarted>(OnStarted);
+        Command<CompleteAttempt>(OnAttemptCompleted);
+        Command<AttemptDue>(_ => Enqueue());
+        Command<EnqueueUnconfirmed>(_ => Enqueue());
+        Command<ExpiryDue>(_ => PersistAndContinue(_state.DecideExpiry(Now)));
+        Command<Terminated>(OnTerminated);
+        Command<ReceiveTimeout>(_ => Passivate());
+    }
+
+    public static string PersistenceIdOf(string taskId) => "task-" + taskId;
+
+    public static Props Props(string taskId, IActorRef queues, TaskEntitySettings settings) =>
+        Akka.Actor.Props.Create(() => new TaskEntity(taskId, queues, settings));
+
+    public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
+
+    private void Submit(SubmitTask command)
+    {
+        var events = _state.Decide(command, Now);
+        if (events.Count == 0)
+        {
+            Reply(command, Sender);
+            return;
+        }
+        _awaitingPersist = Sender;
+        var replyTo = Sender;
+        PersistAll(events, e =>
+        {
+            _state = _state.Apply(e);
+            _awaitingPersist = null;
+            Reply(command, replyTo);
+            PlanNextStep();
+        });
+    }
+
+    private void Reply(SubmitTask command, IActorRef replyTo)
+    {
+        if (command.AwaitResult)
+            ReplyWhenReady(replyTo);
+        else
+            replyTo.Tell(_state.ToResult());
+    }
+
+    private void ReplyWhenReady(IActorRef waiter)
+    {
+        if (_state.IsReady)
+        {
+            waiter.Tell(_state.ToResult());
+            return;
+        }
+        if (_waiters.Add(waiter))
+            Context.Watch(waiter);
+        SetPassivation();
+    }
+
+    private void OnEnqueued()
+    {
+        Timers.Cancel(EnqueueUnconfirmed.Instance);
+        if (_queue is not null && !_queue.Equals(Sender))
+            Context.Unwatch(_queue);
+        _queue = Sender;
+        Context.Watch(_queue);
+    }
+
+    private void OnStarted(MarkTaskStarted started)
+    {
+        var before = _state;
+        _state = _state.Apply(started);
+        if (ReferenceEquals(before, _state))
+            return;
+        if (_worker is not null)
+            Context.Unwatch(_worker);
+        _worker = started.WorkerRef;
+        Context.Watch(_worker);
+    }
+
+    private void OnAttemptCompleted(CompleteAttempt completed)
+    {
+        var events = _state.Decide(completed, Now);
+        if (events.Count == 0)
+            return;
+        if (_worker is not null)
+        {
+            Context.Unwatch(_worker);
+            _worker = null;
+        }
+        PersistAndContinue(events);
+    }
+
+    private void PersistAndContinue(IReadOnlyList<ITaskEvent> events)
+    {
+        if (events.Count == 0)
+            return;
+        PersistAll(events, e =>
+        {
+            _state = _state.Apply(e);
+            PlanNextStep();
+        });
+    }
+
+    /// <summary>After every change: tell waiters once ready, else arm the timer or enqueue.</summary>
+    private void PlanNextStep()
+    {
+        if (_state.IsReady)
+        {
+            Timers.CancelAll();
+            if (_queue is not null)
+                Context.Unwatch(_queue);
+            _queue = null;
+            var result = _state.ToResult();
+            foreach (var waiter in _waiters)
+            {
+                waiter.Tell(result);
+                Context.Unwatch(waiter);
+            }
+            _waiters.Clear();
+            SetPassivation();
+            return;
+        }
+        if (!_state.IsKnown)
+        {
+            SetPassivation();
+            return;
+        }
+        Context.SetReceiveTimeout(null);
+        if (_state.ExpiresAt is { } expires)
+            Timers.StartSingleTimer(ExpiryDue.Instance, ExpiryDue.Instance, Max(expires - Now, TimeSpan.Zero));
+        if (_state.DueAt is { } due && due > Now)
+            Timers.StartSingleTimer(AttemptDue.Instance, AttemptDue.Instance, due - Now);
+        else
+            Enqueue();
+    }
+
+    private void Enqueue()
+    {
+        if (!_state.IsKnown || _state.IsReady)
+            return;
+        if (_state.IsExpired(Now))
+        {
+            PersistAndContinue(_state.DecideExpiry(Now));
+            return;
+        }
+        var envelope = new TaskEnvelope(_state.TaskId, _state.Name!, _state.Args!.Value, _state.Kwargs!.Value,
+            _state.Queue!, _state.Retries, _state.ExpiresAt);
+        _queues.Tell(new EnqueueTask(envelope.Queue, envelope));
+        // The queue may be moving between nodes; until it confirms, ask again.
+        Timers.StartSingleTimer(EnqueueUnconfirmed.Instance, EnqueueUnconfirmed.Instance, _settings.EnqueueConfirmTimeout);
+    }
+
+    private void OnTerminated(Terminated terminated)
+    {
+        var who = terminated.ActorRef;
+        if (_waiters.Remove(who))
+        {
+            SetPassivation();
+            return;
+        }
+        if (who.Equals(_worker))
+        {
+            _worker = null;
+            _log.Warning("Task {0}: worker {1} died during attempt {2}; running it again", _state.TaskId, who.Path, _state.Retries + 1);
+            _state = _state.AfterRecovery();
+            Enqueue();
+        }
+        else if (who.Equals(_queue))
+        {
+            _queue = null;
+            // A running attempt stays with its live worker; only a waiting task needs a new queue.
+            if (_state.State != TaskState.Started && !(_state.DueAt > Now))
+                Enqueue();
+        }
+    }
+
+    /// <summary>Idle finished (or unknown) tasks leave memory; sharding forgets them as remembered entities.</summary>
+    private void SetPassivation()
+    {
+        if ((_state.IsReady || !_state.IsKnown) && _waiters.Count == 0)
+            Context.SetReceiveTimeout(_settings.PassivateAfter);
+        else
+            Context.SetReceiveTimeout(null);
+    }
+
+    private void Passivate()
+    {
+        Context.SetReceiveTimeout(null);
+        Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        _awaitingPersist?.Tell(new Status.Failure(new TaskNotAcceptedException(
+            $"task {_state.TaskId} was not accepted: the journal failed to store it ({cause.Message})", cause)));
+        _awaitingPersist = null;
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        _awaitingPersist?.Tell(new Status.Failure(new TaskNotAcceptedException(
+            $"task {_state.TaskId} was not accepted: the journal rejected it ({cause.Message})", cause)));
+        _awaitingPersist = null;
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private sealed class AttemptDue
+    {
+        public static readonly AttemptDue Instance = new();
+    }
+
+    private sealed class EnqueueUnconfirmed
+    {
+        public static readonly EnqueueUnconfirmed Instance = new();
+    }
+
+    private sealed class ExpiryDue
+    {
+        public static readonly ExpiryDue Instance = new();
+    }
+}
+
+public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan EnqueueConfirmTimeout);
+
+/// <summary>A submission the journal did not store: the client gets this instead of an acknowledgement.</summary>
+public sealed class TaskNotAcceptedException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,132 @@
+using System.Text.Json;
+using Akka.Actor;
+
+namespace Jobs.Actors.Tasks;
+
+/// <summary>Every message a task entity accepts; the sharding extractor routes it by <see cref="TaskId"/>.</summary>
+public interface ITaskCommand : IJobsMessage
+{
+    string TaskId { get; }
+}
+
+/// <summary>What a task entity journals: its lifecycle, the single source of truth for the task's state.</summary>
+public interface ITaskEvent : IJobsMessage
+{
+    string TaskId { get; }
+    DateTimeOffset Timestamp { get; }
+}
+
+/// <summary>What Celery's result backend keeps of a failure: exception type, message and traceback.</summary>
+public sealed record TaskError(string Type, string Message, string Traceback) : IJobsMessage
+{
+    public static TaskError From(Exception exception) =>
+        new(exception.GetType().Name, exception.Message, exception.ToString());
+}
+
+/// <summary>
+/// Accepts a task. Replied to with a <see cref="TaskResult"/> once <see cref="TaskReceived"/> is journaled
+/// (or, with <see cref="AwaitResult"/>, once the task is ready), or with a <see cref="Status.Failure"/> when the
+/// journal refused it. Submitting an id that already exists changes nothing and answers its current state,
+/// so a client may safely resend after a timeout.
+/// </summary>
+public sealed record SubmitTask(
+    string TaskId,
+    string Name,
+    JsonElement Args,
+    JsonElement Kwargs,
+    string Queue,
+    DateTimeOffset? DueAt = null,
+    DateTimeOffset? ExpiresAt = null,
+    bool AwaitResult = false) : ITaskCommand;
+
+/// <summary>Answers the task's <see cref="TaskResult"/> now; an unknown id is PENDING, as in Celery.</summary>
+public sealed record GetTaskResult(string TaskId) : ITaskCommand;
+
+/// <summary>Answers the task's <see cref="TaskResult"/> once it is ready. Waiting is by message, never polling.</summary>
+public sealed record AwaitTaskResult(string TaskId) : ITaskCommand;
+
+/// <summary>Answers a <see cref="TaskInfo"/>: everything known about the task.</summary>
+public sealed record GetTaskInfo(string TaskId) : ITaskCommand;
+
+/// <summary>A worker began an attempt. Kept in memory only: a crash re-runs the attempt anyway (acks late).</summary>
+public sealed record MarkTaskStarted(string TaskId, int Retries, string Worker, IActorRef WorkerRef, DateTimeOffset StartedAt)
+    : ITaskCommand;
+
+public enum AttemptOutcome
+{
+    Succeeded,
+    Failed,
+    Retry,
+    Expired,
+}
+
+/// <summary>
+/// A worker finished an attempt. <see cref="Retries"/> names the attempt, so the report of a stale delivery
+/// (a re-run after a worker was presumed dead) cannot overwrite a newer one; the first terminal report wins.
+/// </summary>
+public sealed record CompleteAttempt(
+    string TaskId,
+    int Retries,
+    AttemptOutcome Outcome,
+    string Worker,
+    DateTimeOffset StartedAt,
+    double Runtime,
+    JsonElement? Result = null,
+    TaskError? Error = null,
+    double RetryCountdown = 0) : ITaskCommand;
+
+public sealed record TaskReceived(
+    string TaskId,
+    string Name,
+    JsonElement Args,
+    JsonElement Kwargs,
+    string Queue,
+    DateTimeOffset? DueAt,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset Timestamp) : ITaskEvent;
+
+/// <summary>An attempt failed and attempt number <see cref="Retries"/> + 1 is due at <see cref="DueAt"/>.</summary>
+public sealed record TaskRetried(string TaskId, int Retries, DateTimeOffset DueAt, TaskError Error, string Worker, DateTimeOffset Timestamp)
+    : ITaskEvent;
+
+public sealed record TaskSucceeded(string TaskId, JsonElement Result, string Worker, DateTimeOffset StartedAt, double Runtime, DateTimeOffset Timestamp)
+    : ITaskEvent;
+
+public sealed record TaskFailed(string TaskId, TaskError Error, string? Worker, DateTimeOffset? StartedAt, double? Runtime, DateTimeOffset Timestamp)
+    : ITaskEvent;
+
+public sealed record TaskRevoked(string TaskId, string Reason, DateTimeOffset Timestamp) : ITaskEvent;
+
+/// <summary>The reply of a task entity: what Celery's <c>AsyncResult</c> shows.</summary>
+public sealed record TaskResult(
+    string TaskId,
+    TaskState State,
+    JsonElement? Result = null,
+    TaskError? Error = null,
+    string? Name = null,
+    int Retries = 0,
+    DateTimeOffset? DateDone = null) : IJobsMessage
+{
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Ready => State.IsReady();
+}
+
+/// <summary>Everything a task entity knows: the shape behind Flower's <c>/api/task/info</c>.</summary>
+public sealed record TaskInfo(
+    string TaskId,
+    TaskState State,
+    string? Name,
+    JsonElement? Args,
+    JsonElement? Kwargs,
+    string? Queue,
+    int Retries,
+    DateTimeOffset? Received,
+    DateTimeOffset? Eta,
+    DateTimeOffset? Expires,
+    DateTimeOffset? Started,
+    DateTimeOffset? Finished,
+    double? Runtime,
+    string? Worker,
+    JsonElement? Result,
+    TaskError? Error,
+    string? RevokedReason) : IJobsMessage;

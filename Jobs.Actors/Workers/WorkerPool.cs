@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Event;
+using Jobs.Actors.Queues;
+using Jobs.Actors.Tasks;
+
+namespace Jobs.Actors.Workers;
+
+/// <summary>
+/// A node's worker (Celery's worker process): pulls tasks from the queues it consumes, never more than
+/// concurrency + prefetch at a time, runs their bodies on the <see cref="BodyScheduler"/>, and reports each
+/// attempt to its task entity. A body that throws is a task outcome, never a failure of this actor.
+/// </summary>
+public sealed class WorkerPool : ReceiveActor, IWithTimers
+{
+    private readonly TaskRegistry _registry;
+    private readonly WorkerSettings _settings;
+    private readonly IActorRef _tasks;
+    private readonly IActorRef _queues;
+    private readonly BodyScheduler _scheduler;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Dictionary<string, QueueLink> _links = new();
+    private readonly LinkedList<TaskEnvelope> _buffer = new();
+    private readonly Dictionary<string, RunningAttempt> _running = new();
+    private readonly Random _random = new();
+    private readonly WorkerCounters _counters = new();
+
+    public WorkerPool(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler)
+    {
+        _registry = registry;
+        _settings = settings;
+        _tasks = tasks;
+        _queues = queues;
+        _scheduler = scheduler;
+        foreach (var queue in settings.Queues)
+            _links[queue] = new QueueLink(queue);
+
+        Receive<ConsumerRegistered>(OnRegistered);
+        Receive<RunTasks>(OnRunTasks);
+        Receive<BodyFinished>(OnBodyFinished);
+        Receive<Terminated>(OnTerminated);
+        Receive<AskAgain>(again => AskAgainFor(_links[again.Queue]));
+        Receive<GetWorkerStats>(_ => Sender.Tell(Stats()));
+    }
+
+    public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
+        Akka.Actor.Props.Create(() => new WorkerPool(registry, settings, tasks, queues, scheduler));
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    private int Capacity => _settings.Concurrency + _settings.Prefetch;
+
+    /// <summary>Each queue may hold an equal share of the capacity, and at least one task.</summary>
+    private int Share => Math.Max(1, Capacity / Math.Max(1, _links.Count));
+
+    protected override void PreStart()
+    {
+        foreach (var link in _links.Values)
+            RequestMore(link);
+    }
+
+    private void OnRegistered(ConsumerRegistered registered)
+    {
+        if (!_links.TryGetValue(registered.Queue, out var link))
+            return;
+        link.Queue = Sender;
+        Context.Watch(Sender);
+        Timers.Cancel(registered.Queue);
+    }
+
+    private void OnRunTasks(RunTasks run)
+    {
+        var link = _links[run.Queue];
+        foreach (var task in run.Tasks)
+        {
+            link.Outstanding = Math.Max(0, link.Outstanding - 1);
+            link.Held++;
+            _buffer.AddLast(task);
+        }
+        StartWhatFits();
+    }
+
+    private void StartWhatFits()
+    {
+        while (_running.Count < _settings.Concurrency && _buffer.First is { } next)
+        {
+            _buffer.RemoveFirst();
+            Start(next.Value);
+        }
+    }
+
+    private void Start(TaskEnvelope task)
+    {
+        var startedAt = DateTimeOffset.UtcNow;
+        if (!_registry.TryGet(task.Name, out var definition))
+        {
+            Report(task, startedAt, 0, AttemptOutcome.Failed, error: new TaskError("NotRegistered",
+                $"Received unregistered task of type '{task.Name}'", $"NotRegistered: '{task.Name}' is not registered on {_settings.Hostname}"));
+            return;
+        }
+        if (task.ExpiresAt is { } expires && expires <= startedAt)
+        {
+            Report(task, startedAt, 0, AttemptOutcome.Expired);
+            return;
+        }
+        BoundArguments arguments;
+        try
+        {
+            arguments = definition.Bind(task.Args, task.Kwargs);
+        }
+        catch (TaskArgumentException e)
+        {
+            Report(task, startedAt, 0, AttemptOutcome.Failed, error: TaskError.From(e));
+            return;
+        }
+
+        var cancellation = new CancellationTokenSource();
+        var context = new TaskContext(task.TaskId, task.Name, task.Retries, definition.Retry.MaxRetries, task.Args,
+            task.Kwargs, task.Queue, _settings.Hostname, new TaskLogger(_log, task.Name, task.TaskId), cancellation.Token);
+        _running[task.TaskId] = new RunningAttempt(task, definition, startedAt, Stopwatch.GetTimestamp(), cancellation);
+        _tasks.Tell(new MarkTaskStarted(task.TaskId, task.Retries, _settings.Hostname, Self, startedAt));
+
+        var taskId = task.TaskId;
+        _scheduler.Run(() => definition.InvokeAsync(arguments, context))
+            .PipeTo(Self, success: result => new BodyFinished(taskId, result, null), failure: e => new BodyFinished(taskId, null, e));
+    }
+
+    private void OnBodyFinished(BodyFinished finished)
+    {
+        if (!_running.Remove(finished.TaskId, out var attempt))
+            return;
+        attempt.Cancellation.Dispose();
+        var runtime = Stopwatch.GetElapsedTime(attempt.Clock).TotalSeconds;
+        if (finished.Error is null)
+        {
+            Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Succeeded, result: finished.Result);
+        }
+        else
+        {
+            switch (attempt.Definition.Retry.Decide(attempt.Task.Name, finished.Error, attempt.Task.Retries, _random))
+            {
+                case RetryDecision.Retry retry:
+                    Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Retry, error: TaskError.From(retry.Cause),
+                        countdown: retry.Countdown.TotalSeconds);
+                    break;
+                case RetryDecision.Fail fail:
+                    Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Failed, error: TaskError.From(fail.Cause));
+                    break;
+            }
+        }
+        StartWhatFits();
+    }
+
+    private void Report(TaskEnvelope task, DateTimeOffset startedAt, double runtime, AttemptOutcome outcome,
+        JsonElement? result = null, TaskError? error = null, double countdown = 0)
+    {
+        _counters.Count(outcome);
+        _tasks.Tell(new CompleteAttempt(task.TaskId, task.Retries, outcome, _settings.Hostname, startedAt, runtime,
+            result, error, countdown));
+        if (outcome == AttemptOutcome.Failed && error is not null)
+            _log.Error("Task {0}[{1}] raised unexpected: {2}: {3}", task.Name, task.TaskId, error.Type, error.Message);
+        if (_links.TryGetValue(task.Queue, out var link))
+        {
+            link.Held = Math.Max(0, link.Held - 1);
+            link.Finished.Add(task.TaskId);
+            RequestMore(link);
+        }
+    }
+
+    private void RequestMore(QueueLink link)
+    {
+        var want = Math.Max(0, Share - link.Outstanding - link.Held);
+        if (want == 0 && link.Finished.Count == 0)
+            return;
+        _queues.Tell(new RequestTasks(link.Name, want, link.Finished.ToArray()));
+        link.Finished.Clear();
+        link.Outstanding += want;
+        if (link.Queue is null)
+            Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromSeconds(2));
+    }
+
+    /// <summary>The queue never confirmed us (it was starting or moving), so our demand may be lost: send it again.</summary>
+    private void AskAgainFor(QueueLink link)
+    {
+        if (link.Queue is not null)
+            return;
+        link.Outstanding = 0;
+        RequestMore(link);
+    }
+
+    /// <summary>
+    /// The queue actor died (its node left, or it moved): tasks it leased us that have not started are queued
+    /// again by their entities, so drop them here instead of running them twice; then ask its successor.
+    /// </summary>
+    private void OnTerminated(Terminated terminated)
+    {
+        var link = _links.Values.FirstOrDefault(l => terminated.ActorRef.Equals(l.Queue));
+        if (link is null)
+            return;
+        var node = _buffer.First;
+        while (node is not null)
+        {
+            var next = node.Next;
+            if (node.Value.Queue == link.Name)
+            {
+                _buffer.Remove(node);
+                link.Held = Math.Max(0, link.Held - 1);
+            }
+            node = next;
+        }
+        link.Queue = null;
+        link.Outstanding = 0;
+        link.Finished.Clear();
+        Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromMilliseconds(200));
+    }
+
+    private WorkerStats Stats() => new(_settings.Hostname, _settings.Concurrency, _settings.Prefetch, _settings.Queues,
+        _running.Values.Select(r => r.Task.TaskId).ToArray(), _buffer.Select(t => t.TaskId).ToArray(),
+        _counters.Succeeded, _counters.Failed, _counters.Retried);
+
+    protected override void PostStop()
+    {
+        foreach (var attempt in _running.Values)
+            attempt.Cancellation.Cancel();
+    }
+
+    private sealed class QueueLink(string name)
+    {
+        public string Name { get; } = name;
+        public IActorRef? Queue { get; set; }
+        public int Outstanding { get; set; }
+        public int Held { get; set; }
+        public List<string> Finished { get; } = new();
+    }
+
+    private sealed record RunningAttempt(TaskEnvelope Task, TaskDefinition Definition, DateTimeOffset StartedAt, long Clock,
+        CancellationTokenSource Cancellation);
+
+    private sealed record BodyFinished(string TaskId, JsonElement? Result, Exception? Error);
+
+    private sealed record AskAgain(string Queue);
+
+    private sealed class WorkerCounters
+    {
+        public long Succeeded { get; private set; }
+        public long Failed { get; private set; }
+        public long Retried { get; private set; }
+
+        public void Count(AttemptOutcome outcome)
+        {
+            switch (outcome)
+            {
+                case AttemptOutcome.Succeeded: Succeeded++; break;
+                case AttemptOutcome.Failed: Failed++; break;
+                case AttemptOutcome.Retry: Retried++; break;
+            }
+        }
+    }
+}
+
+public sealed record WorkerSettings(string Hostname, int Concurrency, int Prefetch, IReadOnlyList<string> Queues);
+
+public sealed record GetWorkerStats : IJobsMessage
+{
+    public static readonly GetWorkerStats Instance = new();
+}
+
+public sealed record WorkerStats(
+    string Hostname,
+    int Concurrency,
+    int Prefetch,
+    IReadOnlyList<string> Queues,
+    IReadOnlyList<string> Active,
+    IReadOnlyList<string> Reserved,
+    long Succeeded,
+    long Failed,
+    long Retried) : IJobsMessage;

@@ -1,0 +1,33 @@
+using Akka.Actor;
+using Jobs.Actors.Tasks;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace Jobs.Api;
+
+/// <summary>
+/// Maps what can go wrong with a request to a precise status and message: the caller learns what to fix, and
+/// the node never goes down because of a request.
+/// </summary>
+public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, body) = exception switch
+        {
+            BadRequestException e => (400, (object)new { error = e.Message, parameter = e.Parameter }),
+            UnknownTaskException e => (404, new { error = e.Message, task = e.TaskName }),
+            PayloadTooLargeException e => (413, new { error = e.Message }),
+            BadHttpRequestException { StatusCode: 413 } e => (413, new { error = e.Message }),
+            BadHttpRequestException e => (e.StatusCode, new { error = e.Message }),
+            TaskNotAcceptedException e => (503, new { error = e.Message }),
+            AskTimeoutException => (503, new { error = "the task was not acknowledged in time: the journal or the cluster is unavailable or overloaded; it may or may not have been accepted" }),
+            OperationCanceledException when http.RequestAborted.IsCancellationRequested => (499, new { error = "the client closed the request" }),
+            _ => (500, new { error = $"{exception.GetType().Name}: {exception.Message}" }),
+        };
+        if (status >= 500)
+            log.LogError(exception, "{Method} {Path} failed with {Status}", http.Request.Method, http.Request.Path, status);
+        http.Response.StatusCode = status;
+        await http.Response.WriteAsJsonAsync(body, cancellationToken);
+        return true;
+    }
+}

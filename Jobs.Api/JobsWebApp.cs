@@ -1,0 +1,47 @@
+using System.Net;
+using Jobs.Actors.Client;
+using Jobs.Actors.Hosting;
+using Jobs.Actors.Tasks;
+
+namespace Jobs.Api;
+
+/// <summary>Builds the HTTP facade around a started <see cref="JobsNode"/>; every node kind serves it the same way.</summary>
+public static class JobsWebApp
+{
+    public static WebApplication Build(JobsNode node, ITaskCatalog catalog, string[]? args = null)
+    {
+        var settings = JobsHttpSettings.From(node.Settings);
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = settings.MaxBodySize;
+            kestrel.Listen(ParseEndpoint(settings.Endpoint));
+        });
+        builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton(node.Client);
+        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton(settings);
+        builder.Services.AddExceptionHandler<ErrorResponses>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.MapOpenApi();
+        app.MapTaskEndpoints();
+        return app;
+    }
+
+    public static IPEndPoint ParseEndpoint(string endpoint)
+    {
+        if (IPEndPoint.TryParse(endpoint, out var parsed))
+            return parsed;
+        var colon = endpoint.LastIndexOf(':');
+        if (colon > 0 && int.TryParse(endpoint[(colon + 1)..], out var port) && endpoint[..colon] == "localhost")
+            return new IPEndPoint(IPAddress.Loopback, port);
+        throw new ArgumentException($"'{endpoint}' is not an HTTP endpoint; expected HOST:PORT, e.g. 127.0.0.1:5555");
+    }
+}

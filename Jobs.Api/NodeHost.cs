@@ -1,0 +1,92 @@
+using System.Text;
+using Akka.Actor;
+using Jobs.Actors.Hosting;
+using Jobs.Actors.Tasks;
+
+namespace Jobs.Api;
+
+/// <summary>The node kinds and what each one is by default.</summary>
+public sealed record NodeKind(string Name, IReadOnlyList<string> Roles, int DefaultPort, string? DefaultHttp)
+{
+    public static readonly NodeKind Seed = new("seed", ["seed"], 4053, null);
+    public static readonly NodeKind Worker = new("worker", ["worker"], 0, null);
+    public static readonly NodeKind Api = new("api", ["api"], 0, "127.0.0.1:5555");
+    public static readonly NodeKind Standalone = new("standalone", ["worker", "api"], 4053, "127.0.0.1:5555");
+}
+
+/// <summary>
+/// Runs a node from its command line: parse options, start the actor system (and the HTTP facade when asked),
+/// print where it listens, and stay up until Ctrl-C / SIGTERM, then leave the cluster gracefully.
+/// </summary>
+public static class NodeHost
+{
+    public static async Task<int> RunAsync(string[] args, NodeKind kind, Func<NodeOptions, TaskRegistry?>? tasks = null)
+    {
+        NodeOptions options;
+        TaskRegistry? registry;
+        try
+        {
+            options = NodeOptions.Parse(args);
+            if (options.Help)
+            {
+                Console.WriteLine($"Usage: {AppDomain.CurrentDomain.FriendlyName} [options]{Environment.NewLine}{NodeOptions.Usage}");
+                return 0;
+            }
+            if (options.Standalone)
+                kind = NodeKind.Standalone;
+            registry = tasks?.Invoke(options);
+        }
+        catch (Exception e) when (e is OptionException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 2;
+        }
+
+        var config = options.ToConfig(kind.Roles, kind.DefaultPort);
+        var node = await JobsNode.StartAsync(config, registry, TimeSpan.FromMinutes(5));
+        var catalog = ClusterTaskCatalog.Start(node.System, node.Worker is not null ? registry : null);
+        var http = options.Http ?? kind.DefaultHttp;
+        var web = http is null ? null : JobsWebApp.Build(node, catalog);
+        Console.WriteLine(Banner(kind, node, options, http));
+
+        var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stopped.TrySetResult();
+        };
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => stopped.TrySetResult();
+        _ = node.System.WhenTerminated.ContinueWith(_ => stopped.TrySetResult(), TaskScheduler.Default);
+
+        if (web is not null)
+            await web.StartAsync();
+        await stopped.Task;
+        if (web is not null)
+            await web.StopAsync();
+        await node.DisposeAsync();
+        return 0;
+    }
+
+    private static string Banner(NodeKind kind, JobsNode node, NodeOptions options, string? http)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"ActorJobs {kind.Name} node {node.Hostname}");
+        text.AppendLine($"  cluster:  {node.Address}  roles: {string.Join(",", Akka.Cluster.Cluster.Get(node.System).SelfRoles)}");
+        text.AppendLine($"  journal:  {Describe(node.Settings, options)}");
+        if (http is not null)
+            text.AppendLine($"  http:     http://{http}  (Flower API, /openapi/v1.json)");
+        if (node.Worker is not null)
+            text.AppendLine($"  worker:   concurrency {node.Settings.Concurrency}, prefetch {node.Settings.Prefetch}, queues {string.Join(",", node.Settings.Queues)}");
+        if (node.Registry is not null)
+        {
+            text.AppendLine("[tasks]");
+            foreach (var task in node.Registry.Tasks)
+                text.AppendLine($"  . {task.Name}");
+        }
+        return text.ToString();
+    }
+
+    private static string Describe(JobsSettings settings, NodeOptions options) => settings.Journal == "redis"
+        ? $"redis {options.Redis}"
+        : $"sqlite {Path.GetFullPath(options.DataPath ?? "./data/jobs.db")}";
+}

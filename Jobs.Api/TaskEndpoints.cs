@@ -1,0 +1,169 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using Jobs.Actors.Client;
+using Jobs.Actors.Tasks;
+
+namespace Jobs.Api;
+
+/// <summary>Flower's task API on the HTTP facade: the same paths and JSON shapes, so Flower clients keep working.</summary>
+public static class TaskEndpoints
+{
+    public static IEndpointRouteBuilder MapTaskEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/task").WithTags("tasks");
+        api.MapPost("/async-apply/{name}", AsyncApply)
+            .WithSummary("Sends a registered task; answers its id once it is journaled");
+        api.MapPost("/send-task/{name}", SendTask)
+            .WithSummary("Sends a task by name without checking that a worker knows it (Celery's send_task)");
+        api.MapPost("/apply/{name}", Apply)
+            .WithSummary("Sends a registered task and waits for its result");
+        api.MapGet("/result/{id}", GetResult)
+            .WithSummary("The state and result of a task; with ?timeout= waits up to that many seconds for it");
+        api.MapGet("/info/{id}", GetInfo)
+            .WithSummary("Everything known about a task");
+        api.MapGet("/types", (ITaskCatalog catalog) =>
+                Results.Json(new JsonObject { ["task-types"] = new JsonArray(catalog.Names.Select(n => JsonValue.Create(n)).ToArray<JsonNode?>()) }))
+            .WithSummary("The task names the cluster's workers register");
+        app.MapGet("/healthcheck", () => Results.Text("OK")).WithTags("health");
+        return app;
+    }
+
+    private static Task<IResult> AsyncApply(string name, HttpContext http, ITaskCatalog catalog, TaskClient client) =>
+        Submit(name, http, catalog, client, checkRegistered: true);
+
+    private static Task<IResult> SendTask(string name, HttpContext http, ITaskCatalog catalog, TaskClient client) =>
+        Submit(name, http, catalog, client, checkRegistered: false);
+
+    private static async Task<IResult> Submit(string name, HttpContext http, ITaskCatalog catalog, TaskClient client, bool checkRegistered)
+    {
+        var request = await ReadAsync(name, http, catalog, checkRegistered);
+        var sent = await client.SendTaskAsync(name, request.Args, request.Kwargs, request.Options, http.RequestAborted);
+        return Results.Json(new JsonObject { ["task-id"] = sent.TaskId, ["state"] = sent.State.ToCelery() });
+    }
+
+    private static async Task<IResult> Apply(string name, HttpContext http, ITaskCatalog catalog, TaskClient client, JobsHttpSettings settings)
+    {
+        var request = await ReadAsync(name, http, catalog, checkRegistered: true);
+        var command = client.ToCommand(name, request.Args, request.Kwargs, request.Options, awaitResult: true);
+        try
+        {
+            var result = await client.Tasks.Ask<TaskResult>(command, settings.ApplyTimeout, http.RequestAborted);
+            return Results.Json(Describe(result));
+        }
+        catch (AskTimeoutException)
+        {
+            return Results.Json(new JsonObject { ["task-id"] = command.TaskId, ["state"] = "PENDING",
+                ["error"] = $"no result within {settings.ApplyTimeout.TotalSeconds:0.###} s; the task still runs" }, statusCode: 408);
+        }
+    }
+
+    private static async Task<IResult> GetResult(string id, double? timeout, TaskClient client, HttpContext http)
+    {
+        if (timeout is < 0 or > 3600)
+            throw new BadRequestException("'timeout' must be between 0 and 3600 seconds", "timeout");
+        var handle = client.AsyncResult(id);
+        if (timeout is > 0)
+        {
+            try
+            {
+                return Results.Json(Describe(await handle.WaitAsync(TimeSpan.FromSeconds(timeout.Value), http.RequestAborted)));
+            }
+            catch (TimeoutException)
+            {
+                await handle.GetStateAsync(http.RequestAborted);
+                return Results.Json(Describe(handle.Last!), statusCode: 408);
+            }
+        }
+        await handle.GetStateAsync(http.RequestAborted);
+        return Results.Json(Describe(handle.Last!));
+    }
+
+    private static async Task<IResult> GetInfo(string id, TaskClient client, HttpContext http)
+    {
+        var info = await client.GetInfoAsync(id, http.RequestAborted);
+        if (info.State == TaskState.Pending)
+            return Results.Json(new { error = $"Unknown task '{id}'" }, statusCode: 404);
+        return Results.Json(new JsonObject
+        {
+            ["uuid"] = info.TaskId,
+            ["name"] = info.Name,
+            ["state"] = info.State.ToCelery(),
+            ["args"] = Node(info.Args),
+            ["kwargs"] = Node(info.Kwargs),
+            ["queue"] = info.Queue,
+            ["retries"] = info.Retries,
+            ["received"] = Epoch(info.Received),
+            ["eta"] = info.Eta?.ToString("O"),
+            ["expires"] = info.Expires?.ToString("O"),
+            ["started"] = Epoch(info.Started),
+            ["succeeded"] = info.State == TaskState.Success ? Epoch(info.Finished) : null,
+            ["failed"] = info.State == TaskState.Failure ? Epoch(info.Finished) : null,
+            ["revoked"] = info.State == TaskState.Revoked ? Epoch(info.Finished) : null,
+            ["runtime"] = info.Runtime,
+            ["worker"] = info.Worker,
+            ["result"] = info.State == TaskState.Success ? Node(info.Result) : null,
+            ["exception"] = info.Error is { } error ? Repr(error) : null,
+            ["traceback"] = info.Error?.Traceback,
+            ["revoked_reason"] = info.RevokedReason,
+        });
+    }
+
+    /// <summary>Reads and checks the body, and the task's arguments where this node has the task's code.</summary>
+    private static async Task<ApplyRequest> ReadAsync(string name, HttpContext http, ITaskCatalog catalog, bool checkRegistered)
+    {
+        if (checkRegistered && !catalog.IsRegistered(name))
+            throw new UnknownTaskException(name);
+        var body = await JsonBody.ReadAsync(http);
+        var request = body is { } json ? ApplyRequest.From(json, DateTimeOffset.UtcNow) : ApplyRequest.Empty;
+        if (catalog.LocalDefinition(name) is { } definition)
+        {
+            try
+            {
+                definition.Bind(request.Args, request.Kwargs);
+            }
+            catch (TaskArgumentException e)
+            {
+                throw new BadRequestException(e.Message, e.ParameterName);
+            }
+        }
+        return request;
+    }
+
+    /// <summary>Flower's result shape: result on success, the exception's repr and traceback on failure.</summary>
+    public static JsonObject Describe(TaskResult result)
+    {
+        var json = new JsonObject { ["task-id"] = result.TaskId, ["state"] = result.State.ToCelery() };
+        switch (result.State)
+        {
+            case TaskState.Success:
+                json["result"] = Node(result.Result);
+                break;
+            case TaskState.Failure:
+            case TaskState.Retry:
+                json["result"] = result.Error is { } error ? Repr(error) : null;
+                json["traceback"] = result.Error?.Traceback;
+                break;
+            case TaskState.Revoked:
+                json["result"] = "TaskRevokedError()";
+                break;
+            default:
+                json["result"] = null;
+                break;
+        }
+        return json;
+    }
+
+    private static string Repr(TaskError error) => $"{error.Type}({JsonSerializer.Serialize(error.Message)})";
+
+    private static JsonNode? Node(JsonElement? element) =>
+        element is { ValueKind: not JsonValueKind.Undefined } e ? JsonNode.Parse(e.GetRawText()) : null;
+
+    private static double? Epoch(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds() / 1000.0;
+}
+
+/// <summary>A task name no worker registers: 404, naming it.</summary>
+public sealed class UnknownTaskException(string name) : Exception($"Unknown task '{name}': no worker registers it")
+{
+    public string TaskName { get; } = name;
+}

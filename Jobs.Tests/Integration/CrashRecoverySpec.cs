@@ -1,0 +1,63 @@
+using Jobs.Tests.Infrastructure;
+using Xunit;
+
+namespace Jobs.Tests.Integration;
+
+/// <summary>
+/// Acceptance is durable: a standalone node killed with SIGKILL and started again on the same journal runs
+/// every accepted task, and records each result exactly once.
+/// </summary>
+public sealed class CrashRecoverySpec : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+    private readonly StandaloneNode _node = new();
+
+    public Task InitializeAsync() => _node.StartAsync();
+
+    public Task DisposeAsync() => _node.DisposeAsync().AsTask();
+
+    [Fact]
+    public async Task Accepted_tasks_survive_kill_9_and_each_completes_exactly_once()
+    {
+        var countdown = await _node.SendAsync("tasks.add", new { args = new[] { 3, 4 }, countdown = 10 });
+        var sleeping = await _node.SendAsync("tasks.sleep", new { args = new[] { 4 } });
+        var retrying = await _node.SendAsync("test.retry_later", new { args = new[] { 8 } });
+        await WaitForStateAsync(sleeping, "STARTED");
+        await WaitForStateAsync(retrying, "RETRY");
+
+        await _node.KillAsync();
+        Assert.Equal(["TaskReceived"], _node.JournaledEvents(countdown));
+        Assert.Equal(["TaskReceived"], _node.JournaledEvents(sleeping));
+        Assert.Equal(["TaskReceived", "TaskRetried"], _node.JournaledEvents(retrying));
+        await _node.StartAsync();
+
+        var added = await _node.ResultAsync(countdown, Deadline);
+        Assert.Equal(7, added["result"]!.GetValue<int>());
+        var slept = await _node.ResultAsync(sleeping, Deadline);
+        Assert.Equal("SUCCESS", slept["state"]!.GetValue<string>());
+        var retried = await _node.ResultAsync(retrying, Deadline);
+        Assert.Equal(1, retried["result"]!.GetValue<int>());
+
+        var (_, info) = await _node.Node.GetAsync($"api/task/info/{countdown}");
+        var received = info!["received"]!.GetValue<double>();
+        var started = info["started"]!.GetValue<double>();
+        Assert.True(started - received >= 9.9, $"the countdown task started {started - received:0.00} s after it was received");
+
+        Assert.Equal(["TaskReceived", "TaskSucceeded"], _node.JournaledEvents(countdown));
+        Assert.Equal(["TaskReceived", "TaskSucceeded"], _node.JournaledEvents(sleeping));
+        Assert.Equal(["TaskReceived", "TaskRetried", "TaskSucceeded"], _node.JournaledEvents(retrying));
+    }
+
+    private async Task WaitForStateAsync(string taskId, string state)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (_, body) = await _node.Node.GetAsync($"api/task/result/{taskId}");
+            if (body!["state"]!.GetValue<string>() == state)
+                return;
+            await Task.Delay(50);
+        }
+        throw new TimeoutException($"task {taskId} did not reach {state} within {Deadline}");
+    }
+}

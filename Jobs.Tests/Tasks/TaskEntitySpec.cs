@@ -1,0 +1,254 @@
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Jobs.Actors.Queues;
+using Jobs.Actors.Tasks;
+using Jobs.Tests.Infrastructure;
+using Xunit;
+
+namespace Jobs.Tests.Tasks;
+
+public sealed class TaskEntitySpec : TestKit
+{
+    private static readonly Config Config = ConfigurationFactory.ParseString("""
+        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+        akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
+        akka.loglevel = WARNING
+        """);
+
+    private static readonly TaskEntitySettings Settings = new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5));
+    private static readonly JsonElement Args = JsonDocument.Parse("[2, 2]").RootElement.Clone();
+    private static readonly JsonElement Kwargs = JsonDocument.Parse("{}").RootElement.Clone();
+    private static readonly JsonElement Four = JsonDocument.Parse("4").RootElement.Clone();
+
+    private readonly TestProbe _queues;
+
+    public TaskEntitySpec() : base(Config)
+    {
+        _queues = CreateTestProbe();
+    }
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    private IActorRef Entity(string id) => Sys.ActorOf(TaskEntity.Props(id, _queues.Ref, Settings));
+
+    private SubmitTask Submit(string id, DateTimeOffset? due = null, DateTimeOffset? expires = null, bool awaitResult = false) =>
+        new(id, "tasks.add", Args, Kwargs, "default", due, expires, awaitResult);
+
+    private CompleteAttempt Succeeded(string id, int retries = 0) =>
+        new(id, retries, AttemptOutcome.Succeeded, "worker@test", Scheduler.Now, 0.01, Four);
+
+    private EnqueueTask ExpectEnqueued(string id)
+    {
+        var enqueue = _queues.ExpectMsg<EnqueueTask>(e => e.Task.TaskId == id);
+        _queues.Reply(new TaskEnqueued(id));
+        return enqueue;
+    }
+
+    private IReadOnlyList<object> JournalOf(string id)
+    {
+        Sys.ActorOf(JournalReader.Props(TaskEntity.PersistenceIdOf(id), TestActor));
+        return ExpectMsg<JournalEvents>().Events;
+    }
+
+    [Fact]
+    public void A_submission_is_answered_once_journaled_and_the_task_is_enqueued()
+    {
+        var entity = Entity("t1");
+        entity.Tell(Submit("t1"));
+        Assert.Equal(TaskState.Received, ExpectMsg<TaskResult>().State);
+        var enqueued = ExpectEnqueued("t1");
+        Assert.Equal("tasks.add", enqueued.Task.Name);
+        Assert.Equal("default", enqueued.Queue);
+        Assert.IsType<TaskReceived>(Assert.Single(JournalOf("t1")));
+    }
+
+    [Fact]
+    public void Everyone_waiting_is_told_the_result_and_later_askers_get_it_at_once()
+    {
+        var entity = Entity("t2");
+        entity.Tell(Submit("t2"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t2");
+        var waiter = CreateTestProbe();
+        entity.Tell(new AwaitTaskResult("t2"), waiter.Ref);
+        waiter.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+
+        entity.Tell(Succeeded("t2"));
+        var result = waiter.ExpectMsg<TaskResult>();
+        Assert.Equal(TaskState.Success, result.State);
+        Assert.Equal("4", result.Result!.Value.GetRawText());
+        entity.Tell(new AwaitTaskResult("t2"));
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+    }
+
+    [Fact]
+    public void Submit_and_await_answers_with_the_final_result()
+    {
+        var entity = Entity("t3");
+        entity.Tell(Submit("t3", awaitResult: true));
+        ExpectEnqueued("t3");
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        entity.Tell(Succeeded("t3"));
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+    }
+
+    [Fact]
+    public void A_countdown_holds_the_task_until_it_is_due()
+    {
+        var entity = Entity("t4");
+        entity.Tell(Submit("t4", due: Scheduler.Now.AddSeconds(10)));
+        ExpectMsg<TaskResult>();
+        Scheduler.Advance(TimeSpan.FromSeconds(9));
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
+        ExpectEnqueued("t4");
+    }
+
+    [Fact]
+    public void A_retry_is_enqueued_again_when_its_countdown_ends()
+    {
+        var entity = Entity("t5");
+        entity.Tell(Submit("t5"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t5");
+        entity.Tell(new CompleteAttempt("t5", 0, AttemptOutcome.Retry, "w", Scheduler.Now, 0.1,
+            Error: new TaskError("IOException", "flaky", "trace"), RetryCountdown: 30));
+        AwaitAssert(() =>
+        {
+            entity.Tell(new GetTaskResult("t5"));
+            Assert.Equal(TaskState.Retry, ExpectMsg<TaskResult>().State);
+        });
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Scheduler.Advance(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, ExpectEnqueued("t5").Task.Retries);
+
+        entity.Tell(Succeeded("t5", retries: 1));
+        entity.Tell(new AwaitTaskResult("t5"));
+        Assert.Equal(1, ExpectMsg<TaskResult>(r => r.State == TaskState.Success).Retries);
+    }
+
+    [Fact]
+    public void A_restarted_entity_recovers_its_state_and_enqueues_unfinished_work()
+    {
+        var entity = Entity("t6");
+        entity.Tell(Submit("t6"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t6");
+        Watch(entity);
+        Sys.Stop(entity);
+        ExpectTerminated(entity);
+
+        var again = Entity("t6");
+        ExpectEnqueued("t6");
+        again.Tell(new GetTaskInfo("t6"));
+        var info = ExpectMsg<TaskInfo>();
+        Assert.Equal(TaskState.Received, info.State);
+        Assert.Equal("[2, 2]", info.Args!.Value.GetRawText());
+    }
+
+    [Fact]
+    public void A_finished_task_is_not_run_again_after_a_restart()
+    {
+        var entity = Entity("t7");
+        entity.Tell(Submit("t7"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t7");
+        entity.Tell(Succeeded("t7"));
+        entity.Tell(new AwaitTaskResult("t7"));
+        ExpectMsg<TaskResult>();
+        Watch(entity);
+        Sys.Stop(entity);
+        ExpectTerminated(entity);
+
+        Entity("t7").Tell(new GetTaskResult("t7"));
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_duplicate_terminal_report_is_not_journaled()
+    {
+        var entity = Entity("t8");
+        entity.Tell(Submit("t8"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t8");
+        entity.Tell(Succeeded("t8"));
+        entity.Tell(Succeeded("t8"));
+        entity.Tell(new CompleteAttempt("t8", 0, AttemptOutcome.Failed, "other", Scheduler.Now, 1, Error: new TaskError("E", "late", "")));
+        entity.Tell(new AwaitTaskResult("t8"));
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+        var events = JournalOf("t8");
+        Assert.Equal(2, events.Count);
+        Assert.Single(events.OfType<TaskSucceeded>());
+    }
+
+    [Fact]
+    public void When_its_worker_dies_mid_attempt_the_task_is_enqueued_again()
+    {
+        var entity = Entity("t9");
+        entity.Tell(Submit("t9"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t9");
+        var worker = CreateTestProbe();
+        entity.Tell(new MarkTaskStarted("t9", 0, "worker@dead", worker.Ref, Scheduler.Now));
+        AwaitAssert(() =>
+        {
+            entity.Tell(new GetTaskResult("t9"));
+            Assert.Equal(TaskState.Started, ExpectMsg<TaskResult>().State);
+        });
+        Sys.Stop(worker.Ref);
+        ExpectEnqueued("t9");
+    }
+
+    [Fact]
+    public void When_its_queue_dies_a_waiting_task_is_enqueued_again()
+    {
+        var entity = Entity("t10");
+        entity.Tell(Submit("t10"));
+        ExpectMsg<TaskResult>();
+        var queue = CreateTestProbe();
+        _queues.ExpectMsg<EnqueueTask>();
+        entity.Tell(new TaskEnqueued("t10"), queue.Ref);
+        Sys.Stop(queue.Ref);
+        ExpectEnqueued("t10");
+    }
+
+    [Fact]
+    public void An_unconfirmed_enqueue_is_sent_again()
+    {
+        var entity = Entity("t11");
+        entity.Tell(Submit("t11"));
+        ExpectMsg<TaskResult>();
+        _queues.ExpectMsg<EnqueueTask>();
+        Scheduler.Advance(Settings.EnqueueConfirmTimeout);
+        ExpectEnqueued("t11");
+    }
+
+    [Fact]
+    public void A_task_not_started_before_it_expires_is_revoked()
+    {
+        var entity = Entity("t12");
+        entity.Tell(Submit("t12", due: Scheduler.Now.AddSeconds(20), expires: Scheduler.Now.AddSeconds(10)));
+        ExpectMsg<TaskResult>();
+        Scheduler.Advance(TimeSpan.FromSeconds(10));
+        AwaitAssert(() =>
+        {
+            entity.Tell(new GetTaskResult("t12"));
+            Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
+        });
+        Scheduler.Advance(TimeSpan.FromSeconds(10));
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void An_unknown_id_is_pending()
+    {
+        Entity("nobody").Tell(new GetTaskResult("nobody"));
+        Assert.Equal(TaskState.Pending, ExpectMsg<TaskResult>().State);
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+}

@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Jobs.Actors.Queues;
+using Jobs.Actors.Tasks;
+using Jobs.Actors.Workers;
+using Xunit;
+
+namespace Jobs.Tests.Workers;
+
+/// <summary>Tasks whose bodies the tests release by hand, so concurrency is observed without sleeps.</summary>
+public static class GateTasks
+{
+    private static readonly ConcurrentDictionary<string, TaskCompletionSource<int>> Gates = new();
+
+    public static TaskCompletionSource<int> For(string gate) =>
+        Gates.GetOrAdd(gate, _ => new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    [JobsTask("test.gate")]
+    public static Task<int> Gate(string gate) => For(gate).Task;
+
+    [JobsTask("test.thread")]
+    public static string ThreadName() => Thread.CurrentThread.Name ?? "";
+
+    /// <summary>Asks for one retry after <paramref name="seconds"/>, then answers how many retries it took.</summary>
+    [JobsTask("test.retry_later")]
+    public static int RetryLater(double seconds, TaskContext context) =>
+        context.Retries == 0 ? throw context.Retry(countdown: TimeSpan.FromSeconds(seconds)) : context.Retries;
+
+    /// <summary>Returns an object graph with a cycle, which JSON cannot hold.</summary>
+    [JobsTask("test.unserializable")]
+    public static Loop Unserializable()
+    {
+        var loop = new Loop();
+        loop.Next = loop;
+        return loop;
+    }
+
+    public sealed class Loop
+    {
+        public Loop? Next { get; set; }
+    }
+}
+
+public sealed class WorkerPoolSpec : TestKit
+{
+    private readonly TestProbe _tasks;
+    private readonly TestProbe _queues;
+    private readonly BodyScheduler _bodies = new(2, "task-body");
+    private readonly TaskRegistry _registry = TaskRegistry.FromTypes([typeof(GateTasks), typeof(Jobs.Node.Tasks)]);
+
+    public WorkerPoolSpec() : base("akka.loglevel = WARNING")
+    {
+        _tasks = CreateTestProbe();
+        _queues = CreateTestProbe();
+    }
+
+    protected override void AfterAll()
+    {
+        _bodies.Dispose();
+        base.AfterAll();
+    }
+
+    private IActorRef Worker(int concurrency = 2, int prefetch = 1)
+    {
+        var worker = Sys.ActorOf(WorkerPool.Props(_registry, new WorkerSettings("worker@test", concurrency, prefetch, ["default"]),
+            _tasks.Ref, _queues.Ref, _bodies));
+        var request = _queues.ExpectMsg<RequestTasks>();
+        Assert.Equal(concurrency + prefetch, request.Demand);
+        _queues.Reply(new ConsumerRegistered("default"));
+        return worker;
+    }
+
+    private static TaskEnvelope Envelope(string id, string name, string args, DateTimeOffset? expires = null, int retries = 0) =>
+        new(id, name, JsonDocument.Parse(args).RootElement.Clone(), JsonDocument.Parse("{}").RootElement.Clone(), "default", retries, expires);
+
+    private static RunTasks Run(params TaskEnvelope[] tasks) => new("default", tasks);
+
+    private CompleteAttempt Completed(string id) => _tasks.FishForMessage<CompleteAttempt>(c => c.TaskId == id);
+
+    [Fact]
+    public void It_never_runs_more_bodies_than_its_concurrency()
+    {
+        var worker = Worker(concurrency: 2, prefetch: 1);
+        worker.Tell(Run(Envelope("g1", "test.gate", """["c1"]"""), Envelope("g2", "test.gate", """["c2"]"""), Envelope("g3", "test.gate", """["c3"]""")));
+        var started = new[] { _tasks.ExpectMsg<MarkTaskStarted>(), _tasks.ExpectMsg<MarkTaskStarted>() };
+        Assert.Equal(["g1", "g2"], started.Select(s => s.TaskId).Order().ToArray());
+        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        GateTasks.For("c1").SetResult(1);
+        var completed = _tasks.ExpectMsg<CompleteAttempt>();
+        Assert.Equal(("g1", AttemptOutcome.Succeeded), (completed.TaskId, completed.Outcome));
+        Assert.Equal("g3", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        var more = _queues.ExpectMsg<RequestTasks>();
+        Assert.Equal(["g1"], more.Finished);
+        Assert.Equal(1, more.Demand);
+
+        GateTasks.For("c2").SetResult(2);
+        GateTasks.For("c3").SetResult(3);
+    }
+
+    [Fact]
+    public void Bodies_run_on_the_body_threads_not_on_the_actor_dispatcher()
+    {
+        Worker().Tell(Run(Envelope("th", "test.thread", "[]")));
+        var completed = Completed("th");
+        Assert.StartsWith("task-body", completed.Result!.Value.GetString());
+    }
+
+    [Fact]
+    public void A_body_that_throws_is_a_failure_and_the_worker_keeps_working()
+    {
+        var worker = Worker();
+        worker.Tell(Run(Envelope("f1", "tasks.fail", """["boom"]""")));
+        var failed = Completed("f1");
+        Assert.Equal(AttemptOutcome.Failed, failed.Outcome);
+        Assert.Equal("InvalidOperationException", failed.Error!.Type);
+        Assert.Equal("boom", failed.Error.Message);
+        Assert.Contains("Fail", failed.Error.Traceback);
+
+        worker.Tell(Run(Envelope("a1", "tasks.add", "[2, 2]")));
+        var added = Completed("a1");
+        Assert.Equal(AttemptOutcome.Succeeded, added.Outcome);
+        Assert.Equal(4, added.Result!.Value.GetInt32());
+    }
+
+    [Fact]
+    public void An_unregistered_task_fails_with_not_registered()
+    {
+        Worker().Tell(Run(Envelope("u1", "tasks.nope", "[]")));
+        var failed = Completed("u1");
+        Assert.Equal(AttemptOutcome.Failed, failed.Outcome);
+        Assert.Equal("NotRegistered", failed.Error!.Type);
+        Assert.Contains("tasks.nope", failed.Error.Message);
+    }
+
+    [Fact]
+    public void Arguments_that_do_not_bind_fail_the_task_naming_the_parameter()
+    {
+        Worker().Tell(Run(Envelope("b1", "tasks.add", """[2, "x"]""")));
+        var failed = Completed("b1");
+        Assert.Equal(AttemptOutcome.Failed, failed.Outcome);
+        Assert.Equal(nameof(TaskArgumentException), failed.Error!.Type);
+        Assert.Contains("'y'", failed.Error.Message);
+    }
+
+    [Fact]
+    public void An_autoretry_exception_asks_for_a_retry_with_a_countdown()
+    {
+        Worker().Tell(Run(Envelope("r1", "tasks.flaky", """[2, "k"]""")));
+        var retry = Completed("r1");
+        Assert.Equal(AttemptOutcome.Retry, retry.Outcome);
+        Assert.Equal(0.2, retry.RetryCountdown, 3);
+
+        Worker().Tell(Run(Envelope("r2", "tasks.flaky", """[2, "k"]""", retries: 2)));
+        Assert.Equal(AttemptOutcome.Succeeded, Completed("r2").Outcome);
+    }
+
+    [Fact]
+    public void An_expired_task_is_not_run()
+    {
+        Worker().Tell(Run(Envelope("e1", "tasks.add", "[1, 1]", expires: DateTimeOffset.UtcNow.AddSeconds(-1))));
+        Assert.Equal(AttemptOutcome.Expired, Completed("e1").Outcome);
+    }
+
+    [Fact]
+    public void When_its_queue_dies_it_drops_unstarted_tasks_and_asks_the_successor()
+    {
+        var queue = CreateTestProbe();
+        var worker = Sys.ActorOf(WorkerPool.Props(_registry, new WorkerSettings("worker@test", 1, 2, ["default"]),
+            _tasks.Ref, _queues.Ref, _bodies));
+        _queues.ExpectMsg<RequestTasks>();
+        worker.Tell(new ConsumerRegistered("default"), queue.Ref);
+        worker.Tell(Run(Envelope("q1", "test.gate", """["q1"]"""), Envelope("q2", "test.gate", """["q2"]""")));
+        Assert.Equal("q1", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+
+        Sys.Stop(queue.Ref);
+        var again = _queues.ExpectMsg<RequestTasks>(TimeSpan.FromSeconds(3));
+        Assert.Equal(2, again.Demand);
+        GateTasks.For("q1").SetResult(1);
+        Assert.Equal("q1", Completed("q1").TaskId);
+        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        GateTasks.For("q2").SetResult(2);
+    }
+}
