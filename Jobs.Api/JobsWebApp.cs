@@ -1,14 +1,12 @@
 using System.Net;
-using Jobs.Actors.Client;
 using Jobs.Actors.Hosting;
-using Jobs.Actors.Tasks;
 
 namespace Jobs.Api;
 
 /// <summary>Builds the HTTP facade around a started <see cref="JobsNode"/>; every node kind serves it the same way.</summary>
 public static class JobsWebApp
 {
-    public static WebApplication Build(JobsNode node, ITaskCatalog catalog, string[]? args = null)
+    public static WebApplication Build(JobsNode node, string[]? args = null)
     {
         var settings = JobsHttpSettings.From(node.Settings);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
@@ -22,7 +20,7 @@ public static class JobsWebApp
         });
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(node.Client);
-        builder.Services.AddSingleton(catalog);
+        builder.Services.AddSingleton(node.Catalog);
         builder.Services.AddSingleton(settings);
         builder.Services.AddExceptionHandler<ErrorResponses>();
         builder.Services.AddProblemDetails();
@@ -32,6 +30,7 @@ public static class JobsWebApp
         app.UseExceptionHandler();
         app.MapOpenApi();
         app.MapTaskEndpoints();
+        app.MapClusterEndpoints();
         return app;
     }
 

@@ -44,9 +44,8 @@ public static class NodeHost
 
         var config = options.ToConfig(kind.Roles, kind.DefaultPort);
         var node = await JobsNode.StartAsync(config, registry, TimeSpan.FromMinutes(5));
-        var catalog = ClusterTaskCatalog.Start(node.System, node.Worker is not null ? registry : null);
         var http = options.Http ?? kind.DefaultHttp;
-        var web = http is null ? null : JobsWebApp.Build(node, catalog);
+        var web = http is null ? null : JobsWebApp.Build(node);
         Console.WriteLine(Banner(kind, node, options, http));
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -21,8 +21,9 @@ public sealed class JobsNode : IAsyncDisposable
     private readonly BodyScheduler? _bodies;
 
     private JobsNode(ActorSystem system, JobsSettings settings, IActorRef tasks, IActorRef queues, IActorRef? worker,
-        TaskRegistry? registry, string hostname, BodyScheduler? bodies)
+        TaskRegistry? registry, string hostname, BodyScheduler? bodies, ITaskCatalog catalog)
     {
+        Catalog = catalog;
         System = system;
         Settings = settings;
         Tasks = tasks;
@@ -42,6 +43,9 @@ public sealed class JobsNode : IAsyncDisposable
     public TaskRegistry? Registry { get; }
     public string Hostname { get; }
     public TaskClient Client { get; }
+
+    /// <summary>The task names the cluster's workers register (this node's own included).</summary>
+    public ITaskCatalog Catalog { get; }
     public Address Address => Cluster.Get(System).SelfAddress;
 
     /// <summary>
@@ -93,7 +97,8 @@ public sealed class JobsNode : IAsyncDisposable
                 var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues);
                 worker = system.ActorOf(WorkerPool.Props(registry, workerSettings, tasks, queues, bodies), "worker");
             }
-            return new JobsNode(system, settings, tasks, queues, worker, registry, hostname, bodies);
+            var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);
+            return new JobsNode(system, settings, tasks, queues, worker, registry, hostname, bodies, catalog);
         }
         catch
         {
