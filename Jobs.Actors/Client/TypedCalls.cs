@@ -31,9 +31,9 @@ public static class TypedCalls
             ?? throw new ArgumentException($"{call.Method.DeclaringType?.Name}.{call.Method.Name} is not marked [JobsTask]");
         var name = attribute.Name ?? TaskNaming.DefaultName(call.Method);
         var args = call.Method.GetParameters()
-            .Zip(call.Arguments)
-            .Where(p => p.First.ParameterType != typeof(TaskContext) && p.First.ParameterType != typeof(CancellationToken))
-            .Select(p => Evaluate(p.Second))
+            .Zip(call.Arguments, (parameter, argument) => (parameter, argument))
+            .Where(p => p.parameter.ParameterType != typeof(TaskContext) && p.parameter.ParameterType != typeof(CancellationToken))
+            .Select(p => Evaluate(p.argument))
             .ToArray();
         options ??= new TaskOptions();
         if (options.Queue is null && attribute.Queue is not null)

@@ -96,6 +96,7 @@ public sealed class JobsNode : IAsyncDisposable
                 bodies = new BodyScheduler(settings.Concurrency, "task-body");
                 var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues);
                 worker = system.ActorOf(WorkerPool.Props(registry, workerSettings, tasks, queues, bodies), "worker");
+                DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
             var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);
             return new JobsNode(system, settings, tasks, queues, worker, registry, hostname, bodies, catalog);
@@ -106,6 +107,24 @@ public sealed class JobsNode : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// Before shards hand off, the worker finishes its running bodies (up to the drain timeout) and gives back the
+    /// tasks it has not started, so a graceful stop neither loses nor repeats work.
+    /// </summary>
+    private static void DrainOnShutdown(ActorSystem system, IActorRef worker, TimeSpan timeout) =>
+        CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceRequestsDone, "drain-worker", async () =>
+        {
+            try
+            {
+                await worker.Ask<Drained>(Drain.Instance, timeout).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                worker.Tell(AbandonRunning.Instance);
+            }
+            return Akka.Done.Instance;
+        });
 
     /// <summary>Leaves the cluster gracefully (hands off shards) and stops the actor system.</summary>
     public async ValueTask DisposeAsync()

@@ -12,6 +12,7 @@ public sealed record JobsSettings(
     int Concurrency,
     int Prefetch,
     IReadOnlyList<string> Queues,
+    TimeSpan DrainTimeout,
     TaskRoutes Routes,
     TaskEntitySettings TaskEntity,
     string HttpEndpoint,
@@ -35,6 +36,7 @@ public sealed record JobsSettings(
             Concurrency: concurrency > 0 ? concurrency : Environment.ProcessorCount,
             Prefetch: Math.Max(0, jobs.GetInt("worker.prefetch", 4)),
             Queues: jobs.GetStringList("worker.queues").ToArray(),
+            DrainTimeout: jobs.GetTimeSpan("worker.drain-timeout", TimeSpan.FromSeconds(30)),
             Routes: new TaskRoutes(jobs.GetString("tasks.default-queue", "default"), routeList),
             TaskEntity: new TaskEntitySettings(
                 jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(30)),

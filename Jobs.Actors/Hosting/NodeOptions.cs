@@ -68,7 +68,7 @@ public sealed record NodeOptions
                 "--seeds" or "--seed" => options with { Seeds = [.. options.Seeds, .. List(Value())] },
                 "--roles" => options with { Roles = [.. options.Roles, .. List(Value())] },
                 "--http" => options with { Http = Value() },
-                "--journal" => options with { Journal = Journal(Value()) },
+                "--journal" => options with { Journal = JournalName(Value()) },
                 "--redis" => options with { Redis = Value() },
                 "--data" => options with { DataPath = Value() },
                 "--concurrency" => options with { Concurrency = Int(arg, Value(), min: 1) },
@@ -93,7 +93,7 @@ public sealed record NodeOptions
         if (env("JOBS_SEEDS") is { Length: > 0 } seeds) options = options with { Seeds = List(seeds) };
         if (env("JOBS_ROLES") is { Length: > 0 } roles) options = options with { Roles = List(roles) };
         if (env("JOBS_HTTP") is { Length: > 0 } http) options = options with { Http = http };
-        if (env("JOBS_JOURNAL") is { Length: > 0 } journal) options = options with { Journal = Journal(journal) };
+        if (env("JOBS_JOURNAL") is { Length: > 0 } journal) options = options with { Journal = JournalName(journal) };
         if (env("JOBS_REDIS") is { Length: > 0 } redis) options = options with { Redis = redis };
         if (env("JOBS_DATA") is { Length: > 0 } data) options = options with { DataPath = data };
         if (env("JOBS_CONCURRENCY") is { Length: > 0 } c) options = options with { Concurrency = Int("JOBS_CONCURRENCY", c, min: 1) };
@@ -147,7 +147,7 @@ public sealed record NodeOptions
     private static int Int(string name, string value, int min) =>
         int.TryParse(value, out var n) && n >= min ? n : throw new OptionException($"{name} must be a whole number >= {min}, not '{value}'");
 
-    private static string Journal(string value) =>
+    private static string JournalName(string value) =>
         value is "sqlite" or "redis" ? value : throw new OptionException($"--journal must be sqlite or redis, not '{value}'");
 }
 

@@ -8,7 +8,7 @@ namespace Jobs.Actors.Hosting;
 /// </summary>
 public sealed class StableMessageExtractor(int maxShards, Func<object, string?> entityIdOf) : IMessageExtractor
 {
-    public string? EntityId(object message) => message is ShardRegion.StartEntity start ? start.EntityId : entityIdOf(message);
+    public string? EntityId(object message) => entityIdOf(message);
 
     public object EntityMessage(object message) => message;
 

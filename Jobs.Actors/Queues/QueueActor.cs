@@ -23,6 +23,7 @@ public sealed class QueueActor : ReceiveActor
         _name = name;
         Receive<EnqueueTask>(Enqueue);
         Receive<RequestTasks>(OnRequest);
+        Receive<WithdrawDemand>(OnWithdraw);
         Receive<Terminated>(t => RemoveConsumer(t.ActorRef));
         Receive<GetQueueStats>(_ => Sender.Tell(new QueueStats(_name, _waiting.Count, _byTaskId.Count - _waiting.Count, _consumers.Count)));
     }
@@ -53,6 +54,19 @@ public sealed class QueueActor : ReceiveActor
                 _byTaskId.Remove(taskId);
         }
         consumer.Demand += request.Demand;
+        Dispatch();
+    }
+
+    private void OnWithdraw(WithdrawDemand withdraw)
+    {
+        if (!_consumers.TryGetValue(Sender, out var consumer))
+            return;
+        consumer.Demand = 0;
+        foreach (var taskId in withdraw.Returned)
+        {
+            if (consumer.Leases.Remove(taskId) && _byTaskId.TryGetValue(taskId, out var entry) && entry.Task is { } task)
+                _byTaskId[taskId] = new Entry(_waiting.AddFirst(task), null);
+        }
         Dispatch();
     }
 

@@ -32,6 +32,12 @@ public sealed record TaskEnqueued(string TaskId) : IJobsMessage;
 /// </summary>
 public sealed record RequestTasks(string Queue, int Demand, IReadOnlyList<string> Finished) : IQueueCommand;
 
+/// <summary>
+/// A worker stops taking work from this queue (graceful shutdown, <c>cancel-consumer</c>): its demand is dropped
+/// and the tasks it holds but has not started go back to the front of the queue.
+/// </summary>
+public sealed record WithdrawDemand(string Queue, IReadOnlyList<string> Returned) : IQueueCommand;
+
 /// <summary>The queue's answer to a worker's first request; the worker watches its sender.</summary>
 public sealed record ConsumerRegistered(string Queue) : IJobsMessage;
 

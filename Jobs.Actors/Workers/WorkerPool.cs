@@ -25,6 +25,9 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     private readonly Dictionary<string, RunningAttempt> _running = new();
     private readonly Random _random = new();
     private readonly WorkerCounters _counters = new();
+    private IActorRef? _drainedReplyTo;
+    private bool _draining;
+    private bool _abandoned;
 
     public WorkerPool(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler)
     {
@@ -42,6 +45,8 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         Receive<Terminated>(OnTerminated);
         Receive<AskAgain>(again => AskAgainFor(_links[again.Queue]));
         Receive<GetWorkerStats>(_ => Sender.Tell(Stats()));
+        Receive<Drain>(_ => StartDraining());
+        Receive<AbandonRunning>(_ => _abandoned = true);
     }
 
     public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
@@ -83,7 +88,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
     private void StartWhatFits()
     {
-        while (_running.Count < _settings.Concurrency && _buffer.First is { } next)
+        while (!_draining && _running.Count < _settings.Concurrency && _buffer.First is { } next)
         {
             _buffer.RemoveFirst();
             Start(next.Value);
@@ -131,6 +136,12 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         if (!_running.Remove(finished.TaskId, out var attempt))
             return;
         attempt.Cancellation.Dispose();
+        if (_abandoned)
+        {
+            // Past the drain timeout the outcome of a cancelled body means nothing: its entity runs it again.
+            ReplyIfDrained();
+            return;
+        }
         var runtime = Stopwatch.GetElapsedTime(attempt.Clock).TotalSeconds;
         if (finished.Error is null)
         {
@@ -150,6 +161,39 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             }
         }
         StartWhatFits();
+        ReplyIfDrained();
+    }
+
+    /// <summary>
+    /// Graceful shutdown: take no more work, give back what has not started, and answer <see cref="Drained"/> once
+    /// the running bodies are done, so the node leaves only after its results are reported.
+    /// </summary>
+    private void StartDraining()
+    {
+        _drainedReplyTo = Sender;
+        if (!_draining)
+        {
+            _draining = true;
+            foreach (var link in _links.Values)
+            {
+                var returned = _buffer.Where(t => t.Queue == link.Name).Select(t => t.TaskId).ToArray();
+                _queues.Tell(new WithdrawDemand(link.Name, returned));
+                link.Held = Math.Max(0, link.Held - returned.Length);
+                link.Outstanding = 0;
+                Timers.Cancel(link.Name);
+            }
+            _buffer.Clear();
+            _log.Info("Draining: waiting for {0} running task(s)", _running.Count);
+        }
+        ReplyIfDrained();
+    }
+
+    private void ReplyIfDrained()
+    {
+        if (_drainedReplyTo is null || _running.Count > 0)
+            return;
+        _drainedReplyTo.Tell(Drained.Instance);
+        _drainedReplyTo = null;
     }
 
     private void Report(TaskEnvelope task, DateTimeOffset startedAt, double runtime, AttemptOutcome outcome,
@@ -170,13 +214,13 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
     private void RequestMore(QueueLink link)
     {
-        var want = Math.Max(0, Share - link.Outstanding - link.Held);
+        var want = _draining ? 0 : Math.Max(0, Share - link.Outstanding - link.Held);
         if (want == 0 && link.Finished.Count == 0)
             return;
         _queues.Tell(new RequestTasks(link.Name, want, link.Finished.ToArray()));
         link.Finished.Clear();
         link.Outstanding += want;
-        if (link.Queue is null)
+        if (link.Queue is null && !_draining)
             Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromSeconds(2));
     }
 
@@ -212,7 +256,8 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         link.Queue = null;
         link.Outstanding = 0;
         link.Finished.Clear();
-        Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromMilliseconds(200));
+        if (!_draining)
+            Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromMilliseconds(200));
     }
 
     private WorkerStats Stats() => new(_settings.Hostname, _settings.Concurrency, _settings.Prefetch, _settings.Queues,
@@ -260,6 +305,23 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 }
 
 public sealed record WorkerSettings(string Hostname, int Concurrency, int Prefetch, IReadOnlyList<string> Queues);
+
+/// <summary>Asks a worker to finish its running tasks and take no more; answered with <see cref="Drained"/>.</summary>
+public sealed record Drain : IJobsMessage
+{
+    public static readonly Drain Instance = new();
+}
+
+public sealed record Drained : IJobsMessage
+{
+    public static readonly Drained Instance = new();
+}
+
+/// <summary>The drain timeout passed: outcomes of bodies still running are dropped, and their tasks run again elsewhere.</summary>
+public sealed record AbandonRunning : IJobsMessage
+{
+    public static readonly AbandonRunning Instance = new();
+}
 
 public sealed record GetWorkerStats : IJobsMessage
 {

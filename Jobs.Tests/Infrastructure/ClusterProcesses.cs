@@ -1,0 +1,90 @@
+using System.Text.Json.Nodes;
+
+namespace Jobs.Tests.Infrastructure;
+
+/// <summary>
+/// A real multi-process cluster on 127.0.0.1: a seed, worker nodes and an api node, each its own OS process,
+/// sharing one Redis journal. Nodes are started, killed (SIGKILL) and stopped (SIGTERM) by PID.
+/// </summary>
+public sealed class ClusterProcesses : IAsyncDisposable
+{
+    private readonly string _redis;
+    private readonly List<NodeProcess> _all = new();
+
+    public ClusterProcesses(string redisConnection)
+    {
+        _redis = redisConnection;
+        WorkDir = Path.Combine(Path.GetTempPath(), "jobs-cluster-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(WorkDir);
+        SeedPort = FreePort.Next();
+        ApiHttpPort = FreePort.Next();
+    }
+
+    public string WorkDir { get; }
+    public int SeedPort { get; }
+    public int ApiHttpPort { get; }
+    public string SeedAddress => $"akka.tcp://jobs@127.0.0.1:{SeedPort}";
+    public NodeProcess? Seed { get; private set; }
+    public NodeProcess? Api { get; private set; }
+
+    private string[] Common => ["--seeds", SeedAddress, "--journal", "redis", "--redis", _redis];
+
+    public NodeProcess StartSeed()
+    {
+        Seed = Track(NodeProcess.Start("Jobs.Seed", ["--port", SeedPort.ToString(), .. Common], Dir("seed"), null));
+        return Seed;
+    }
+
+    /// <summary>A worker node on a free port; <paramref name="extra"/> adds options such as --queues.</summary>
+    public NodeProcess StartWorker(string name, params string[] extra) =>
+        Track(NodeProcess.Start("Jobs.Node",
+            ["--port", FreePort.Next().ToString(), "--hostname", name, "--tasks", typeof(ClusterProcesses).Assembly.Location, .. Common, .. extra],
+            Dir(name), null));
+
+    public async Task<NodeProcess> StartApiAsync()
+    {
+        Api = Track(NodeProcess.Start("Jobs.Api",
+            ["--port", FreePort.Next().ToString(), "--http", $"127.0.0.1:{ApiHttpPort}", .. Common], Dir("api"), $"127.0.0.1:{ApiHttpPort}"));
+        await Api.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
+        return Api;
+    }
+
+    /// <summary>Waits until the api node sees exactly <paramref name="count"/> members Up and all reachable.</summary>
+    public async Task<JsonArray> WaitForMembersUpAsync(int count, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonNode? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (status, body) = await Api!.GetAsync("api/cluster");
+            last = body;
+            if (status == 200 && body!["members"] is JsonArray members &&
+                members.Count == count &&
+                members.All(m => m!["status"]!.GetValue<string>() == "Up" && m["reachable"]!.GetValue<bool>()))
+                return members;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"the cluster did not have {count} members Up within {timeout}: {last}");
+    }
+
+    private NodeProcess Track(NodeProcess process)
+    {
+        _all.Add(process);
+        return process;
+    }
+
+    private string Dir(string name) => Path.Combine(WorkDir, name);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var process in _all)
+            await process.DisposeAsync();
+        try
+        {
+            Directory.Delete(WorkDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
