@@ -32,13 +32,21 @@ public sealed class JobsConsoleLogger : ReceiveActor, IRequiresMessageQueue<ILog
             LogLevel.WarningLevel => "WARNING",
             _ => "ERROR",
         };
-        var source = e.LogSource;
-        var slash = source.LastIndexOf('/');
-        if (slash >= 0)
-            source = source[(slash + 1)..];
+        var source = ShortSource(e.LogSource);
         var message = e.Message is LogMessage formatted ? formatted.ToString() : e.Message?.ToString();
         var line = $"[{e.Timestamp.ToLocalTime():yyyy-MM-dd HH:mm:ss,fff}: {level}/{source}] {message}";
         return e.Cause is null ? line : line + Environment.NewLine + e.Cause;
+    }
+
+    /// <summary>"akka://jobs/user/worker" → "worker"; "Akka.Cluster.Cluster(akka://jobs)" → "Cluster".</summary>
+    private static string ShortSource(string source)
+    {
+        var paren = source.IndexOf('(');
+        if (paren > 0)
+            source = source[..paren];
+        source = source.TrimEnd('/');
+        var cut = Math.Max(source.LastIndexOf('/'), paren > 0 ? source.LastIndexOf('.') : -1);
+        return cut >= 0 ? source[(cut + 1)..] : source;
     }
 }
 

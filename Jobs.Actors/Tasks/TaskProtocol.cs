@@ -20,7 +20,14 @@ public interface ITaskEvent : IJobsMessage
 public sealed record TaskError(string Type, string Message, string Traceback) : IJobsMessage
 {
     public static TaskError From(Exception exception) =>
-        new(exception.GetType().Name, exception.Message, exception.ToString());
+        new(exception.GetType().Name, exception.Message, UserFrames(exception));
+
+    /// <summary>The exception's text without the frames of our own invocation machinery, which say nothing to users.</summary>
+    private static string UserFrames(Exception exception) =>
+        string.Join('\n', exception.ToString().Split('\n').Where(line => !InfrastructureFrames.Any(line.Contains)));
+
+    private static readonly string[] InfrastructureFrames =
+        ["at System.Reflection.", "at Jobs.Actors.Tasks.TaskDefinition.", "at Akka.Actor.PipeToSupport.", "--- End of stack trace from previous location ---"];
 }
 
 /// <summary>

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Serialization;
 using Akka.TestKit.Xunit2;
 using Jobs.Actors;
 using Jobs.Actors.Hosting;
@@ -44,8 +45,8 @@ public sealed class JobsSerializerSpec() : TestKit(JobsConfig.Defaults().WithFal
     public void Actor_refs_survive_the_round_trip()
     {
         var started = new Jobs.Actors.Tasks.MarkTaskStarted("t1", 0, "w", TestActor, DateTimeOffset.UnixEpoch);
-        var serializer = Sys.Serialization.FindSerializerFor(started);
-        var back = (Jobs.Actors.Tasks.MarkTaskStarted)serializer.FromBinary(serializer.ToBinary(started), typeof(Jobs.Actors.Tasks.MarkTaskStarted));
+        var serializer = (SerializerWithStringManifest)Sys.Serialization.FindSerializerFor(started);
+        var back = (Jobs.Actors.Tasks.MarkTaskStarted)serializer.FromBinary(serializer.ToBinary(started), serializer.Manifest(started));
         Assert.Equal(TestActor, back.WorkerRef);
     }
 

@@ -149,12 +149,13 @@ public sealed class WorkerPoolSpec : TestKit
     [Fact]
     public void An_autoretry_exception_asks_for_a_retry_with_a_countdown()
     {
-        Worker().Tell(Run(Envelope("r1", "tasks.flaky", """[2, "k"]""")));
+        var worker = Worker();
+        worker.Tell(Run(Envelope("r1", "tasks.flaky", """[2, "k"]""")));
         var retry = Completed("r1");
         Assert.Equal(AttemptOutcome.Retry, retry.Outcome);
         Assert.Equal(0.2, retry.RetryCountdown, 3);
 
-        Worker().Tell(Run(Envelope("r2", "tasks.flaky", """[2, "k"]""", retries: 2)));
+        worker.Tell(Run(Envelope("r2", "tasks.flaky", """[2, "k"]""", retries: 2)));
         Assert.Equal(AttemptOutcome.Succeeded, Completed("r2").Outcome);
     }
 
