@@ -75,8 +75,8 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         {
             _state = _state.Apply(e);
             _awaitingPersist = null;
-            Reply(command, replyTo);
             PlanNextStep();
+            Reply(command, replyTo);
         });
     }
 
