@@ -55,6 +55,8 @@ public sealed class JobsNode : IAsyncDisposable
     public static async Task<JobsNode> StartAsync(Config config, TaskRegistry? registry, TimeSpan joinTimeout,
         CancellationToken cancellationToken = default)
     {
+        if (config.GetString("jobs.persistence.journal", "sqlite") == "sqlite")
+            Persistence.Sqlite.SqliteJournalFile.Prepare(config);
         var system = ActorSystem.Create("jobs", config);
         try
         {
