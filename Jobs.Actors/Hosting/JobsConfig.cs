@@ -24,6 +24,10 @@ public static class JobsConfig
         return config;
     }
 
+    /// <summary>One file of <c>hocon/</c>, e.g. <c>persistence-redis.conf</c>.</summary>
+    public static Config Embedded(string file) =>
+        ConfigurationFactory.ParseString(ReadEmbedded(file) ?? throw new ArgumentException($"hocon/{file} is not embedded", nameof(file)));
+
     /// <summary>The full configuration for a node, with <paramref name="overrides"/> taking precedence.</summary>
     public static Config Load(Config? overrides = null)
     {

@@ -1,0 +1,59 @@
+using Akka.Configuration;
+using Akka.Serialization;
+using Jobs.Actors.Hosting;
+using Jobs.Tests.Infrastructure;
+
+namespace Jobs.Tests.Persistence;
+
+/// <summary>The configurations the conformance suites run against: the Redis plugin and the SQLite default.</summary>
+public static class PersistenceBackends
+{
+    private static readonly Config Common = ConfigurationFactory.ParseString("""
+        akka.loglevel = WARNING
+        akka.actor.serializers.failing = "Jobs.Tests.Persistence.FailingSerializer, Jobs.Tests"
+        akka.actor.serialization-bindings { "Jobs.Tests.Persistence.NotSerializable, Jobs.Tests" = failing }
+        akka.actor.serialization-identifiers { "Jobs.Tests.Persistence.FailingSerializer, Jobs.Tests" = 9901 }
+        """);
+
+    public static Config Redis(RedisServer redis, string? keyPrefix = null)
+    {
+        var prefix = keyPrefix ?? "t" + Guid.NewGuid().ToString("N")[..8] + ":";
+        return ConfigurationFactory.ParseString($"""
+        akka.persistence.journal.plugin = "akka.persistence.journal.redis"
+        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.redis"
+        akka.persistence.journal.redis.configuration-string = "{redis.ConnectionString}"
+        akka.persistence.snapshot-store.redis.configuration-string = "{redis.ConnectionString}"
+        akka.persistence.query.journal.redis.configuration-string = "{redis.ConnectionString}"
+        akka.persistence.journal.redis.key-prefix = "{prefix}"
+        akka.persistence.snapshot-store.redis.key-prefix = "{prefix}"
+        akka.persistence.query.journal.redis.key-prefix = "{prefix}"
+        akka.persistence.journal.redis.replay-page-size = 3
+        akka.persistence.query.journal.redis.replay-page-size = 3
+        """).WithFallback(Common).WithFallback(JobsConfig.Embedded("persistence-redis.conf"));
+    }
+
+    public static Config Sqlite(string path)
+    {
+        var connection = JobsConfig.Quote($"Data Source={path}");
+        return ConfigurationFactory.ParseString($"""
+            jobs.persistence.sqlite.path = {JobsConfig.Quote(path)}
+            akka.persistence.journal.sql.connection-string = {connection}
+            akka.persistence.snapshot-store.sql.connection-string = {connection}
+            akka.persistence.query.journal.sql.connection-string = {connection}
+            akka.persistence.query.journal.sql.refresh-interval = 200ms
+            """).WithFallback(Common).WithFallback(JobsConfig.Embedded("persistence-sqlite.conf"));
+    }
+
+    public static string TempSqlitePath() => Path.Combine(Path.GetTempPath(), "jobs-journal-" + Guid.NewGuid().ToString("N")[..12] + ".db");
+}
+
+/// <summary>A payload no serializer can write, to prove a rejection stays with its own write.</summary>
+public sealed record NotSerializable(string Text);
+
+public sealed class FailingSerializer(Akka.Actor.ExtendedActorSystem system) : Serializer(system)
+{
+    public override int Identifier => 9901;
+    public override bool IncludeManifest => false;
+    public override byte[] ToBinary(object obj) => throw new InvalidOperationException($"{obj.GetType().Name} cannot be serialized");
+    public override object FromBinary(byte[] bytes, Type? type) => throw new InvalidOperationException("never written");
+}
