@@ -45,15 +45,15 @@ public static class TaskEndpoints
     private static async Task<IResult> Apply(string name, HttpContext http, ITaskCatalog catalog, TaskClient client, JobsHttpSettings settings)
     {
         var request = await ReadAsync(name, http, catalog, checkRegistered: true);
-        var command = client.ToCommand(name, request.Args, request.Kwargs, request.Options, awaitResult: true);
+        var options = request.Options with { TaskId = request.Options.TaskId ?? Guid.NewGuid().ToString() };
         try
         {
-            var result = await client.Tasks.Ask<TaskResult>(command, settings.ApplyTimeout, http.RequestAborted);
+            var result = await client.ApplyAsync(name, request.Args, request.Kwargs, options, settings.ApplyTimeout, http.RequestAborted);
             return Results.Json(Describe(result));
         }
         catch (AskTimeoutException)
         {
-            return Results.Json(new JsonObject { ["task-id"] = command.TaskId, ["state"] = "PENDING",
+            return Results.Json(new JsonObject { ["task-id"] = options.TaskId, ["state"] = "PENDING",
                 ["error"] = $"no result within {settings.ApplyTimeout.TotalSeconds:0.###} s; the task still runs" }, statusCode: 408);
         }
     }

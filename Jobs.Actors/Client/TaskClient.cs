@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Akka.Actor;
+using Jobs.Actors.Persistence;
 using Jobs.Actors.Tasks;
 
 namespace Jobs.Actors.Client;
@@ -8,7 +9,7 @@ namespace Jobs.Actors.Client;
 /// Sends tasks by name (Celery's <c>send_task</c>: the caller needs no task code) and hands back
 /// <see cref="AsyncResult"/> handles. Everything goes through the task shard region, so this works on any node.
 /// </summary>
-public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan submitTimeout)
+public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan submitTimeout, JournalHealth? journal = null)
 {
     private static readonly JsonElement EmptyArgs = JsonDocument.Parse("[]").RootElement.Clone();
     private static readonly JsonElement EmptyKwargs = JsonDocument.Parse("{}").RootElement.Clone();
@@ -34,14 +35,26 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
         TaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         var command = ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: false);
+        RefuseWhenJournalIsDown(command);
         var accepted = await Tasks.Ask<TaskResult>(command, submitTimeout, cancellationToken).ConfigureAwait(false);
         return new AsyncResult(this, command.TaskId, accepted);
     }
 
     /// <summary>Sends and waits for the result in one message: the task entity answers once it is ready.</summary>
     public Task<TaskResult> ApplyAsync(string name, JsonElement? args, JsonElement? kwargs, TaskOptions? options,
-        TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        Tasks.Ask<TaskResult>(ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: true), timeout, cancellationToken);
+        TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var command = ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: true);
+        RefuseWhenJournalIsDown(command);
+        return Tasks.Ask<TaskResult>(command, timeout, cancellationToken);
+    }
+
+    /// <summary>A submission the journal cannot take is refused now, with the reason, instead of timing out.</summary>
+    private void RefuseWhenJournalIsDown(SubmitTask command)
+    {
+        if (journal?.Problem is { } problem)
+            throw new TaskNotAcceptedException($"task {command.TaskId} was not accepted: {problem}");
+    }
 
     /// <summary>A handle on any task id, sent from here or elsewhere.</summary>
     public AsyncResult AsyncResult(string taskId) => new(this, taskId, null);

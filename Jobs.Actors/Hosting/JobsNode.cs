@@ -32,7 +32,7 @@ public sealed class JobsNode : IAsyncDisposable
         Registry = registry;
         Hostname = hostname;
         _bodies = bodies;
-        Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout);
+        Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout, Persistence.JournalHealth.For(system));
     }
 
     public ActorSystem System { get; }
@@ -82,6 +82,8 @@ public sealed class JobsNode : IAsyncDisposable
                 queues = await sharding.StartProxyAsync(QueueTypeName, settings.ShardRole, queueExtractor).ConfigureAwait(false);
                 tasks = await sharding.StartProxyAsync(TaskTypeName, settings.ShardRole, taskExtractor).ConfigureAwait(false);
             }
+
+            system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
 
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());

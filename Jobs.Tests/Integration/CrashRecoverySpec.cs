@@ -7,14 +7,14 @@ namespace Jobs.Tests.Integration;
 /// Acceptance is durable: a standalone node killed with SIGKILL and started again on the same journal runs
 /// every accepted task, and records each result exactly once.
 /// </summary>
-public sealed class CrashRecoverySpec : IAsyncLifetime
+public abstract class CrashRecoverySpec(StandaloneNode node) : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-    private readonly StandaloneNode _node = new();
+    private readonly StandaloneNode _node = node;
 
     public Task InitializeAsync() => _node.StartAsync();
 
-    public Task DisposeAsync() => _node.DisposeAsync().AsTask();
+    public virtual Task DisposeAsync() => _node.DisposeAsync().AsTask();
 
     [Fact]
     public async Task Accepted_tasks_survive_kill_9_and_each_completes_exactly_once()
@@ -26,9 +26,9 @@ public sealed class CrashRecoverySpec : IAsyncLifetime
         await WaitForStateAsync(retrying, "RETRY");
 
         await _node.KillAsync();
-        Assert.Equal(["TaskReceived"], _node.JournaledEvents(countdown));
-        Assert.Equal(["TaskReceived"], _node.JournaledEvents(sleeping));
-        Assert.Equal(["TaskReceived", "TaskRetried"], _node.JournaledEvents(retrying));
+        Assert.Equal(["TaskReceived"], JournaledEvents(countdown));
+        Assert.Equal(["TaskReceived"], JournaledEvents(sleeping));
+        Assert.Equal(["TaskReceived", "TaskRetried"], JournaledEvents(retrying));
         await _node.StartAsync();
 
         var added = await _node.ResultAsync(countdown, Deadline);
@@ -43,10 +43,15 @@ public sealed class CrashRecoverySpec : IAsyncLifetime
         var started = info["started"]!.GetValue<double>();
         Assert.True(started >= due, $"the countdown task started {due - started:0.000} s before it was due");
 
-        Assert.Equal(["TaskReceived", "TaskSucceeded"], _node.JournaledEvents(countdown));
-        Assert.Equal(["TaskReceived", "TaskSucceeded"], _node.JournaledEvents(sleeping));
-        Assert.Equal(["TaskReceived", "TaskRetried", "TaskSucceeded"], _node.JournaledEvents(retrying));
+        Assert.Equal(["TaskReceived", "TaskSucceeded"], JournaledEvents(countdown));
+        Assert.Equal(["TaskReceived", "TaskSucceeded"], JournaledEvents(sleeping));
+        Assert.Equal(["TaskReceived", "TaskRetried", "TaskSucceeded"], JournaledEvents(retrying));
     }
+
+    /// <summary>The manifests of the events journaled for a task, read straight from the backend.</summary>
+    protected abstract IReadOnlyList<string> JournaledEvents(string taskId);
+
+    protected StandaloneNode Node => _node;
 
     private async Task WaitForStateAsync(string taskId, string state)
     {
@@ -59,5 +64,33 @@ public sealed class CrashRecoverySpec : IAsyncLifetime
             await Task.Delay(50);
         }
         throw new TimeoutException($"task {taskId} did not reach {state} within {Deadline}");
+    }
+}
+
+public sealed class SqliteCrashRecoverySpec() : CrashRecoverySpec(new StandaloneNode())
+{
+    protected override IReadOnlyList<string> JournaledEvents(string taskId) => Node.JournaledEvents(taskId);
+}
+
+/// <summary>The same crash, with the journal on a real redis-server.</summary>
+public sealed class RedisCrashRecoverySpec : CrashRecoverySpec
+{
+    private readonly RedisServer _redis;
+
+    public RedisCrashRecoverySpec() : this(new RedisServer())
+    {
+    }
+
+    private RedisCrashRecoverySpec(RedisServer redis) : base(new StandaloneNode("--journal", "redis", "--redis", redis.ConnectionString))
+    {
+        _redis = redis;
+    }
+
+    protected override IReadOnlyList<string> JournaledEvents(string taskId) => RedisJournalReader.Manifests(_redis, taskId);
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _redis.Dispose();
     }
 }

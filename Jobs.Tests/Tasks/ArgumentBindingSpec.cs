@@ -6,7 +6,7 @@ namespace Jobs.Tests.Tasks;
 
 public sealed class ArgumentBindingSpec
 {
-    public static class Signatures
+    internal static class Signatures
     {
         [JobsTask("t.add")]
         public static int Add(int x, int y) => x + y;

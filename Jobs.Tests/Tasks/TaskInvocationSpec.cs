@@ -7,7 +7,7 @@ namespace Jobs.Tests.Tasks;
 
 public sealed class TaskInvocationSpec
 {
-    public static class Bodies
+    internal static class Bodies
     {
         [JobsTask("i.sync")]
         public static int Sync() => 1;

@@ -5,31 +5,31 @@ namespace Jobs.Tests.Tasks;
 
 public sealed class TaskRegistrySpec
 {
-    public static class First
+    internal static class First
     {
         [JobsTask("shared-name")]
         public static int One() => 1;
     }
 
-    public static class Second
+    internal static class Second
     {
         [JobsTask("shared-name")]
         public static int Two() => 2;
     }
 
-    public static class BadRate
+    internal static class BadRate
     {
         [JobsTask(RateLimit = "fast")]
         public static int Run() => 1;
     }
 
-    public abstract class NoConstructor
+    internal abstract class NoConstructor
     {
         [JobsTask]
         public int Run() => 1;
     }
 
-    public sealed class InstanceTasks
+    internal sealed class InstanceTasks
     {
         private int _calls;
 
