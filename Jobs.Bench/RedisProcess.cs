@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Jobs.Bench;
+
+/// <summary>A redis-server of the benchmark's own, on a free loopback port with AOF everysec, stopped by PID.</summary>
+public sealed class RedisProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly string _dir;
+
+    public RedisProcess()
+    {
+        using (var listener = new TcpListener(IPAddress.Loopback, 0))
+        {
+            listener.Start();
+            Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+        _dir = Directory.CreateTempSubdirectory("jobs-bench-redis-").FullName;
+        var info = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", _dir, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec" })
+            info.ArgumentList.Add(arg);
+        _process = Process.Start(info)!;
+        _process.BeginOutputReadLine();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (true)
+        {
+            try
+            {
+                using var client = new TcpClient("127.0.0.1", Port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+        }
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    /// <summary>redis-benchmark's pipelined RPUSH on this server: the raw rate the journal is compared with.</summary>
+    public double PipelinedRpushPerSecond(int requests = 500_000)
+    {
+        var info = new ProcessStartInfo("redis-benchmark") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-p", Port.ToString(), "-t", "rpush", "-P", "32", "-n", requests.ToString(), "-q" })
+            info.ArgumentList.Add(arg);
+        using var benchmark = Process.Start(info)!;
+        var output = benchmark.StandardOutput.ReadToEnd();
+        benchmark.WaitForExit();
+        // "RPUSH: 912408.75 requests per second, p50=..."; the line may be preceded by progress output.
+        var line = output.Split('\r', '\n').Last(l => l.StartsWith("RPUSH:", StringComparison.Ordinal));
+        return double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+            _process.Kill();
+        _process.WaitForExit();
+        Directory.Delete(_dir, recursive: true);
+    }
+}
