@@ -77,4 +77,5 @@ public static class JournalBenchmark
     }
 }
 
-public sealed record Figure(string System, string Workload, long N, double Seconds, double PerSecond);
+public sealed record Figure(string System, string Workload, long N, double Seconds, double PerSecond,
+    double? P50 = null, double? P95 = null, double? P99 = null);

@@ -87,6 +87,8 @@ public sealed class JobsNode : IAsyncDisposable
 
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            if (system.Settings.Config.GetBoolean("jobs.cluster.join-self"))
+                cluster.Join(cluster.SelfAddress);
             await up.Task.WaitAsync(joinTimeout, cancellationToken).ConfigureAwait(false);
 
             var self = cluster.SelfAddress;

@@ -110,13 +110,16 @@ public sealed record NodeOptions
     public Config ToConfig(IReadOnlyList<string> kindRoles, int defaultPort)
     {
         var port = Port ?? defaultPort;
-        var seeds = Standalone && Seeds.Count == 0 ? [$"akka.tcp://jobs@{Host}:{port}"] : Seeds;
+        var seeds = Seeds;
         var roles = kindRoles.Concat(Roles).Distinct().ToArray();
         var hocon = new StringBuilder();
         hocon.AppendLine($"akka.remote.dot-netty.tcp.hostname = {JobsConfig.Quote(Host)}");
         hocon.AppendLine($"akka.remote.dot-netty.tcp.port = {port}");
         hocon.AppendLine($"akka.cluster.seed-nodes = [{string.Join(", ", seeds.Select(JobsConfig.Quote))}]");
         hocon.AppendLine($"akka.cluster.roles = [{string.Join(", ", roles.Select(JobsConfig.Quote))}]");
+        // A standalone node forms a cluster of itself, at whatever port it was given (0 included).
+        if (Standalone && Seeds.Count == 0)
+            hocon.AppendLine("jobs.cluster.join-self = on");
         if (Http is not null) hocon.AppendLine($"jobs.http.endpoint = {JobsConfig.Quote(Http)}");
         if (Journal is not null) hocon.AppendLine($"jobs.persistence.journal = {Journal}");
         if (Redis is not null)

@@ -29,9 +29,10 @@ public abstract class JournalHealth
 
     private sealed class RedisJournalHealth(Task<StackExchange.Redis.ConnectionMultiplexer> connection, string where) : JournalHealth
     {
+        // While the first connection is still being made, writes are attempted (and fail on their own if need be).
         public override string? Problem =>
-            connection.IsCompletedSuccessfully && connection.GetAwaiter().GetResult().IsConnected
-                ? null
-                : $"the journal (Redis at {where}) is unreachable";
+            connection.IsCompleted && !(connection.IsCompletedSuccessfully && connection.GetAwaiter().GetResult().IsConnected)
+                ? $"the journal (Redis at {where}) is unreachable"
+                : null;
     }
 }
