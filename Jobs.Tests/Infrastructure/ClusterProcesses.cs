@@ -67,6 +67,64 @@ public sealed class ClusterProcesses : IAsyncDisposable
         throw new TimeoutException($"the cluster did not have {count} members Up within {timeout}: {last}");
     }
 
+    /// <summary>Waits until the api node knows the workers' tasks, so submissions by name are accepted.</summary>
+    public async Task WaitForTaskTypesAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (_, body) = await Api!.GetAsync("api/task/types");
+            if (body?["task-types"] is JsonArray types && types.Any(t => t!.GetValue<string>() == "tasks.add"))
+                return;
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"the api node did not learn the workers' tasks within {timeout}");
+    }
+
+    /// <summary>Seed, <paramref name="workers"/> workers named w1, w2, … and the api node, all Up.</summary>
+    public async Task StartAllAsync(int workers, params string[] workerArgs)
+    {
+        StartSeed();
+        for (var i = 1; i <= workers; i++)
+            Workers[$"w{i}"] = StartWorker($"w{i}", workerArgs);
+        await StartApiAsync();
+        await WaitForMembersUpAsync(workers + 2, TimeSpan.FromSeconds(90));
+        await WaitForTaskTypesAsync(TimeSpan.FromSeconds(30));
+    }
+
+    public Dictionary<string, NodeProcess> Workers { get; } = new();
+
+    /// <summary>Sends a task through the api node's Flower API and returns its id.</summary>
+    public async Task<string> SendAsync(string name, object body)
+    {
+        var (status, json) = await Api!.PostAsync($"api/task/async-apply/{name}", body);
+        if (status != 200)
+            throw new InvalidOperationException($"async-apply {name} answered {status}: {json}");
+        return json!["task-id"]!.GetValue<string>();
+    }
+
+    /// <summary>Waits for a task to be ready, asking again while its shard moves between nodes.</summary>
+    public async Task<JsonNode> ResultAsync(string taskId, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        JsonNode? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            var (status, json) = await Api!.GetAsync($"api/task/result/{taskId}?timeout=5");
+            last = json;
+            if (status == 200 && json!["state"]!.GetValue<string>() is "SUCCESS" or "FAILURE" or "REVOKED")
+                return json;
+        }
+        throw new TimeoutException($"task {taskId} not ready within {timeout}: {last}");
+    }
+
+    /// <summary>The worker that ran a finished task.</summary>
+    public async Task<string> WorkerOfAsync(string taskId)
+    {
+        var (_, info) = await Api!.GetAsync($"api/task/info/{taskId}");
+        return info!["worker"]!.GetValue<string>();
+    }
+
     private NodeProcess Track(NodeProcess process)
     {
         _all.Add(process);

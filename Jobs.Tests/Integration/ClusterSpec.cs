@@ -1,0 +1,67 @@
+using Jobs.Tests.Infrastructure;
+using Xunit;
+
+namespace Jobs.Tests.Integration;
+
+/// <summary>A running multi-process cluster: work spreads over the workers, queues route, heartbeats hold under load.</summary>
+public sealed class ClusterSpec(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
+    private ClusterProcesses Cluster => fixture.Cluster;
+
+    [Fact]
+    public async Task A_thousand_tasks_spread_fairly_over_two_workers()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 1000; i++)
+            ids.Add(await Cluster.SendAsync("tasks.add", new { args = new[] { i, i } }));
+        var byWorker = new Dictionary<string, int>();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            var result = await Cluster.ResultAsync(ids[i], Deadline);
+            Assert.Equal(2 * i, result["result"]!.GetValue<int>());
+            var worker = await Cluster.WorkerOfAsync(ids[i]);
+            byWorker[worker] = byWorker.GetValueOrDefault(worker) + 1;
+        }
+        Assert.Equal(["w1", "w2"], byWorker.Keys.Order());
+        Assert.All(byWorker.Values, count => Assert.InRange(count, 250, 750));
+    }
+
+    [Fact]
+    public async Task A_task_for_a_queue_no_worker_serves_waits_and_runs_when_one_joins()
+    {
+        var id = await Cluster.SendAsync("tasks.mul", new { args = new[] { 6, 7 }, queue = "images" });
+        var (status, waiting) = await Cluster.Api!.GetAsync($"api/task/result/{id}?timeout=2");
+        Assert.Equal(408, status);
+        Assert.Equal("RECEIVED", waiting!["state"]!.GetValue<string>());
+
+        Cluster.Workers["w3"] = Cluster.StartWorker("w3", "--queues", "images");
+        Assert.Equal(42, (await Cluster.ResultAsync(id, Deadline))["result"]!.GetValue<int>());
+        Assert.Equal("w3", await Cluster.WorkerOfAsync(id));
+
+        var other = await Cluster.SendAsync("tasks.mul", new { args = new[] { 2, 3 } });
+        await Cluster.ResultAsync(other, Deadline);
+        Assert.NotEqual("w3", await Cluster.WorkerOfAsync(other));
+    }
+
+    [Fact]
+    public async Task Workers_saturated_with_cpu_bound_tasks_stay_up_and_reachable()
+    {
+        var spins = new List<string>();
+        for (var i = 0; i < 4; i++)
+            spins.Add(await Cluster.SendAsync("tasks.spin", new { args = new[] { 30 } }));
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < until)
+        {
+            var members = await Cluster.WaitForMembersUpAsync(Cluster.Workers.Count + 2, TimeSpan.FromSeconds(1));
+            Assert.All(members, m => Assert.True(m!["reachable"]!.GetValue<bool>()));
+            await Task.Delay(1000);
+        }
+        foreach (var id in spins)
+            Assert.Equal("SUCCESS", (await Cluster.ResultAsync(id, Deadline))["state"]!.GetValue<string>());
+        var workers = new HashSet<string>();
+        foreach (var id in spins)
+            workers.Add(await Cluster.WorkerOfAsync(id));
+        Assert.Equal(2, workers.Count);
+    }
+}
