@@ -16,23 +16,26 @@ public sealed class ClusterProcesses : IAsyncDisposable
         _redis = redisConnection;
         WorkDir = Path.Combine(Path.GetTempPath(), "jobs-cluster-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(WorkDir);
-        SeedPort = FreePort.Next();
+        SeedPorts = [FreePort.Next(), FreePort.Next()];
         ApiHttpPort = FreePort.Next();
     }
 
     public string WorkDir { get; }
-    public int SeedPort { get; }
+    /// <summary>Two seed addresses; every node lists both (Lighthouse's convention), whether one or two run.</summary>
+    public int[] SeedPorts { get; }
+    public int SeedCount { get; private set; } = 1;
     public int ApiHttpPort { get; }
-    public string SeedAddress => $"akka.tcp://jobs@127.0.0.1:{SeedPort}";
-    public NodeProcess? Seed { get; private set; }
+    public NodeProcess?[] Seeds { get; } = new NodeProcess?[2];
     public NodeProcess? Api { get; private set; }
 
-    private string[] Common => ["--seeds", SeedAddress, "--journal", "redis", "--redis", _redis];
+    private string SeedList => string.Join(",", SeedPorts.Take(SeedCount).Select(p => $"akka.tcp://jobs@127.0.0.1:{p}"));
 
-    public NodeProcess StartSeed()
+    private string[] Common => ["--seeds", SeedList, "--journal", "redis", "--redis", _redis];
+
+    public NodeProcess StartSeed(int index = 0)
     {
-        Seed = Track(NodeProcess.Start("Jobs.Seed", ["--port", SeedPort.ToString(), .. Common], Dir("seed"), null));
-        return Seed;
+        Seeds[index] = Track(NodeProcess.Start("Jobs.Seed", ["--port", SeedPorts[index].ToString(), .. Common], Dir($"seed{index}"), null));
+        return Seeds[index]!;
     }
 
     /// <summary>A worker node on a free port; <paramref name="extra"/> adds options such as --queues.</summary>
@@ -82,13 +85,17 @@ public sealed class ClusterProcesses : IAsyncDisposable
     }
 
     /// <summary>Seed, <paramref name="workers"/> workers named w1, w2, … and the api node, all Up.</summary>
-    public async Task StartAllAsync(int workers, params string[] workerArgs)
+    public Task StartAllAsync(int workers, params string[] workerArgs) => StartAllAsync(1, workers, workerArgs);
+
+    public async Task StartAllAsync(int seeds, int workers, params string[] workerArgs)
     {
-        StartSeed();
+        SeedCount = seeds;
+        for (var i = 0; i < seeds; i++)
+            StartSeed(i);
         for (var i = 1; i <= workers; i++)
             Workers[$"w{i}"] = StartWorker($"w{i}", workerArgs);
         await StartApiAsync();
-        await WaitForMembersUpAsync(workers + 2, TimeSpan.FromSeconds(90));
+        await WaitForMembersUpAsync(workers + seeds + 1, TimeSpan.FromSeconds(90));
         await WaitForTaskTypesAsync(TimeSpan.FromSeconds(30));
     }
 
