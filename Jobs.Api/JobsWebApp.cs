@@ -20,6 +20,7 @@ public static class JobsWebApp
         });
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(node.Client);
+        builder.Services.AddSingleton(node.Canvas);
         builder.Services.AddSingleton(node.Catalog);
         builder.Services.AddSingleton(settings);
         builder.Services.AddExceptionHandler<ErrorResponses>();
@@ -31,6 +32,7 @@ public static class JobsWebApp
         app.MapOpenApi();
         app.MapTaskEndpoints();
         app.MapClusterEndpoints();
+        app.MapCanvasEndpoints();
         return app;
     }
 

@@ -2,6 +2,7 @@ using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
+using Jobs.Actors.Canvas;
 using Jobs.Actors.Client;
 using Jobs.Actors.Queues;
 using Jobs.Actors.Tasks;
@@ -17,12 +18,15 @@ public sealed class JobsNode : IAsyncDisposable
 {
     public const string TaskTypeName = "task";
     public const string QueueTypeName = "queue";
+    public const string CanvasTypeName = "canvas";
 
     private readonly BodyScheduler? _bodies;
 
-    private JobsNode(ActorSystem system, JobsSettings settings, IActorRef tasks, IActorRef queues, IActorRef? worker,
+    private JobsNode(ActorSystem system, JobsSettings settings, IActorRef tasks, IActorRef queues, IActorRef canvases, IActorRef? worker,
         TaskRegistry? registry, string hostname, BodyScheduler? bodies, ITaskCatalog catalog)
     {
+        Canvases = canvases;
+        Canvas = new CanvasClient(canvases, settings.SubmitTimeout);
         Catalog = catalog;
         System = system;
         Settings = settings;
@@ -43,6 +47,12 @@ public sealed class JobsNode : IAsyncDisposable
     public TaskRegistry? Registry { get; }
     public string Hostname { get; }
     public TaskClient Client { get; }
+
+    /// <summary>The canvas shard region: <see cref="ICanvasCommand"/>s go here.</summary>
+    public IActorRef Canvases { get; }
+
+    /// <summary>Starts chains, groups and chords and awaits their results.</summary>
+    public CanvasClient Canvas { get; }
 
     /// <summary>The task names the cluster's workers register (this node's own included).</summary>
     public ITaskCatalog Catalog { get; }
@@ -67,7 +77,8 @@ public sealed class JobsNode : IAsyncDisposable
             var queueExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as IQueueCommand)?.Queue);
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
-            IActorRef queues, tasks;
+            var canvasExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ICanvasCommand)?.CanvasId);
+            IActorRef queues, tasks, canvases;
             if (hostsShards)
             {
                 // Queues hold nothing durable, so they are not remembered: workers and entities recreate them.
@@ -76,11 +87,15 @@ public sealed class JobsNode : IAsyncDisposable
                 var entitySettings = settings.TaskEntity;
                 tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings),
                     ClusterShardingSettings.Create(system), taskExtractor).ConfigureAwait(false);
+                var canvasSettings = settings.Canvas;
+                canvases = await sharding.StartAsync(CanvasTypeName, id => CanvasEntity.Props(id, tasks, canvasSettings),
+                    ClusterShardingSettings.Create(system), canvasExtractor).ConfigureAwait(false);
             }
             else
             {
                 queues = await sharding.StartProxyAsync(QueueTypeName, settings.ShardRole, queueExtractor).ConfigureAwait(false);
                 tasks = await sharding.StartProxyAsync(TaskTypeName, settings.ShardRole, taskExtractor).ConfigureAwait(false);
+                canvases = await sharding.StartProxyAsync(CanvasTypeName, settings.ShardRole, canvasExtractor).ConfigureAwait(false);
             }
 
             system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
@@ -105,7 +120,7 @@ public sealed class JobsNode : IAsyncDisposable
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
             var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);
-            return new JobsNode(system, settings, tasks, queues, worker, registry, hostname, bodies, catalog);
+            return new JobsNode(system, settings, tasks, queues, canvases, worker, registry, hostname, bodies, catalog);
         }
         catch
         {

@@ -15,6 +15,7 @@ public sealed record JobsSettings(
     TimeSpan DrainTimeout,
     TaskRoutes Routes,
     TaskEntitySettings TaskEntity,
+    Canvas.CanvasSettings Canvas,
     string HttpEndpoint,
     long MaxBodySize,
     TimeSpan ApplyTimeout,
@@ -41,6 +42,11 @@ public sealed record JobsSettings(
             TaskEntity: new TaskEntitySettings(
                 jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(30)),
                 jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5))),
+            Canvas: new Canvas.CanvasSettings(
+                new TaskRoutes(jobs.GetString("tasks.default-queue", "default"), routeList),
+                jobs.GetTimeSpan("canvas.passivate-after", TimeSpan.FromSeconds(30)),
+                jobs.GetTimeSpan("canvas.reask-interval", TimeSpan.FromSeconds(10)),
+                jobs.GetInt("canvas.snapshot-every", 500)),
             HttpEndpoint: jobs.GetString("http.endpoint", "127.0.0.1:5555"),
             MaxBodySize: jobs.GetLong("http.max-body-size", 1024 * 1024),
             ApplyTimeout: jobs.GetTimeSpan("http.apply-timeout", TimeSpan.FromSeconds(60)),

@@ -98,36 +98,48 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     private void Start(TaskEnvelope task)
     {
         var startedAt = DateTimeOffset.UtcNow;
-        if (!_registry.TryGet(task.Name, out var definition))
-        {
-            Report(task, startedAt, 0, AttemptOutcome.Failed, error: new TaskError("NotRegistered",
-                $"Received unregistered task of type '{task.Name}'", $"NotRegistered: '{task.Name}' is not registered on {_settings.Hostname}"));
-            return;
-        }
         if (task.ExpiresAt is { } expires && expires <= startedAt)
         {
             Report(task, startedAt, 0, AttemptOutcome.Expired);
             return;
         }
-        BoundArguments arguments;
-        try
+        Func<TaskContext, Task<JsonElement>> body;
+        RetryPolicy retry;
+        if (MapTaskBody.Handles(task.Name))
         {
-            arguments = definition.Bind(task.Args, task.Kwargs);
+            body = MapTaskBody.For(_registry, task);
+            retry = MapTaskBody.NoRetries;
         }
-        catch (TaskArgumentException e)
+        else if (_registry.TryGet(task.Name, out var definition))
         {
-            Report(task, startedAt, 0, AttemptOutcome.Failed, error: TaskError.From(e));
+            BoundArguments arguments;
+            try
+            {
+                arguments = definition.Bind(task.Args, task.Kwargs);
+            }
+            catch (TaskArgumentException e)
+            {
+                Report(task, startedAt, 0, AttemptOutcome.Failed, error: TaskError.From(e));
+                return;
+            }
+            body = context => definition.InvokeAsync(arguments, context);
+            retry = definition.Retry;
+        }
+        else
+        {
+            Report(task, startedAt, 0, AttemptOutcome.Failed, error: new TaskError("NotRegistered",
+                $"Received unregistered task of type '{task.Name}'", $"NotRegistered: '{task.Name}' is not registered on {_settings.Hostname}"));
             return;
         }
 
         var cancellation = new CancellationTokenSource();
-        var context = new TaskContext(task.TaskId, task.Name, task.Retries, definition.Retry.MaxRetries, task.Args,
+        var context = new TaskContext(task.TaskId, task.Name, task.Retries, retry.MaxRetries, task.Args,
             task.Kwargs, task.Queue, _settings.Hostname, new TaskLogger(_log, task.Name, task.TaskId), cancellation.Token);
-        _running[task.TaskId] = new RunningAttempt(task, definition, startedAt, Stopwatch.GetTimestamp(), cancellation);
+        _running[task.TaskId] = new RunningAttempt(task, retry, startedAt, Stopwatch.GetTimestamp(), cancellation);
         _tasks.Tell(new MarkTaskStarted(task.TaskId, task.Retries, _settings.Hostname, Self, startedAt));
 
         var taskId = task.TaskId;
-        _scheduler.Run(() => definition.InvokeAsync(arguments, context))
+        _scheduler.Run(() => body(context))
             .PipeTo(Self, success: result => new BodyFinished(taskId, result, null), failure: e => new BodyFinished(taskId, null, e));
     }
 
@@ -149,7 +161,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         }
         else
         {
-            switch (attempt.Definition.Retry.Decide(attempt.Task.Name, finished.Error, attempt.Task.Retries, _random))
+            switch (attempt.Retry.Decide(attempt.Task.Name, finished.Error, attempt.Task.Retries, _random))
             {
                 case RetryDecision.Retry retry:
                     Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Retry, error: TaskError.From(retry.Cause),
@@ -279,7 +291,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         public List<string> Finished { get; } = new();
     }
 
-    private sealed record RunningAttempt(TaskEnvelope Task, TaskDefinition Definition, DateTimeOffset StartedAt, long Clock,
+    private sealed record RunningAttempt(TaskEnvelope Task, RetryPolicy Retry, DateTimeOffset StartedAt, long Clock,
         CancellationTokenSource Cancellation);
 
     private sealed record BodyFinished(string TaskId, JsonElement? Result, Exception? Error);

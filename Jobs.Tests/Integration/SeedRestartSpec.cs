@@ -37,15 +37,20 @@ public sealed class SeedRestartSpec : IAsyncLifetime
 
         _cluster.Workers["w2"] = _cluster.StartWorker("w2", "--concurrency", "2");
         await _cluster.WaitForMembersUpAsync(4, Deadline);
-        var ids = new List<string>();
-        for (var i = 0; i < 20; i++)
-            ids.Add(await _cluster.SendAsync("tasks.add", new { args = new[] { i, i } }));
+        // The late worker registers with the queue moments after it is Up; keep sending until it takes work.
+        var deadline = DateTime.UtcNow + Deadline;
         var workers = new HashSet<string>();
-        foreach (var id in ids)
+        while (!workers.Contains("w2"))
         {
-            await _cluster.ResultAsync(id, Deadline);
-            workers.Add(await _cluster.WorkerOfAsync(id));
+            Assert.True(DateTime.UtcNow < deadline, $"w2 ran no task; workers seen: {string.Join(",", workers)}");
+            var batch = new List<string>();
+            for (var i = 0; i < 10; i++)
+                batch.Add(await _cluster.SendAsync("tasks.sleep", new { args = new[] { 0.05 } }));
+            foreach (var id in batch)
+            {
+                await _cluster.ResultAsync(id, Deadline);
+                workers.Add(await _cluster.WorkerOfAsync(id));
+            }
         }
-        Assert.Contains("w2", workers);
     }
 }

@@ -12,7 +12,7 @@ using Xunit;
 
 namespace Jobs.Tests.Serialization;
 
-public sealed class JobsSerializerSpec() : TestKit(JobsConfig.Defaults().WithFallback(ConfigurationFactory.ParseString("akka.actor.provider = local")))
+public sealed class JobsSerializerSpec() : TestKit(ConfigurationFactory.ParseString("akka.actor.provider = local").WithFallback(JobsConfig.Defaults()))
 {
     public static IEnumerable<object[]> MessageTypes() => JobsSerializer.MessageTypes().Select(t => new object[] { t });
 

@@ -1,0 +1,67 @@
+using Akka.Actor;
+using Jobs.Actors.Canvas;
+
+namespace Jobs.Actors.Client;
+
+/// <summary>Starts canvases (chain, group, chord, …) on their coordinators and awaits their results by message.</summary>
+public sealed class CanvasClient(IActorRef canvases, TimeSpan submitTimeout)
+{
+    /// <summary>Starts <paramref name="root"/>; answers once its coordinator has journaled it, with every id assigned.</summary>
+    public async Task<CanvasHandle> ApplyAsync(Signature root, CancellationToken cancellationToken = default)
+    {
+        var id = root.Id ?? Guid.NewGuid().ToString();
+        var accepted = await canvases.Ask<CanvasAccepted>(new StartCanvas(id, root), submitTimeout, cancellationToken).ConfigureAwait(false);
+        return new CanvasHandle(this, accepted.CanvasId, accepted.Root);
+    }
+
+    public CanvasHandle Handle(string canvasId) => new(this, canvasId, null);
+
+    internal Task<CanvasResult> AskAsync(ICanvasCommand command, TimeSpan? timeout, CancellationToken cancellationToken) =>
+        canvases.Ask<CanvasResult>(command, timeout, cancellationToken);
+
+    internal TimeSpan SubmitTimeout => submitTimeout;
+}
+
+/// <summary>A group or chord result handle: the children's ids and states, readiness, and the ordered results.</summary>
+public sealed class CanvasHandle
+{
+    private readonly CanvasClient _client;
+
+    internal CanvasHandle(CanvasClient client, string id, Signature? root)
+    {
+        _client = client;
+        Id = id;
+        Root = root;
+    }
+
+    public string Id { get; }
+
+    /// <summary>The tree with every id, when this handle started the canvas.</summary>
+    public Signature? Root { get; }
+
+    public Task<CanvasResult> GetStateAsync(CancellationToken cancellationToken = default) =>
+        _client.AskAsync(new GetCanvasResult(Id), _client.SubmitTimeout, cancellationToken);
+
+    /// <summary>Waits until the canvas is ready; a failure throws <see cref="TaskFailedException"/> when propagating.</summary>
+    public async Task<T?> GetAsync<T>(TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
+    {
+        var result = await WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        if (result.State == Tasks.TaskState.Success)
+            return result.Result is { } json ? System.Text.Json.JsonSerializer.Deserialize<T>(json, System.Text.Json.JsonSerializerOptions.Web) : default;
+        if (propagate)
+            throw new TaskFailedException(new Tasks.TaskResult(Id, result.State, null, result.Error));
+        return default;
+    }
+
+    public async Task<CanvasResult> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            return await _client.AskAsync(new AwaitCanvasResult(Id), timeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException e)
+        {
+            throw new TimeoutException($"canvas {Id} was not ready within {timeout}", e);
+        }
+    }
+}
