@@ -29,6 +29,11 @@ public static class GateTasks
     public static int RetryLater(double seconds, TaskContext context) =>
         context.Retries == 0 ? throw context.Retry(countdown: TimeSpan.FromSeconds(seconds)) : context.Retries;
 
+    /// <summary>An error callback (link_error): keeps what it was told about the failed task as its result.</summary>
+    [JobsTask("test.on_error")]
+    public static Dictionary<string, string> OnError(string taskId, string type, string message, string traceback) =>
+        new() { ["task_id"] = taskId, ["type"] = type, ["message"] = message, ["traceback"] = traceback };
+
     /// <summary>Returns an object graph with a cycle, which JSON cannot hold.</summary>
     [JobsTask("test.unserializable")]
     public static Loop Unserializable()
