@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Jobs.Actors.Canvas;
 using Jobs.Actors.Client;
 using Jobs.Actors.Hosting;
 using Jobs.Actors.Tasks;
@@ -12,7 +13,7 @@ namespace Jobs.Bench;
 /// </summary>
 public static class StandaloneBenchmark
 {
-    public static async Task<IReadOnlyList<Figure>> RunAsync(string journal, bool quick)
+    public static async Task<IReadOnlyList<Figure>> RunAsync(string journal, bool quick, bool big = false)
     {
         using var redis = journal == "redis" ? new RedisProcess() : null;
         var data = Directory.CreateTempSubdirectory("jobs-bench-").FullName;
@@ -46,6 +47,27 @@ public static class StandaloneBenchmark
             latencies.Sort();
             figures.Add(new Figure(system, "W2", trips, all.Elapsed.TotalSeconds, trips / all.Elapsed.TotalSeconds,
                 Percentile(latencies, 50), Percentile(latencies, 95), Percentile(latencies, 99)));
+
+            var header = quick ? 100 : 1_000;
+            var chord = Signature.Chord(Enumerable.Range(0, header).Select(i => Signature.Of("tasks.add", i, i)), Signature.Of("tasks.xsum"));
+            var chordSeconds = await CanvasAsync(node, chord, (long)header * (header - 1));
+            figures.Add(new Figure(system, "W3", header + 1, chordSeconds, (header + 1) / chordSeconds));
+
+            var chain = Signature.Chain([Signature.Of("tasks.add", 0, 0), .. Enumerable.Range(0, 99).Select(_ => Signature.Of("tasks.add", 1))]);
+            var chainSeconds = await CanvasAsync(node, chain, 99);
+            figures.Add(new Figure(system, "W4", 100, chainSeconds, 100 / chainSeconds));
+
+            if (big)
+            {
+                var size = 10_000;
+                figures.Add(await BigAsync(node, system, "chord-10000",
+                    Signature.Chord(Enumerable.Range(0, size).Select(i => Signature.Of("tasks.add", i, i)), Signature.Of("tasks.xsum")),
+                    (long)size * (size - 1)));
+                figures.Add(await BigAsync(node, system, "group-10000",
+                    Signature.Group(Enumerable.Range(0, size).Select(i => Signature.Of("tasks.add", i, i))), null));
+                figures.Add(await BigAsync(node, system, "chain-1000",
+                    Signature.Chain([Signature.Of("tasks.add", 0, 0), .. Enumerable.Range(0, 999).Select(_ => Signature.Of("tasks.add", 1))]), 999));
+            }
         }
         finally
         {
@@ -53,6 +75,30 @@ public static class StandaloneBenchmark
             Directory.Delete(data, recursive: true);
         }
         return figures;
+    }
+
+    private static async Task<double> CanvasAsync(JobsNode node, Signature canvas, long expected)
+    {
+        var clock = Stopwatch.StartNew();
+        var handle = await node.Canvas.ApplyAsync(canvas);
+        var result = await handle.GetAsync<long>(TimeSpan.FromMinutes(10));
+        if (result != expected)
+            throw new InvalidOperationException($"the canvas gave {result}, not {expected}");
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>A big canvas, with this process's working set after it (the node runs in this process).</summary>
+    private static async Task<Figure> BigAsync(JobsNode node, string system, string workload, Signature canvas, long? expected)
+    {
+        var clock = Stopwatch.StartNew();
+        var handle = await node.Canvas.ApplyAsync(canvas);
+        var result = await handle.WaitAsync(TimeSpan.FromMinutes(20));
+        if (result.State != TaskState.Success || (expected is { } e && result.Result!.Value.GetInt64() != e))
+            throw new InvalidOperationException($"{workload} ended {result.State}: {result.Result}");
+        var seconds = clock.Elapsed.TotalSeconds;
+        using var self = Process.GetCurrentProcess();
+        Console.WriteLine($"{workload}: {seconds:0.0} s, working set {self.WorkingSet64 / 1048576} MB, peak {self.PeakWorkingSet64 / 1048576} MB");
+        return new Figure(system, workload, result.Members.Count, seconds, result.Members.Count / seconds, PeakRssMb: self.PeakWorkingSet64 / 1048576.0);
     }
 
     private static async Task<double> Throughput(TaskClient client, int n)

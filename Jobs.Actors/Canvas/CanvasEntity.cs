@@ -95,7 +95,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             Finish();
             return;
         }
-        var (status, submissions) = _state.Evaluate();
+        var (status, submissions) = _state.Evaluate(_sent.Contains);
         foreach (var submission in submissions)
         {
             if (_sent.Add(submission.TaskId))

@@ -70,15 +70,24 @@ public sealed record CanvasState
             : new CanvasResult(CanvasId, IsStarted ? TaskState.Started : TaskState.Pending, null, null, members);
     }
 
-    /// <summary>Where the whole tree stands, and what must be sent for it to go on.</summary>
-    public (NodeStatus Status, IReadOnlyList<CanvasSubmission> Submissions) Evaluate()
+    /// <summary>
+    /// Where the whole tree stands, and what must be sent for it to go on; tasks for which
+    /// <paramref name="alreadySent"/> is true are left out, so a large canvas costs little to re-evaluate.
+    /// </summary>
+    public (NodeStatus Status, IReadOnlyList<CanvasSubmission> Submissions) Evaluate(Func<string, bool>? alreadySent = null)
     {
-        var submissions = new List<CanvasSubmission>();
+        var submissions = new Submissions(alreadySent ?? (_ => false));
         var status = Root is null ? NodeStatus.Waiting : Evaluate(Root, null, submissions);
         return (status, submissions);
     }
 
-    private NodeStatus Evaluate(Signature node, JsonElement? input, List<CanvasSubmission> submissions)
+    /// <summary>The tasks to send, skipping those sent before without building their arguments again.</summary>
+    private sealed class Submissions(Func<string, bool> alreadySent) : List<CanvasSubmission>
+    {
+        public bool Wants(Signature node) => !alreadySent(node.Id!);
+    }
+
+    private NodeStatus Evaluate(Signature node, JsonElement? input, Submissions submissions)
     {
         var status = node.Kind switch
         {
@@ -102,11 +111,12 @@ public sealed record CanvasState
         return status;
     }
 
-    private NodeStatus EvaluateTask(Signature node, JsonElement? input, List<CanvasSubmission> submissions)
+    private NodeStatus EvaluateTask(Signature node, JsonElement? input, Submissions submissions)
     {
         if (!Finished.TryGetValue(node.Id!, out var finished))
         {
-            submissions.Add(Submission(node, input, awaitResult: true));
+            if (submissions.Wants(node))
+                submissions.Add(Submission(node, input, awaitResult: true));
             return NodeStatus.Waiting;
         }
         if (finished.State == TaskState.Success)
@@ -125,7 +135,7 @@ public sealed record CanvasState
     }
 
     /// <summary>Each step gets the previous step's result; the chain stops at the first failure.</summary>
-    private NodeStatus EvaluateChain(Signature node, JsonElement? input, List<CanvasSubmission> submissions)
+    private NodeStatus EvaluateChain(Signature node, JsonElement? input, Submissions submissions)
     {
         var carried = input;
         foreach (var step in node.Members)
@@ -143,17 +153,17 @@ public sealed record CanvasState
     }
 
     /// <summary>Every member gets the same input; the result is the members' results in order.</summary>
-    private NodeStatus EvaluateGroup(IReadOnlyList<Signature> members, JsonElement? input, List<CanvasSubmission> submissions)
+    private NodeStatus EvaluateGroup(IReadOnlyList<Signature> members, JsonElement? input, Submissions submissions)
     {
-        var results = new JsonArray();
+        var done = new JsonElement[members.Count];
         NodeStatus.Failed? firstFailure = null;
         var waiting = false;
-        foreach (var member in members)
+        for (var i = 0; i < members.Count; i++)
         {
-            switch (Evaluate(member, input, submissions))
+            switch (Evaluate(members[i], input, submissions))
             {
-                case NodeStatus.Done done:
-                    results.Add(JsonNode.Parse(done.Result.GetRawText()));
+                case NodeStatus.Done member:
+                    done[i] = member.Result;
                     break;
                 case NodeStatus.Failed failed:
                     firstFailure ??= failed;
@@ -165,11 +175,25 @@ public sealed record CanvasState
         }
         if (firstFailure is not null)
             return firstFailure;
-        return waiting ? NodeStatus.Waiting : new NodeStatus.Done(JsonSerializer.SerializeToElement(results));
+        return waiting ? NodeStatus.Waiting : new NodeStatus.Done(ListOf(done));
+    }
+
+    /// <summary>Writes the members' results as one JSON array, without re-parsing each of them.</summary>
+    private static JsonElement ListOf(JsonElement[] results)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var result in results)
+                result.WriteTo(writer);
+            writer.WriteEndArray();
+        }
+        return JsonDocument.Parse(buffer.WrittenMemory).RootElement.Clone();
     }
 
     /// <summary>The body runs once, after every header member, with their results; a failed member fails the chord.</summary>
-    private NodeStatus EvaluateChord(Signature node, JsonElement? input, List<CanvasSubmission> submissions)
+    private NodeStatus EvaluateChord(Signature node, JsonElement? input, Submissions submissions)
     {
         switch (EvaluateGroup(node.Members, input, submissions))
         {
@@ -183,16 +207,16 @@ public sealed record CanvasState
         }
     }
 
-    private void Fire(Signature callback, JsonElement result, List<CanvasSubmission> submissions)
+    private void Fire(Signature callback, JsonElement result, Submissions submissions)
     {
-        foreach (var leaf in FirstTasks(callback))
+        foreach (var leaf in FirstTasks(callback).Where(submissions.Wants))
             submissions.Add(Submission(leaf, result, awaitResult: false));
     }
 
-    private void FireError(Signature errback, NodeStatus.Failed failure, List<CanvasSubmission> submissions)
+    private void FireError(Signature errback, NodeStatus.Failed failure, Submissions submissions)
     {
         var details = JsonSerializer.SerializeToElement(new[] { failure.TaskId, failure.Error.Type, failure.Error.Message, failure.Error.Traceback });
-        foreach (var leaf in FirstTasks(errback))
+        foreach (var leaf in FirstTasks(errback).Where(submissions.Wants))
             submissions.Add(Submission(leaf, details, awaitResult: false, spread: true));
     }
 
