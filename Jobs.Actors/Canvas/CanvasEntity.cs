@@ -37,7 +37,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         Command<AwaitCanvasResult>(_ => ReplyWhenReady(Sender));
         Command<TaskResult>(OnMemberResult);
         Command<ReaskMembers>(_ => AskMembersAgain());
-        Command<Terminated>(t => _waiters.Remove(t.ActorRef));
+        Command<Terminated>(t => { _waiters.Remove(t.ActorRef); });
         Command<SaveSnapshotSuccess>(success =>
             DeleteMessages(success.Metadata.SequenceNr));
         Command<SaveSnapshotFailure>(failure => _log.Warning("Canvas {0}: snapshot failed: {1}", _state.CanvasId, failure.Cause.Message));
@@ -128,7 +128,10 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         Timers.CancelAll();
         var result = _state.ToResult();
         foreach (var waiter in _waiters)
+        {
             waiter.Tell(result);
+            Context.Unwatch(waiter);
+        }
         _waiters.Clear();
         Context.SetReceiveTimeout(_settings.PassivateAfter);
     }

@@ -27,7 +27,7 @@ public sealed record TaskError(string Type, string Message, string Traceback) : 
         string.Join('\n', exception.ToString().Split('\n').Where(line => !InfrastructureFrames.Any(line.Contains)));
 
     private static readonly string[] InfrastructureFrames =
-        ["at System.Reflection.", "at Jobs.Actors.Tasks.TaskDefinition.", "at Akka.Actor.PipeToSupport.", "--- End of stack trace from previous location ---"];
+        ["at System.Reflection.", "at InvokeStub_", "at Jobs.Actors.Tasks.TaskDefinition.", "at Akka.Actor.PipeToSupport.", "--- End of stack trace from previous location ---"];
 }
 
 /// <summary>

@@ -46,7 +46,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         Receive<AskAgain>(again => AskAgainFor(_links[again.Queue]));
         Receive<GetWorkerStats>(_ => Sender.Tell(Stats()));
         Receive<Drain>(_ => StartDraining());
-        Receive<AbandonRunning>(_ => _abandoned = true);
+        Receive<AbandonRunning>(_ => { _abandoned = true; });
     }
 
     public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>

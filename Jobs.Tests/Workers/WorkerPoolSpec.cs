@@ -29,6 +29,14 @@ public static class GateTasks
     public static int RetryLater(double seconds, TaskContext context) =>
         context.Retries == 0 ? throw context.Retry(countdown: TimeSpan.FromSeconds(seconds)) : context.Retries;
 
+    /// <summary>x + y after a pause, so a canvas of them is still running when a test kills its node.</summary>
+    [JobsTask("test.slow_add")]
+    public static async Task<long> SlowAdd(long x, long y, double seconds)
+    {
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        return x + y;
+    }
+
     /// <summary>An error callback (link_error): keeps what it was told about the failed task as its result.</summary>
     [JobsTask("test.on_error")]
     public static Dictionary<string, string> OnError(string taskId, string type, string message, string traceback) =>

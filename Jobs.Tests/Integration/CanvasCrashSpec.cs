@@ -1,0 +1,92 @@
+using System.Text.Json.Nodes;
+using Jobs.Tests.Infrastructure;
+using Xunit;
+
+namespace Jobs.Tests.Integration;
+
+/// <summary>
+/// Coordinators are persistent actors: kill -9 the node hosting a chord's (or a chain's) coordinator mid-flight,
+/// start it again, and the workflow completes with the right result and its body runs once.
+/// </summary>
+public sealed class CanvasCrashSpec : IAsyncLifetime
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
+    private readonly StandaloneNode _node = new();
+
+    public Task InitializeAsync() => _node.StartAsync();
+
+    public Task DisposeAsync() => _node.DisposeAsync().AsTask();
+
+    private static JsonObject SlowAdd(object x, double seconds, object? y = null) => new()
+    {
+        ["task"] = "test.slow_add",
+        ["args"] = y is null ? new JsonArray(JsonValue.Create(x), JsonValue.Create(seconds)) : new JsonArray(JsonValue.Create(x), JsonValue.Create(y), JsonValue.Create(seconds)),
+        ["kwargs"] = new JsonObject(),
+        ["options"] = new JsonObject(),
+        ["subtask_type"] = null,
+        ["immutable"] = false,
+    };
+
+    private async Task<JsonNode> CanvasAsync(string id)
+    {
+        var (_, body) = await _node.Node.GetAsync($"api/canvas/{id}");
+        return body!;
+    }
+
+    private static int Succeeded(JsonNode canvas) => canvas["children"]!.AsArray().Count(c => c!["state"]!.GetValue<string>() == "SUCCESS");
+
+    [Fact]
+    public async Task A_chord_and_a_chain_survive_kill_9_of_their_coordinators_node()
+    {
+        var bodyId = "crash-body-" + Guid.NewGuid().ToString("N");
+        var chord = new JsonObject
+        {
+            ["task"] = "celery.chord", ["args"] = new JsonArray(), ["options"] = new JsonObject(), ["subtask_type"] = "chord", ["immutable"] = false,
+            ["kwargs"] = new JsonObject
+            {
+                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)SlowAdd(i, 0.01, i)).ToArray()),
+                ["body"] = new JsonObject { ["task"] = "tasks.xsum", ["args"] = new JsonArray(), ["kwargs"] = new JsonObject(),
+                    ["options"] = new JsonObject { ["task_id"] = bodyId } },
+            },
+        };
+        var chain = new JsonObject
+        {
+            ["task"] = "celery.chain", ["args"] = new JsonArray(), ["options"] = new JsonObject(), ["subtask_type"] = "chain", ["immutable"] = false,
+            ["kwargs"] = new JsonObject
+            {
+                ["tasks"] = new JsonArray([SlowAdd(0, 0.3, 0), .. Enumerable.Range(0, 29).Select(_ => (JsonNode?)SlowAdd(1, 0.3))]),
+            },
+        };
+        var deadline = DateTime.UtcNow + Deadline;
+        var (_, startedChain) = await _node.Node.PostAsync("api/canvas", chain.ToJsonString());
+        var chainId = startedChain!["task-id"]!.GetValue<string>();
+        while (Succeeded(await CanvasAsync(chainId)) < 3)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the chain made no progress");
+            await Task.Delay(50);
+        }
+        var (_, startedChord) = await _node.Node.PostAsync("api/canvas", chord.ToJsonString());
+        var chordId = startedChord!["task-id"]!.GetValue<string>();
+        while (Succeeded(await CanvasAsync(chordId)) < 300)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the chord made no progress");
+            await Task.Delay(50);
+        }
+        var chordDoneBefore = Succeeded(await CanvasAsync(chordId));
+        var chainDoneBefore = Succeeded(await CanvasAsync(chainId));
+        await _node.KillAsync();
+        Assert.InRange(chordDoneBefore, 300, 999);
+        Assert.InRange(chainDoneBefore, 3, 29);
+        await _node.StartAsync();
+
+        JsonNode chordResult, chainResult;
+        while ((chordResult = (await _node.Node.GetAsync($"api/canvas/{chordId}?timeout=5")).Body!)["state"]!.GetValue<string>() != "SUCCESS")
+            Assert.True(DateTime.UtcNow < deadline + Deadline, $"chord not done: {chordResult["state"]}");
+        while ((chainResult = (await _node.Node.GetAsync($"api/canvas/{chainId}?timeout=5")).Body!)["state"]!.GetValue<string>() != "SUCCESS")
+            Assert.True(DateTime.UtcNow < deadline + Deadline, $"chain not done: {chainResult["state"]}");
+
+        Assert.Equal(999000, chordResult["result"]!.GetValue<long>());
+        Assert.Equal(29, chainResult["result"]!.GetValue<long>());
+        Assert.Equal(["TaskReceived", "TaskSucceeded"], _node.JournaledEvents(bodyId));
+    }
+}
