@@ -18,6 +18,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<IActorRef> _waiters = new();
     private readonly HashSet<string> _sent = new();
+    private readonly Dictionary<string, NodeStatus> _settled = new();
+    private bool _advancePending;
     private CanvasState _state;
     private int _eventsSinceSnapshot;
 
@@ -37,6 +39,11 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         Command<AwaitCanvasResult>(_ => ReplyWhenReady(Sender));
         Command<TaskResult>(OnMemberResult);
         Command<ReaskMembers>(_ => AskMembersAgain());
+        Command<AdvanceNow>(_ =>
+        {
+            _advancePending = false;
+            Advance();
+        });
         Command<Terminated>(t => { _waiters.Remove(t.ActorRef); });
         Command<SaveSnapshotSuccess>(success =>
             DeleteMessages(success.Metadata.SequenceNr));
@@ -78,8 +85,20 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         {
             _state = _state.Apply(e);
             MaybeSnapshot();
-            Advance();
+            AdvanceSoon();
         });
+    }
+
+    /// <summary>
+    /// Re-evaluates once the results already waiting in the mailbox are journaled too: a burst of a thousand
+    /// header results costs one evaluation, while a lone result (a chain's step) is evaluated at once.
+    /// </summary>
+    private void AdvanceSoon()
+    {
+        if (_advancePending)
+            return;
+        _advancePending = true;
+        Self.Tell(AdvanceNow.Instance);
     }
 
     /// <summary>Re-evaluates the tree: sends what has become runnable, or journals the outcome.</summary>
@@ -95,7 +114,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             Finish();
             return;
         }
-        var (status, submissions) = _state.Evaluate(_sent.Contains);
+        var (status, submissions) = _state.Evaluate(_sent.Contains, _settled);
         foreach (var submission in submissions)
         {
             if (_sent.Add(submission.TaskId))
@@ -170,6 +189,11 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         submission.Countdown is { } seconds ? DateTimeOffset.UtcNow.AddSeconds(seconds) : null,
         null,
         submission.AwaitResult);
+
+    private sealed class AdvanceNow
+    {
+        public static readonly AdvanceNow Instance = new();
+    }
 
     private sealed class ReaskMembers
     {

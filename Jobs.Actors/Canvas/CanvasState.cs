@@ -74,21 +74,30 @@ public sealed record CanvasState
     /// Where the whole tree stands, and what must be sent for it to go on; tasks for which
     /// <paramref name="alreadySent"/> is true are left out, so a large canvas costs little to re-evaluate.
     /// </summary>
-    public (NodeStatus Status, IReadOnlyList<CanvasSubmission> Submissions) Evaluate(Func<string, bool>? alreadySent = null)
+    /// <remarks>
+    /// <paramref name="settled"/> remembers nodes that are done or failed — final, since outcomes never change —
+    /// so re-evaluating after each member costs a lookup per settled node instead of walking its subtree again.
+    /// </remarks>
+    public (NodeStatus Status, IReadOnlyList<CanvasSubmission> Submissions) Evaluate(Func<string, bool>? alreadySent = null,
+        Dictionary<string, NodeStatus>? settled = null)
     {
-        var submissions = new Submissions(alreadySent ?? (_ => false));
+        var submissions = new Submissions(alreadySent ?? (_ => false), settled ?? new Dictionary<string, NodeStatus>());
         var status = Root is null ? NodeStatus.Waiting : Evaluate(Root, null, submissions);
         return (status, submissions);
     }
 
     /// <summary>The tasks to send, skipping those sent before without building their arguments again.</summary>
-    private sealed class Submissions(Func<string, bool> alreadySent) : List<CanvasSubmission>
+    private sealed class Submissions(Func<string, bool> alreadySent, Dictionary<string, NodeStatus> settled) : List<CanvasSubmission>
     {
+        public Dictionary<string, NodeStatus> Settled { get; } = settled;
+
         public bool Wants(Signature node) => !alreadySent(node.Id!);
     }
 
     private NodeStatus Evaluate(Signature node, JsonElement? input, Submissions submissions)
     {
+        if (submissions.Settled.TryGetValue(node.Id!, out var known))
+            return known;
         var status = node.Kind switch
         {
             SignatureKind.Task => EvaluateTask(node, input, submissions),
@@ -108,6 +117,8 @@ public sealed record CanvasState
                     FireError(errback, failed, submissions);
                 break;
         }
+        if (status is not NodeStatus.WaitingStatus)
+            submissions.Settled[node.Id!] = status;
         return status;
     }
 
@@ -155,18 +166,16 @@ public sealed record CanvasState
     /// <summary>Every member gets the same input; the result is the members' results in order.</summary>
     private NodeStatus EvaluateGroup(IReadOnlyList<Signature> members, JsonElement? input, Submissions submissions)
     {
-        var done = new JsonElement[members.Count];
         NodeStatus.Failed? firstFailure = null;
         var waiting = false;
-        for (var i = 0; i < members.Count; i++)
+        foreach (var member in members)
         {
-            switch (Evaluate(members[i], input, submissions))
+            switch (Evaluate(member, input, submissions))
             {
-                case NodeStatus.Done member:
-                    done[i] = member.Result;
-                    break;
                 case NodeStatus.Failed failed:
                     firstFailure ??= failed;
+                    break;
+                case NodeStatus.Done:
                     break;
                 default:
                     waiting = true;
@@ -175,11 +184,14 @@ public sealed record CanvasState
         }
         if (firstFailure is not null)
             return firstFailure;
-        return waiting ? NodeStatus.Waiting : new NodeStatus.Done(ListOf(done));
+        if (waiting)
+            return NodeStatus.Waiting;
+        // Every member is settled now, so this second pass only reads the cache, once per group.
+        return new NodeStatus.Done(ListOf(members.Select(m => ((NodeStatus.Done)submissions.Settled[m.Id!]).Result)));
     }
 
     /// <summary>Writes the members' results as one JSON array, without re-parsing each of them.</summary>
-    private static JsonElement ListOf(JsonElement[] results)
+    private static JsonElement ListOf(IEnumerable<JsonElement> results)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -260,5 +272,5 @@ public abstract record NodeStatus
 
     public sealed record Failed(string TaskId, TaskError Error) : NodeStatus;
 
-    private sealed record WaitingStatus : NodeStatus;
+    internal sealed record WaitingStatus : NodeStatus;
 }
