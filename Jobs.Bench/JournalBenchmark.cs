@@ -76,6 +76,3 @@ public static class JournalBenchmark
         });
     }
 }
-
-public sealed record Figure(string System, string Workload, long N, double Seconds, double PerSecond,
-    double? P50 = null, double? P95 = null, double? P99 = null, double? PeakRssMb = null);

@@ -65,7 +65,9 @@ public sealed class JobsNode : IAsyncDisposable
     public static async Task<JobsNode> StartAsync(Config config, TaskRegistry? registry, TimeSpan joinTimeout,
         CancellationToken cancellationToken = default)
     {
-        if (config.GetString("jobs.persistence.journal", "sqlite") == "sqlite")
+        // Only nodes that host shards write the journal; a client or seed node must not create a database file.
+        var shardRole = config.GetString("akka.cluster.sharding.role", "worker");
+        if (config.GetString("jobs.persistence.journal", "sqlite") == "sqlite" && config.GetStringList("akka.cluster.roles").Contains(shardRole))
             Persistence.Sqlite.SqliteJournalFile.Prepare(config);
         var system = ActorSystem.Create("jobs", config);
         try

@@ -1,0 +1,109 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Akka.Configuration;
+using Jobs.Actors.Canvas;
+using Jobs.Actors.Client;
+using Jobs.Actors.Hosting;
+
+namespace Jobs.Bench;
+
+/// <summary>How the benchmark submits work and awaits results: in-cluster by message, or over HTTP.</summary>
+public interface IBenchClient : IAsyncDisposable
+{
+    string Via { get; }
+
+    /// <summary>Sends a task; completes once it is journaled.</summary>
+    Task<string> SendAsync(string task, params object[] args);
+
+    /// <summary>Waits for a task's result (by message, never polling).</summary>
+    Task<JsonElement> ResultAsync(string taskId);
+
+    /// <summary>Starts a canvas and waits for its result.</summary>
+    Task<JsonElement> CanvasAsync(Signature canvas);
+}
+
+/// <summary>An in-cluster service: a client node (no shards, no worker) joined to the target, using Ask.</summary>
+public sealed class AskBenchClient(JobsNode node) : IBenchClient
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
+
+    public string Via => "ask";
+
+    public static async Task<AskBenchClient> JoinAsync(BenchTarget target)
+    {
+        string[] args = ["--port", "0", "--seeds", target.Seed, .. target.Redis is { } redis ? new[] { "--journal", "redis", "--redis", redis } : []];
+        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\njobs.http.submit-timeout = 300s")
+            .WithFallback(NodeOptions.Parse(args).ToConfig(["client"], 0));
+        return new AskBenchClient(await JobsNode.StartAsync(config, registry: null, TimeSpan.FromMinutes(1)));
+    }
+
+    public async Task<string> SendAsync(string task, params object[] args) => (await node.Client.SendTaskAsync(task, args)).TaskId;
+
+    public async Task<JsonElement> ResultAsync(string taskId)
+    {
+        var result = await node.Client.AsyncResult(taskId).WaitAsync(Timeout);
+        return result.Result ?? throw new InvalidOperationException($"task {taskId} ended {result.State}: {result.Error?.Message}");
+    }
+
+    public async Task<JsonElement> CanvasAsync(Signature canvas)
+    {
+        var handle = await node.Canvas.ApplyAsync(canvas);
+        var result = await handle.WaitAsync(Timeout);
+        return result.Result ?? throw new InvalidOperationException($"canvas {handle.Id} ended {result.State}: {result.Error?.Message}");
+    }
+
+    public ValueTask DisposeAsync() => node.DisposeAsync();
+}
+
+/// <summary>An external client: Flower's API on the target's HTTP facade.</summary>
+public sealed class HttpBenchClient(int port) : IBenchClient
+{
+    private readonly HttpClient _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 64 })
+    {
+        BaseAddress = new Uri($"http://127.0.0.1:{port}/"),
+        Timeout = TimeSpan.FromMinutes(10),
+    };
+
+    public string Via => "http";
+
+    public async Task<string> SendAsync(string task, params object[] args)
+    {
+        using var response = await _http.PostAsJsonAsync($"api/task/async-apply/{task}", new { args });
+        response.EnsureSuccessStatusCode();
+        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["task-id"]!.GetValue<string>();
+    }
+
+    public Task<JsonElement> ResultAsync(string taskId) => ReadyAsync($"api/task/result/{taskId}?timeout=60");
+
+    public async Task<JsonElement> CanvasAsync(Signature canvas)
+    {
+        using var content = new StringContent(CelerySignatures.ToJson(canvas).ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        using var response = await _http.PostAsync("api/canvas", content);
+        response.EnsureSuccessStatusCode();
+        var id = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["task-id"]!.GetValue<string>();
+        return await ReadyAsync($"api/canvas/{id}?timeout=60");
+    }
+
+    /// <summary>GET with a server-side wait; asks again after a 408 (the wait ended, the task did not).</summary>
+    private async Task<JsonElement> ReadyAsync(string path)
+    {
+        while (true)
+        {
+            using var response = await _http.GetAsync(path);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+            if ((int)response.StatusCode == 408)
+                continue;
+            response.EnsureSuccessStatusCode();
+            if (body.GetProperty("state").GetString() != "SUCCESS")
+                throw new InvalidOperationException($"{path} ended {body}");
+            return body.GetProperty("result");
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

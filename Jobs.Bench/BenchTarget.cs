@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+
+namespace Jobs.Bench;
+
+/// <summary>
+/// What a benchmark runs against, as separate OS processes on loopback: a standalone node (SQLite or Redis), or
+/// a seed and two workers on Redis. Started, watched for memory, and stopped by PID.
+/// </summary>
+public sealed class BenchTarget : IAsyncDisposable
+{
+    private readonly List<Process> _nodes = new();
+    private readonly Dictionary<int, string> _names = new();
+    private readonly Dictionary<int, double> _peakRss = new();
+    private readonly string _dir = Directory.CreateTempSubdirectory("jobs-bench-").FullName;
+    private readonly RedisProcess? _redis;
+    private readonly CancellationTokenSource _sampling = new();
+
+    private BenchTarget(string name, RedisProcess? redis)
+    {
+        Name = name;
+        _redis = redis;
+        HttpPort = FreePort();
+        SeedPort = FreePort();
+    }
+
+    public string Name { get; }
+    public int HttpPort { get; }
+    public int SeedPort { get; }
+    public string Seed => $"akka.tcp://jobs@127.0.0.1:{SeedPort}";
+    public string Journal => _redis is null ? "sqlite" : "redis";
+    public string? Redis => _redis?.ConnectionString;
+
+    public static async Task<BenchTarget> StartAsync(string target)
+    {
+        var redis = target is "redis" or "cluster" ? new RedisProcess() : null;
+        var bench = new BenchTarget(target, redis);
+        string[] journal = redis is null ? ["--data", Path.Combine(bench._dir, "jobs.db")] : ["--journal", "redis", "--redis", redis.ConnectionString];
+        if (target == "cluster")
+        {
+            bench.Start("seed", "Jobs.Seed", ["--port", bench.SeedPort.ToString(), "--seeds", bench.Seed, .. journal]);
+            bench.Start("w1", "Jobs.Node", ["--port", "0", "--seeds", bench.Seed, "--hostname", "w1", "--concurrency", "2", "--http", $"127.0.0.1:{bench.HttpPort}", .. journal]);
+            bench.Start("w2", "Jobs.Node", ["--port", "0", "--seeds", bench.Seed, "--hostname", "w2", "--concurrency", "2", .. journal]);
+        }
+        else
+        {
+            bench.Start("node", "Jobs.Node", ["--standalone", "--port", bench.SeedPort.ToString(), "--http", $"127.0.0.1:{bench.HttpPort}", "--concurrency", "2", .. journal]);
+        }
+        await bench.WaitUntilReadyAsync(target == "cluster" ? 3 : 1);
+        _ = bench.SampleMemoryAsync();
+        return bench;
+    }
+
+    private void Start(string name, string assembly, string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly + ".dll"));
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[{name}] {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _nodes.Add(process);
+        _names[process.Id] = name;
+    }
+
+    private async Task WaitUntilReadyAsync(int members)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{HttpPort}/") };
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var cluster = JsonNode.Parse(await http.GetStringAsync("api/cluster"))!["members"]!.AsArray();
+                var types = await http.GetStringAsync("api/task/types");
+                if (cluster.Count(m => m!["status"]!.GetValue<string>() == "Up") >= members && types.Contains("tasks.add"))
+                    return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            if (_nodes.Any(n => n.HasExited))
+                throw new InvalidOperationException($"a {Name} node exited during start");
+            await Task.Delay(200);
+        }
+        throw new TimeoutException($"the {Name} target did not come up");
+    }
+
+    /// <summary>VmRSS of every node process every 100 ms, keeping each one's peak since the last reset.</summary>
+    private async Task SampleMemoryAsync()
+    {
+        while (!_sampling.IsCancellationRequested)
+        {
+            foreach (var node in _nodes.Where(n => !n.HasExited))
+            {
+                var rss = ReadRssMb(node.Id);
+                lock (_peakRss)
+                    _peakRss[node.Id] = Math.Max(_peakRss.GetValueOrDefault(node.Id), rss);
+            }
+            try
+            {
+                await Task.Delay(100, _sampling.Token);
+            }
+            catch (TaskCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>The peak RSS of each node process since the last call, in MB, by node name.</summary>
+    public IReadOnlyDictionary<string, double> TakePeakRss()
+    {
+        lock (_peakRss)
+        {
+            // A workload shorter than the sampling interval is still measured at its end.
+            foreach (var node in _nodes.Where(n => !n.HasExited))
+                _peakRss[node.Id] = Math.Max(_peakRss.GetValueOrDefault(node.Id), ReadRssMb(node.Id));
+            var peaks = _peakRss.ToDictionary(p => _names[p.Key], p => Math.Round(p.Value, 1));
+            _peakRss.Clear();
+            return peaks;
+        }
+    }
+
+    private static double ReadRssMb(int pid)
+    {
+        try
+        {
+            var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+            return line is null ? 0 : double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _sampling.CancelAsync();
+        foreach (var node in _nodes)
+        {
+            if (!node.HasExited)
+                node.Kill(entireProcessTree: true);
+            await node.WaitForExitAsync();
+        }
+        _redis?.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using Jobs.Actors.Canvas;
+
+namespace Jobs.Bench;
+
+/// <summary>
+/// The standard workloads, defined as for Celery's peer harness: W1 throughput (n × add(i, i), then every
+/// result), W2 latency (sequential add(1, 1) round trips), W3 chord (1,000 × add(i, i) → xsum = 999,000),
+/// W4 chain (add(0, 0) then 99 × add(1) = 99). Every result is checked; a wrong one stops the run.
+/// </summary>
+public static class Workloads
+{
+    public static async Task<Figure> RunAsync(string workload, IBenchClient client, string system, bool quick) => workload switch
+    {
+        "W1" => await ThroughputAsync(client, system, quick ? 200 : 10_000),
+        "W2" => await LatencyAsync(client, system, quick ? 30 : 500),
+        "W3" => await ChordAsync(client, system, quick ? 50 : 1_000),
+        "W4" => await ChainAsync(client, system, quick ? 10 : 100),
+        _ => throw new ArgumentException($"unknown workload '{workload}'; known: W1, W2, W3, W4"),
+    };
+
+    /// <summary>A short run of every workload so JIT, connections and shard allocation are paid before measuring.</summary>
+    public static async Task WarmUpAsync(IBenchClient client)
+    {
+        await ThroughputAsync(client, "warm-up", 200);
+        await ChainAsync(client, "warm-up", 5);
+        await ChordAsync(client, "warm-up", 20);
+    }
+
+    private static async Task<Figure> ThroughputAsync(IBenchClient client, string system, int n)
+    {
+        var clock = Stopwatch.StartNew();
+        using var gate = new SemaphoreSlim(64);
+        var results = await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
+        {
+            await gate.WaitAsync();
+            string id;
+            try
+            {
+                id = await client.SendAsync("tasks.add", i, i);
+            }
+            finally
+            {
+                gate.Release();
+            }
+            return (i, Result: await client.ResultAsync(id));
+        }));
+        var seconds = clock.Elapsed.TotalSeconds;
+        foreach (var (i, result) in results)
+            Expect(result.GetInt64(), 2L * i, $"add({i}, {i})");
+        return new Figure(system, "W1", n, seconds, n / seconds);
+    }
+
+    private static async Task<Figure> LatencyAsync(IBenchClient client, string system, int trips)
+    {
+        var latencies = new List<double>(trips);
+        var all = Stopwatch.StartNew();
+        for (var i = 0; i < trips; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            Expect((await client.ResultAsync(await client.SendAsync("tasks.add", 1, 1))).GetInt64(), 2, "add(1, 1)");
+            latencies.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        latencies.Sort();
+        return new Figure(system, "W2", trips, all.Elapsed.TotalSeconds, trips / all.Elapsed.TotalSeconds,
+            Percentile(latencies, 50), Percentile(latencies, 95), Percentile(latencies, 99));
+    }
+
+    private static async Task<Figure> ChordAsync(IBenchClient client, string system, int header)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await client.CanvasAsync(Signature.Chord(Enumerable.Range(0, header).Select(i => Signature.Of("tasks.add", i, i)), Signature.Of("tasks.xsum")));
+        var seconds = clock.Elapsed.TotalSeconds;
+        Expect(result.GetInt64(), (long)header * (header - 1), "the chord");
+        return new Figure(system, "W3", header + 1, seconds, (header + 1) / seconds);
+    }
+
+    private static async Task<Figure> ChainAsync(IBenchClient client, string system, int length)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await client.CanvasAsync(Signature.Chain([Signature.Of("tasks.add", 0, 0), .. Enumerable.Range(1, length - 1).Select(_ => Signature.Of("tasks.add", 1))]));
+        var seconds = clock.Elapsed.TotalSeconds;
+        Expect(result.GetInt64(), length - 1, "the chain");
+        return new Figure(system, "W4", length, seconds, length / seconds);
+    }
+
+    private static void Expect(long actual, long expected, string what)
+    {
+        if (actual != expected)
+            throw new InvalidOperationException($"{what} gave {actual}, not {expected}");
+    }
+
+    private static double Percentile(List<double> sorted, int percent) =>
+        Math.Round(sorted[Math.Clamp((int)Math.Ceiling(percent / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)], 3);
+}
