@@ -69,7 +69,9 @@ foreach (var celery in figures.Where(f => f.System.StartsWith("celery", StringCo
 {
     foreach (var ours in figures.Where(f => f.Workload == celery.Workload && f.System.StartsWith("actorjobs", StringComparison.Ordinal)))
     {
-        var ratio = celery.Workload == "W2" ? $"p99 {celery.P99 / ours.P99:0.0}x lower" : $"{celery.Seconds / ours.Seconds:0.0}x faster";
+        var ratio = celery.Workload == "W2"
+            ? $"Celery's p99 / ours = {celery.P99 / ours.P99:0.0}"
+            : $"Celery's time / ours = {celery.Seconds / ours.Seconds:0.0}";
         Console.WriteLine($"ratio {ours.System} vs {celery.System} {celery.Workload}: {ratio}");
     }
 }

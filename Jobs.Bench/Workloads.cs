@@ -16,7 +16,11 @@ public static class Workloads
         "W2" => await LatencyAsync(client, system, quick ? 30 : 500),
         "W3" => await ChordAsync(client, system, quick ? 50 : 1_000),
         "W4" => await ChainAsync(client, system, quick ? 10 : 100),
-        _ => throw new ArgumentException($"unknown workload '{workload}'; known: W1, W2, W3, W4"),
+        // Big canvases, run on request: their coordinators journal and snapshot thousands of member results.
+        "chord10k" => (await ChordAsync(client, system, quick ? 500 : 10_000)) with { Workload = "chord10k" },
+        "group10k" => await GroupAsync(client, system, quick ? 500 : 10_000),
+        "chain1k" => (await ChainAsync(client, system, quick ? 50 : 1_000)) with { Workload = "chain1k" },
+        _ => throw new ArgumentException($"unknown workload '{workload}'; known: W1, W2, W3, W4, chord10k, group10k, chain1k"),
     };
 
     /// <summary>A short run of every workload so JIT, connections and shard allocation are paid before measuring.</summary>
@@ -73,6 +77,18 @@ public static class Workloads
         var seconds = clock.Elapsed.TotalSeconds;
         Expect(result.GetInt64(), (long)header * (header - 1), "the chord");
         return new Figure(system, "W3", header + 1, seconds, (header + 1) / seconds);
+    }
+
+    private static async Task<Figure> GroupAsync(IBenchClient client, string system, int size)
+    {
+        var clock = Stopwatch.StartNew();
+        var result = await client.CanvasAsync(Signature.Group(Enumerable.Range(0, size).Select(i => Signature.Of("tasks.add", i, i))));
+        var seconds = clock.Elapsed.TotalSeconds;
+        var i = 0;
+        foreach (var item in result.EnumerateArray())
+            Expect(item.GetInt64(), 2L * i, $"group member {i++}");
+        Expect(i, size, "the group's size");
+        return new Figure(system, "group10k", size, seconds, size / seconds);
     }
 
     private static async Task<Figure> ChainAsync(IBenchClient client, string system, int length)
