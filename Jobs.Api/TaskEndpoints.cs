@@ -20,6 +20,8 @@ public static class TaskEndpoints
             .WithSummary("Sends a registered task and waits for its result");
         api.MapGet("/result/{id}", GetResult)
             .WithSummary("The state and result of a task; with ?timeout= waits up to that many seconds for it");
+        api.MapPost("/revoke/{id}", Revoke)
+            .WithSummary("Revokes a task (persistent, cluster-wide); ?terminate=true also frees a running attempt's slot");
         api.MapGet("/info/{id}", GetInfo)
             .WithSummary("Everything known about a task");
         api.MapGet("/types", (ITaskCatalog catalog) =>
@@ -77,6 +79,13 @@ public static class TaskEndpoints
         }
         await handle.GetStateAsync(http.RequestAborted);
         return Results.Json(Describe(handle.Last!));
+    }
+
+    private static async Task<IResult> Revoke(string id, bool? terminate, TaskClient client, HttpContext http)
+    {
+        var result = await client.RevokeAsync(id, terminate ?? false, http.RequestAborted);
+        var message = result.State == TaskState.Revoked ? $"Revoked '{id}'" : $"'{id}' was already {result.State.ToCelery()}";
+        return Results.Json(new JsonObject { ["message"] = message, ["state"] = result.State.ToCelery() });
     }
 
     private static async Task<IResult> GetInfo(string id, TaskClient client, HttpContext http)

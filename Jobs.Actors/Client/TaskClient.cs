@@ -59,6 +59,10 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
     /// <summary>A handle on any task id, sent from here or elsewhere.</summary>
     public AsyncResult AsyncResult(string taskId) => new(this, taskId, null);
 
+    /// <summary>Revokes a task, persistently and cluster-wide; with <paramref name="terminate"/> a running attempt's slot is freed.</summary>
+    public Task<TaskResult> RevokeAsync(string taskId, bool terminate = false, CancellationToken cancellationToken = default) =>
+        Tasks.Ask<TaskResult>(new RevokeTask(taskId, terminate), submitTimeout, cancellationToken);
+
     public Task<TaskInfo> GetInfoAsync(string taskId, CancellationToken cancellationToken = default) =>
         Tasks.Ask<TaskInfo>(new GetTaskInfo(taskId), submitTimeout, cancellationToken);
 

@@ -42,7 +42,6 @@ public static class JobsConfig
         {
             case "sqlite":
                 var path = Path.GetFullPath(config.GetString("jobs.persistence.sqlite.path", "./data/jobs.db"));
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
                 var connection = Quote($"Data Source={path};Pooling=True");
                 return ConfigurationFactory.ParseString($$"""
                     akka.persistence.journal.plugin = "akka.persistence.journal.sql"

@@ -24,6 +24,7 @@ public sealed class QueueActor : ReceiveActor
         Receive<EnqueueTask>(Enqueue);
         Receive<RequestTasks>(OnRequest);
         Receive<WithdrawDemand>(OnWithdraw);
+        Receive<ForgetTask>(Forget);
         Receive<Terminated>(t => RemoveConsumer(t.ActorRef));
         Receive<GetQueueStats>(_ => Sender.Tell(new QueueStats(_name, _waiting.Count, _byTaskId.Count - _waiting.Count, _consumers.Count)));
     }
@@ -55,6 +56,20 @@ public sealed class QueueActor : ReceiveActor
         }
         consumer.Demand += request.Demand;
         Dispatch();
+    }
+
+    private void Forget(ForgetTask forget)
+    {
+        if (!_byTaskId.TryGetValue(forget.TaskId, out var entry))
+            return;
+        if (entry.Node is { } waiting)
+        {
+            _waiting.Remove(waiting);
+            _byTaskId.Remove(forget.TaskId);
+            return;
+        }
+        var holder = _consumers.Values.FirstOrDefault(c => c.Leases.Contains(forget.TaskId));
+        holder?.Worker.Tell(new CancelAttempt(forget.TaskId, forget.Terminate));
     }
 
     private void OnWithdraw(WithdrawDemand withdraw)

@@ -38,6 +38,14 @@ public sealed record RequestTasks(string Queue, int Demand, IReadOnlyList<string
 /// </summary>
 public sealed record WithdrawDemand(string Queue, IReadOnlyList<string> Returned) : IQueueCommand;
 
+/// <summary>
+/// A task was revoked: a waiting one leaves the queue; a leased one is cancelled on the worker holding it.
+/// </summary>
+public sealed record ForgetTask(string Queue, string TaskId, bool Terminate) : IQueueCommand;
+
+/// <summary>Tells a worker to drop (not started) or cancel (running) an attempt; with Terminate, to free its slot now.</summary>
+public sealed record CancelAttempt(string TaskId, bool Terminate) : IJobsMessage;
+
 /// <summary>The queue's answer to a worker's first request; the worker watches its sender.</summary>
 public sealed record ConsumerRegistered(string Queue) : IJobsMessage;
 

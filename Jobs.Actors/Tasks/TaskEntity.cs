@@ -43,6 +43,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Command<TaskEnqueued>(_ => OnEnqueued());
         Command<MarkTaskStarted>(OnStarted);
         Command<CompleteAttempt>(OnAttemptCompleted);
+        Command<RevokeTask>(Revoke);
         Command<AttemptDue>(_ => Enqueue());
         Command<EnqueueUnconfirmed>(_ => Enqueue());
         Command<ExpiryDue>(_ => PersistAndContinue(_state.DecideExpiry(Now)));
@@ -119,6 +120,36 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             Context.Unwatch(_worker);
         _worker = started.WorkerRef;
         Context.Watch(_worker);
+    }
+
+    private void Revoke(RevokeTask revoke)
+    {
+        var events = _state.Decide(revoke, Now);
+        if (events.Count == 0)
+        {
+            Sender.Tell(_state.ToResult());
+            return;
+        }
+        var replyTo = Sender;
+        var queue = _state.Queue;
+        var worker = _worker;
+        _awaitingPersist = Sender;
+        PersistAll(events, e =>
+        {
+            _state = _state.Apply(e);
+            _awaitingPersist = null;
+            // Journaled first, so a restart cannot run it; then the queue and the worker are told, best effort.
+            if (queue is not null)
+                _queues.Tell(new ForgetTask(queue, _state.TaskId, revoke.Terminate));
+            worker?.Tell(new CancelAttempt(_state.TaskId, revoke.Terminate));
+            if (_worker is not null)
+            {
+                Context.Unwatch(_worker);
+                _worker = null;
+            }
+            PlanNextStep();
+            replyTo.Tell(_state.ToResult());
+        });
     }
 
     private void OnAttemptCompleted(CompleteAttempt completed)

@@ -62,6 +62,10 @@ public sealed record TaskEntityState
         };
     }
 
+    /// <summary>Revoking is remembered even for an id not submitted yet; a finished task stays as it is.</summary>
+    public IReadOnlyList<ITaskEvent> Decide(RevokeTask command, DateTimeOffset now) =>
+        IsReady ? [] : [new TaskRevoked(TaskId, command.Terminate ? RevocationReasons.Terminated : RevocationReasons.Revoked, now)];
+
     /// <summary>A task not started by its <c>expires</c> time is revoked without running, as in Celery.</summary>
     public IReadOnlyList<ITaskEvent> DecideExpiry(DateTimeOffset now) =>
         IsExpired(now) ? [new TaskRevoked(TaskId, RevocationReasons.Expired, now)] : [];

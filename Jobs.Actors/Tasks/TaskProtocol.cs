@@ -55,6 +55,13 @@ public sealed record AwaitTaskResult(string TaskId) : ITaskCommand;
 /// <summary>Answers a <see cref="TaskInfo"/>: everything known about the task.</summary>
 public sealed record GetTaskInfo(string TaskId) : ITaskCommand;
 
+/// <summary>
+/// Celery's revoke, but persistent and cluster-wide: the task never runs if it has not started (even after a full
+/// restart, and even if it is submitted only later); a running attempt has its token cancelled, and with
+/// <see cref="Terminate"/> its slot is freed at once. Answered with the task's <see cref="TaskResult"/>.
+/// </summary>
+public sealed record RevokeTask(string TaskId, bool Terminate = false) : ITaskCommand;
+
 /// <summary>A worker began an attempt. Kept in memory only: a crash re-runs the attempt anyway (acks late).</summary>
 public sealed record MarkTaskStarted(string TaskId, int Retries, string Worker, IActorRef WorkerRef, DateTimeOffset StartedAt)
     : ITaskCommand;

@@ -25,9 +25,11 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     private readonly Dictionary<string, RunningAttempt> _running = new();
     private readonly Random _random = new();
     private readonly WorkerCounters _counters = new();
+    private readonly RateLimits _rateLimits = new();
+    private int _abandoned;
     private IActorRef? _drainedReplyTo;
     private bool _draining;
-    private bool _abandoned;
+    private bool _abandonRunning;
 
     public WorkerPool(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler)
     {
@@ -46,7 +48,10 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         Receive<AskAgain>(again => AskAgainFor(_links[again.Queue]));
         Receive<GetWorkerStats>(_ => Sender.Tell(Stats()));
         Receive<Drain>(_ => StartDraining());
-        Receive<AbandonRunning>(_ => { _abandoned = true; });
+        Receive<CancelAttempt>(Cancel);
+        Receive<HardLimitReached>(OnHardLimit);
+        Receive<RateLimitPassed>(_ => StartWhatFits());
+        Receive<AbandonRunning>(_ => { _abandonRunning = true; });
     }
 
     public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
@@ -86,13 +91,33 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         StartWhatFits();
     }
 
+    /// <summary>
+    /// Starts buffered tasks while slots are free. A task whose type is over its rate limit stays in the buffer
+    /// (it is never dropped) and a timer wakes the worker when its next slot of the rate opens.
+    /// </summary>
     private void StartWhatFits()
     {
-        while (!_draining && _running.Count < _settings.Concurrency && _buffer.First is { } next)
+        var node = _buffer.First;
+        TimeSpan? wake = null;
+        while (!_draining && _running.Count < _settings.Concurrency && node is not null)
         {
-            _buffer.RemoveFirst();
-            Start(next.Value);
+            var next = node.Next;
+            var task = node.Value;
+            var limit = _registry.TryGet(task.Name, out var definition) ? definition.RateLimit : null;
+            var wait = limit is null ? TimeSpan.Zero : _rateLimits.TryTake(task.Name, limit, DateTimeOffset.UtcNow);
+            if (wait == TimeSpan.Zero)
+            {
+                _buffer.Remove(node);
+                Start(task);
+            }
+            else
+            {
+                wake = wake is null || wait < wake ? wait : wake;
+            }
+            node = next;
         }
+        if (wake is { } delay)
+            Timers.StartSingleTimer(RateLimitPassed.Instance, RateLimitPassed.Instance, delay);
     }
 
     private void Start(TaskEnvelope task)
@@ -105,6 +130,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         }
         Func<TaskContext, Task<JsonElement>> body;
         RetryPolicy retry;
+        TimeSpan? softLimit = null, hardLimit = null;
         if (MapTaskBody.Handles(task.Name))
         {
             body = MapTaskBody.For(_registry, task);
@@ -124,6 +150,8 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             }
             body = context => definition.InvokeAsync(arguments, context);
             retry = definition.Retry;
+            softLimit = definition.SoftTimeLimit;
+            hardLimit = definition.TimeLimit;
         }
         else
         {
@@ -135,7 +163,11 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         var cancellation = new CancellationTokenSource();
         var context = new TaskContext(task.TaskId, task.Name, task.Retries, retry.MaxRetries, task.Args,
             task.Kwargs, task.Queue, _settings.Hostname, new TaskLogger(_log, task.Name, task.TaskId), cancellation.Token);
-        _running[task.TaskId] = new RunningAttempt(task, retry, startedAt, Stopwatch.GetTimestamp(), cancellation);
+        _running[task.TaskId] = new RunningAttempt(task, retry, startedAt, Stopwatch.GetTimestamp(), cancellation, softLimit);
+        if (softLimit is { } soft)
+            cancellation.CancelAfter(soft);
+        if (hardLimit is { } hard)
+            Timers.StartSingleTimer(HardLimitKey(task.TaskId), new HardLimitReached(task.TaskId, hard), hard);
         _tasks.Tell(new MarkTaskStarted(task.TaskId, task.Retries, _settings.Hostname, Self, startedAt));
 
         var taskId = task.TaskId;
@@ -147,8 +179,10 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     {
         if (!_running.Remove(finished.TaskId, out var attempt))
             return;
+        Timers.Cancel(HardLimitKey(finished.TaskId));
+        var softLimitHit = attempt.SoftLimit is not null && attempt.Cancellation.IsCancellationRequested && !attempt.Revoked;
         attempt.Cancellation.Dispose();
-        if (_abandoned)
+        if (_abandonRunning)
         {
             // Past the drain timeout the outcome of a cancelled body means nothing: its entity runs it again.
             ReplyIfDrained();
@@ -161,7 +195,11 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         }
         else
         {
-            switch (attempt.Retry.Decide(attempt.Task.Name, finished.Error, attempt.Task.Retries, _random))
+            // The soft limit cancelled the body's token and the body gave up on it: that is the limit's exception.
+            var error = softLimitHit && finished.Error is OperationCanceledException
+                ? new SoftTimeLimitExceededException(attempt.Task.Name, attempt.SoftLimit!.Value, finished.Error)
+                : finished.Error;
+            switch (attempt.Retry.Decide(attempt.Task.Name, error, attempt.Task.Retries, _random))
             {
                 case RetryDecision.Retry retry:
                     Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Retry, error: TaskError.From(retry.Cause),
@@ -175,6 +213,65 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         StartWhatFits();
         ReplyIfDrained();
     }
+
+    /// <summary>
+    /// A revoked task: dropped if it waits here, its token cancelled if it runs; with terminate its slot is freed
+    /// at once (the body is left to end on its own thread, so the scheduler gets a thread in its place).
+    /// </summary>
+    private void Cancel(CancelAttempt cancel)
+    {
+        var buffered = _buffer.FirstOrDefault(t => t.TaskId == cancel.TaskId);
+        if (buffered is not null)
+        {
+            _buffer.Remove(buffered);
+            Release(buffered);
+            return;
+        }
+        if (!_running.TryGetValue(cancel.TaskId, out var attempt))
+            return;
+        _running[cancel.TaskId] = attempt with { Revoked = true };
+        attempt.Cancellation.Cancel();
+        if (cancel.Terminate)
+            Abandon(attempt);
+    }
+
+    /// <summary>The hard time limit: the attempt fails with TimeLimitExceeded and its slot is freed.</summary>
+    private void OnHardLimit(HardLimitReached limit)
+    {
+        if (!_running.TryGetValue(limit.TaskId, out var attempt))
+            return;
+        attempt.Cancellation.Cancel();
+        Abandon(attempt);
+        var error = new TaskError("TimeLimitExceeded", $"{attempt.Task.Name} exceeded its time limit of {limit.Limit.TotalSeconds:0.###} s",
+            $"TimeLimitExceeded: the attempt was ended after {limit.Limit.TotalSeconds:0.###} s on {_settings.Hostname}");
+        _counters.Count(AttemptOutcome.Failed);
+        _tasks.Tell(new CompleteAttempt(attempt.Task.TaskId, attempt.Task.Retries, AttemptOutcome.Failed, _settings.Hostname,
+            attempt.StartedAt, limit.Limit.TotalSeconds, Error: error));
+    }
+
+    /// <summary>Forgets a running attempt without waiting for its body, and gives the scheduler a thread in its place.</summary>
+    private void Abandon(RunningAttempt attempt)
+    {
+        _running.Remove(attempt.Task.TaskId);
+        Timers.Cancel(HardLimitKey(attempt.Task.TaskId));
+        _abandoned++;
+        _scheduler.Resize(_settings.Concurrency + _abandoned);
+        Release(attempt.Task);
+        StartWhatFits();
+        ReplyIfDrained();
+    }
+
+    /// <summary>Hands a task's lease back to its queue and asks for another.</summary>
+    private void Release(TaskEnvelope task)
+    {
+        if (!_links.TryGetValue(task.Queue, out var link))
+            return;
+        link.Held = Math.Max(0, link.Held - 1);
+        link.Finished.Add(task.TaskId);
+        RequestMore(link);
+    }
+
+    private static string HardLimitKey(string taskId) => "limit:" + taskId;
 
     /// <summary>
     /// Graceful shutdown: take no more work, give back what has not started, and answer <see cref="Drained"/> once
@@ -216,12 +313,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             result, error, countdown));
         if (outcome == AttemptOutcome.Failed && error is not null)
             _log.Error("Task {0}[{1}] raised unexpected: {2}: {3}", task.Name, task.TaskId, error.Type, error.Message);
-        if (_links.TryGetValue(task.Queue, out var link))
-        {
-            link.Held = Math.Max(0, link.Held - 1);
-            link.Finished.Add(task.TaskId);
-            RequestMore(link);
-        }
+        Release(task);
     }
 
     private void RequestMore(QueueLink link)
@@ -292,7 +384,14 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     }
 
     private sealed record RunningAttempt(TaskEnvelope Task, RetryPolicy Retry, DateTimeOffset StartedAt, long Clock,
-        CancellationTokenSource Cancellation);
+        CancellationTokenSource Cancellation, TimeSpan? SoftLimit, bool Revoked = false);
+
+    private sealed record HardLimitReached(string TaskId, TimeSpan Limit);
+
+    private sealed class RateLimitPassed
+    {
+        public static readonly RateLimitPassed Instance = new();
+    }
 
     private sealed record BodyFinished(string TaskId, JsonElement? Result, Exception? Error);
 

@@ -47,6 +47,8 @@ public sealed class ClusterSpec(ClusterFixture fixture) : IClassFixture<ClusterF
     [Fact]
     public async Task Workers_saturated_with_cpu_bound_tasks_stay_up_and_reachable()
     {
+        // Another spec may just have added a worker; start from a converged view of the cluster.
+        await Cluster.WaitForMembersUpAsync(Cluster.Workers.Count + 2, TimeSpan.FromSeconds(60));
         var spins = new List<string>();
         for (var i = 0; i < 4; i++)
             spins.Add(await Cluster.SendAsync("tasks.spin", new { args = new[] { 30 } }));

@@ -218,4 +218,33 @@ public sealed class HttpApiSpec(StandaloneNodeFixture fixture)
         var result = await Standalone.ResultAsync(id, Deadline);
         Assert.Equal("REVOKED", result["state"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_task_revoked_before_its_countdown_ends_never_runs()
+    {
+        var id = await Standalone.SendAsync("tasks.add", new { args = new[] { 1, 1 }, countdown = 1 });
+        var (status, body) = await Node.PostAsync($"api/task/revoke/{id}", null);
+        Assert.Equal(200, status);
+        Assert.Equal($"Revoked '{id}'", body!["message"]!.GetValue<string>());
+        var (_, late) = await Node.GetAsync($"api/task/result/{id}?timeout=2");
+        Assert.Equal("REVOKED", late!["state"]!.GetValue<string>());
+        Assert.Equal(["TaskReceived", "TaskRevoked"], Standalone.JournaledEvents(id));
+    }
+
+    [Fact]
+    public async Task A_running_task_revoked_with_terminate_is_revoked_at_once()
+    {
+        var id = await Standalone.SendAsync("tasks.sleep", new { args = new[] { 30 } });
+        var deadline = DateTime.UtcNow + Deadline;
+        while ((await Node.GetAsync($"api/task/result/{id}")).Body!["state"]!.GetValue<string>() != "STARTED")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the task never started");
+            await Task.Delay(50);
+        }
+        var (status, _) = await Node.PostAsync($"api/task/revoke/{id}?terminate=true", null);
+        Assert.Equal(200, status);
+        var (_, info) = await Node.GetAsync($"api/task/info/{id}");
+        Assert.Equal("REVOKED", info!["state"]!.GetValue<string>());
+        Assert.Equal("terminated", info["revoked_reason"]!.GetValue<string>());
+    }
 }

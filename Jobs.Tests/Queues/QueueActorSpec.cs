@@ -98,4 +98,22 @@ public sealed class QueueActorSpec() : TestKit("akka.loglevel = WARNING")
         Assert.Equal(["t0", "t2"], firstGot);
         Assert.Equal(["t1", "t3"], secondGot);
     }
+
+    [Fact]
+    public void A_forgotten_task_leaves_the_queue_or_is_cancelled_on_its_worker()
+    {
+        var queue = Queue();
+        queue.Tell(Task("a"));
+        queue.Tell(Task("b"));
+        ExpectMsg<TaskEnqueued>();
+        ExpectMsg<TaskEnqueued>();
+        queue.Tell(new ForgetTask("default", "b", false));
+        var worker = CreateTestProbe();
+        queue.Tell(new RequestTasks("default", 5, []), worker.Ref);
+        worker.ExpectMsg<ConsumerRegistered>();
+        Assert.Equal(["a"], Ids(worker.ExpectMsg<RunTasks>()));
+
+        queue.Tell(new ForgetTask("default", "a", true));
+        Assert.Equal(("a", true), worker.ExpectMsg<CancelAttempt>() is var c ? (c.TaskId, c.Terminate) : default);
+    }
 }

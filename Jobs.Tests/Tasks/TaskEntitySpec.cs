@@ -251,4 +251,46 @@ public sealed class TaskEntitySpec : TestKit
         Assert.Equal(TaskState.Pending, ExpectMsg<TaskResult>().State);
         _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
     }
+
+    [Fact]
+    public void A_revoked_task_that_has_not_started_is_forgotten_by_its_queue_and_never_runs()
+    {
+        var entity = Entity("r1");
+        entity.Tell(Submit("r1", due: Scheduler.Now.AddSeconds(10)));
+        ExpectMsg<TaskResult>();
+        entity.Tell(new RevokeTask("r1"));
+        Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
+        Assert.Equal("r1", _queues.ExpectMsg<ForgetTask>().TaskId);
+        Scheduler.Advance(TimeSpan.FromSeconds(10));
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.IsType<TaskRevoked>(JournalOf("r1")[^1]);
+    }
+
+    [Fact]
+    public void A_revoke_before_submission_is_remembered_and_the_later_submission_does_not_run()
+    {
+        var entity = Entity("r2");
+        entity.Tell(new RevokeTask("r2"));
+        Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
+        entity.Tell(Submit("r2"));
+        Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Revoking_a_running_task_tells_its_worker_to_cancel_or_terminate_it()
+    {
+        var entity = Entity("r3");
+        entity.Tell(Submit("r3"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("r3");
+        var worker = CreateTestProbe();
+        entity.Tell(new MarkTaskStarted("r3", 0, "w", worker.Ref, Scheduler.Now));
+        entity.Tell(new RevokeTask("r3", Terminate: true));
+        Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
+        Assert.True(worker.ExpectMsg<CancelAttempt>().Terminate);
+        entity.Tell(Succeeded("r3"));
+        entity.Tell(new GetTaskInfo("r3"));
+        Assert.Equal(RevocationReasons.Terminated, ExpectMsg<TaskInfo>().RevokedReason);
+    }
 }

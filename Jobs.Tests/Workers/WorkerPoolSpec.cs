@@ -37,6 +37,26 @@ public static class GateTasks
         return x + y;
     }
 
+    [JobsTask("test.hard_limited", TimeLimit = 0.3)]
+    public static Task<int> HardLimited(string gate) => For(gate).Task;
+
+    [JobsTask("test.soft_limited", SoftTimeLimit = 0.2)]
+    public static async Task<string> SoftLimited(bool cleanUp, CancellationToken cancel)
+    {
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancel);
+            return "never";
+        }
+        catch (OperationCanceledException) when (cleanUp)
+        {
+            return "cleaned up";
+        }
+    }
+
+    [JobsTask("test.rated", RateLimit = "10/s")]
+    public static int Rated(int i) => i;
+
     /// <summary>An error callback (link_error): keeps what it was told about the failed task as its result.</summary>
     [JobsTask("test.on_error")]
     public static Dictionary<string, string> OnError(string taskId, string type, string message, string traceback) =>
@@ -197,5 +217,62 @@ public sealed class WorkerPoolSpec : TestKit
         Assert.Equal("q1", Completed("q1").TaskId);
         _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         GateTasks.For("q2").SetResult(2);
+    }
+
+    [Fact]
+    public void A_terminated_body_frees_its_slot_even_if_it_ignores_its_token()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 1);
+        worker.Tell(Run(Envelope("stuck", "test.gate", """["never-opens"]"""), Envelope("next", "tasks.add", "[1, 1]")));
+        Assert.Equal("stuck", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        worker.Tell(new CancelAttempt("stuck", Terminate: true));
+        Assert.Equal("next", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        Assert.Equal(2, Completed("next").Result!.Value.GetInt32());
+    }
+
+    [Fact]
+    public void A_revoked_task_still_waiting_in_the_worker_is_dropped()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 1);
+        worker.Tell(Run(Envelope("first", "test.gate", """["drop-first"]"""), Envelope("dropped", "tasks.add", "[1, 1]")));
+        _tasks.ExpectMsg<MarkTaskStarted>();
+        worker.Tell(new CancelAttempt("dropped", Terminate: false));
+        GateTasks.For("drop-first").SetResult(1);
+        Completed("first");
+        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void The_hard_time_limit_fails_the_attempt_and_frees_the_slot()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 1);
+        worker.Tell(Run(Envelope("hard", "test.hard_limited", """["hard-never"]"""), Envelope("after", "tasks.add", "[2, 2]")));
+        var failed = Completed("hard");
+        Assert.Equal(AttemptOutcome.Failed, failed.Outcome);
+        Assert.Equal("TimeLimitExceeded", failed.Error!.Type);
+        Assert.Equal(4, Completed("after").Result!.Value.GetInt32());
+    }
+
+    [Fact]
+    public void The_soft_time_limit_cancels_the_body_which_may_catch_it()
+    {
+        var worker = Worker();
+        worker.Tell(Run(Envelope("soft", "test.soft_limited", "[false]")));
+        var failed = Completed("soft");
+        Assert.Equal(AttemptOutcome.Failed, failed.Outcome);
+        Assert.Equal(nameof(SoftTimeLimitExceededException), failed.Error!.Type);
+
+        worker.Tell(Run(Envelope("caught", "test.soft_limited", "[true]")));
+        Assert.Equal("cleaned up", Completed("caught").Result!.Value.GetString());
+    }
+
+    [Fact]
+    public void A_rate_limited_task_type_never_starts_faster_than_its_rate()
+    {
+        var worker = Worker(concurrency: 2, prefetch: 4);
+        worker.Tell(Run(Enumerable.Range(0, 5).Select(i => Envelope("rate" + i, "test.rated", $"[{i}]")).ToArray()));
+        var starts = Enumerable.Range(0, 5).Select(_ => _tasks.FishForMessage<MarkTaskStarted>(_ => true, TimeSpan.FromSeconds(5)).StartedAt).ToArray();
+        for (var i = 1; i < starts.Length; i++)
+            Assert.True((starts[i] - starts[i - 1]).TotalMilliseconds >= 90, $"starts {i - 1} and {i} were {(starts[i] - starts[i - 1]).TotalMilliseconds} ms apart");
     }
 }

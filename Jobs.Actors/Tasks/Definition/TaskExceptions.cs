@@ -24,3 +24,10 @@ public sealed class ResultSerializationException(string message, Exception inner
 public sealed class DuplicateTaskNameException(string message) : Exception(message);
 
 public sealed class InvalidTaskDefinitionException(string message) : Exception(message);
+
+/// <summary>
+/// The soft time limit passed: the body's token was cancelled and the body gave up (Celery's
+/// <c>SoftTimeLimitExceeded</c>). A body may catch the cancellation and finish cleanly instead.
+/// </summary>
+public sealed class SoftTimeLimitExceededException(string taskName, TimeSpan limit, Exception cause)
+    : Exception($"{taskName} exceeded its soft time limit of {limit.TotalSeconds:0.###} s", cause);

@@ -1,0 +1,54 @@
+using Jobs.Actors.Hosting;
+using Xunit;
+
+namespace Jobs.Tests.Hosting;
+
+public sealed class NodeOptionsSpec
+{
+    private static readonly Func<string, string?> NoEnvironment = _ => null;
+
+    [Fact]
+    public void Options_render_as_hocon_in_front_of_the_defaults()
+    {
+        var config = NodeOptions.Parse(["--port", "4100", "--seeds", "akka.tcp://jobs@127.0.0.1:4053", "--seeds", "akka.tcp://jobs@127.0.0.1:4054",
+            "--queues", "default,images", "--concurrency", "3", "--prefetch", "0", "--roles", "gpu"], NoEnvironment).ToConfig(["worker"], 0);
+        var settings = JobsSettings.Create(config);
+        Assert.Equal(4100, config.GetInt("akka.remote.dot-netty.tcp.port"));
+        Assert.Equal(["akka.tcp://jobs@127.0.0.1:4053", "akka.tcp://jobs@127.0.0.1:4054"], config.GetStringList("akka.cluster.seed-nodes"));
+        Assert.Equal(["worker", "gpu"], config.GetStringList("akka.cluster.roles"));
+        Assert.Equal(["default", "images"], settings.Queues);
+        Assert.Equal(3, settings.Concurrency);
+        Assert.Equal(0, settings.Prefetch);
+    }
+
+    [Fact]
+    public void Environment_variables_give_the_same_options_and_the_command_line_wins()
+    {
+        var environment = new Dictionary<string, string> { ["JOBS_SEEDS"] = "akka.tcp://jobs@127.0.0.1:4053", ["JOBS_CONCURRENCY"] = "5", ["JOBS_QUEUES"] = "a,b" };
+        var options = NodeOptions.Parse(["--concurrency", "7"], name => environment.GetValueOrDefault(name));
+        Assert.Equal(["akka.tcp://jobs@127.0.0.1:4053"], options.Seeds);
+        Assert.Equal(7, options.Concurrency);
+        Assert.Equal(["a", "b"], options.Queues);
+    }
+
+    [Fact]
+    public void The_redis_journal_is_one_switch()
+    {
+        var config = NodeOptions.Parse(["--journal", "redis", "--redis", "10.0.0.5:6380,password=secret"], NoEnvironment).ToConfig(["worker"], 0);
+        Assert.Equal("akka.persistence.journal.redis", config.GetString("akka.persistence.journal.plugin"));
+        Assert.Equal("10.0.0.5:6380,password=secret", config.GetString("akka.persistence.journal.redis.configuration-string"));
+        Assert.Equal("akka.persistence.snapshot-store.redis", config.GetString("akka.persistence.snapshot-store.plugin"));
+    }
+
+    [Theory]
+    [InlineData(new[] { "--port", "x" }, "--port must be a whole number")]
+    [InlineData(new[] { "--journal", "mongo" }, "--journal must be sqlite or redis")]
+    [InlineData(new[] { "--journal", "redis" }, "--journal redis needs --redis")]
+    [InlineData(new[] { "--frobnicate" }, "unknown option '--frobnicate'")]
+    [InlineData(new[] { "--seeds" }, "--seeds needs a value")]
+    public void A_command_line_that_cannot_be_used_says_why(string[] args, string expected)
+    {
+        var error = Assert.Throws<OptionException>(() => NodeOptions.Parse(args, NoEnvironment));
+        Assert.Contains(expected, error.Message);
+    }
+}
