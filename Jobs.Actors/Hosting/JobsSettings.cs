@@ -29,6 +29,7 @@ public sealed record JobsSettings(
         var routeList = routes is null || routes.IsEmpty
             ? new List<KeyValuePair<string, string>>()
             : routes.AsEnumerable().Select(kv => new KeyValuePair<string, string>(kv.Key.Trim('"'), kv.Value.GetString())).ToList();
+        var taskRoutes = new TaskRoutes(jobs.GetString("tasks.default-queue", "default"), routeList);
         return new JobsSettings(
             Journal: jobs.GetString("persistence.journal", "sqlite"),
             NumberOfShards: jobs.GetInt("sharding.number-of-shards", 100),
@@ -38,12 +39,12 @@ public sealed record JobsSettings(
             Prefetch: Math.Max(0, jobs.GetInt("worker.prefetch", 4)),
             Queues: jobs.GetStringList("worker.queues").ToArray(),
             DrainTimeout: jobs.GetTimeSpan("worker.drain-timeout", TimeSpan.FromSeconds(30)),
-            Routes: new TaskRoutes(jobs.GetString("tasks.default-queue", "default"), routeList),
+            Routes: taskRoutes,
             TaskEntity: new TaskEntitySettings(
                 jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(30)),
                 jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5))),
             Canvas: new Canvas.CanvasSettings(
-                new TaskRoutes(jobs.GetString("tasks.default-queue", "default"), routeList),
+                taskRoutes,
                 jobs.GetTimeSpan("canvas.passivate-after", TimeSpan.FromSeconds(30)),
                 jobs.GetTimeSpan("canvas.reask-interval", TimeSpan.FromSeconds(10)),
                 jobs.GetInt("canvas.snapshot-every", 500)),

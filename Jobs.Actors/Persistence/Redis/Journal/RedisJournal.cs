@@ -38,20 +38,16 @@ public sealed class RedisJournal : AsyncWriteJournal
         return n
         """;
 
-    private readonly RedisPluginSettings _settings;
-    private readonly RedisKeys _keys;
-    private readonly Task<ConnectionMultiplexer> _connection;
+    private readonly RedisPlugin _redis;
     private readonly EventRecords _records;
 
     public RedisJournal(Akka.Configuration.Config config)
     {
-        _settings = RedisPluginSettings.Create(config);
-        _keys = new RedisKeys(_settings.KeyPrefix);
-        _connection = RedisConnections.Get(Context.System).ConnectAsync(_settings.ConfigurationString);
+        _redis = new RedisPlugin(Context.System, config);
         _records = new EventRecords(Context.System);
     }
 
-    private async Task<IDatabase> DatabaseAsync() => (await _connection.ConfigureAwait(false)).GetDatabase(_settings.Database);
+    private Task<IDatabase> DatabaseAsync() => _redis.DatabaseAsync();
 
     protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
     {
@@ -81,9 +77,9 @@ public sealed class RedisJournal : AsyncWriteJournal
         var events = (IImmutableList<IPersistentRepresentation>)write.Payload;
         var keys = new List<RedisKey>
         {
-            _keys.Events(write.PersistenceId), _keys.Highest(write.PersistenceId), _keys.PersistenceIds, _keys.PersistenceIdLog,
+            _redis.Keys.Events(write.PersistenceId), _redis.Keys.Highest(write.PersistenceId), _redis.Keys.PersistenceIds, _redis.Keys.PersistenceIdLog,
         };
-        var values = new List<RedisValue> { write.PersistenceId, write.HighestSequenceNr, _keys.Notifications.ToString(), events.Count };
+        var values = new List<RedisValue> { write.PersistenceId, write.HighestSequenceNr, _redis.Keys.Notifications.ToString(), events.Count };
         var tags = new List<RedisValue>();
         foreach (var representation in events)
         {
@@ -92,7 +88,7 @@ public sealed class RedisJournal : AsyncWriteJournal
             values.Add(record);
             foreach (var tag in eventTags)
             {
-                keys.Add(_keys.Tag(tag));
+                keys.Add(_redis.Keys.Tag(tag));
                 tags.Add(keys.Count);
                 tags.Add($"{representation.SequenceNr}:{representation.PersistenceId}");
             }
@@ -106,13 +102,13 @@ public sealed class RedisJournal : AsyncWriteJournal
         long max, Action<IPersistentRepresentation> recoveryCallback)
     {
         var database = await DatabaseAsync().ConfigureAwait(false);
-        var key = _keys.Events(persistenceId);
+        var key = _redis.Keys.Events(persistenceId);
         var from = (double)fromSequenceNr;
         long delivered = 0;
         // StackExchange.Redis swaps a reversed range, so the loop must stop before from passes to.
         while (delivered < max && from <= toSequenceNr)
         {
-            var take = (int)Math.Min(_settings.ReplayPageSize, max - delivered);
+            var take = (int)Math.Min(_redis.Settings.ReplayPageSize, max - delivered);
             var page = await database.SortedSetRangeByScoreWithScoresAsync(key, from, toSequenceNr, take: take).ConfigureAwait(false);
             foreach (var entry in page)
             {
@@ -128,7 +124,7 @@ public sealed class RedisJournal : AsyncWriteJournal
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
     {
         var database = await DatabaseAsync().ConfigureAwait(false);
-        var highest = await database.StringGetAsync(_keys.Highest(persistenceId)).ConfigureAwait(false);
+        var highest = await database.StringGetAsync(_redis.Keys.Highest(persistenceId)).ConfigureAwait(false);
         return highest.HasValue ? (long)highest : 0L;
     }
 
@@ -136,6 +132,6 @@ public sealed class RedisJournal : AsyncWriteJournal
     {
         var database = await DatabaseAsync().ConfigureAwait(false);
         // The highest sequence number lives in its own key, so it survives this.
-        await database.SortedSetRemoveRangeByScoreAsync(_keys.Events(persistenceId), double.NegativeInfinity, toSequenceNr).ConfigureAwait(false);
+        await database.SortedSetRemoveRangeByScoreAsync(_redis.Keys.Events(persistenceId), double.NegativeInfinity, toSequenceNr).ConfigureAwait(false);
     }
 }

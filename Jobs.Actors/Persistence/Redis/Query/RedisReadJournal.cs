@@ -23,28 +23,24 @@ public sealed class RedisReadJournal :
 {
     public const string Identifier = "akka.persistence.query.journal.redis";
 
-    private readonly RedisPluginSettings _settings;
-    private readonly RedisKeys _keys;
+    private readonly RedisPlugin _redis;
     private readonly EventRecords _records;
-    private readonly Task<ConnectionMultiplexer> _connection;
     private readonly Lazy<Task> _subscription;
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public RedisReadJournal(ExtendedActorSystem system, Config config)
     {
-        _settings = RedisPluginSettings.Create(config);
-        _keys = new RedisKeys(_settings.KeyPrefix);
+        _redis = new RedisPlugin(system, config);
         _records = new EventRecords(system);
-        _connection = RedisConnections.Get(system).ConnectAsync(_settings.ConfigurationString);
         _subscription = new Lazy<Task>(SubscribeAsync);
     }
 
-    private async Task<IDatabase> DatabaseAsync() => (await _connection.ConfigureAwait(false)).GetDatabase(_settings.Database);
+    private Task<IDatabase> DatabaseAsync() => _redis.DatabaseAsync();
 
     private async Task SubscribeAsync()
     {
-        var connection = await _connection.ConfigureAwait(false);
-        await connection.GetSubscriber().SubscribeAsync(_keys.Notifications,
+        var connection = await _redis.ConnectionAsync().ConfigureAwait(false);
+        await connection.GetSubscriber().SubscribeAsync(_redis.Keys.Notifications,
             (_, _) => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult())
             .ConfigureAwait(false);
     }
@@ -53,7 +49,7 @@ public sealed class RedisReadJournal :
     private async Task WaitForWriteAsync()
     {
         var changed = Volatile.Read(ref _changed).Task;
-        await Task.WhenAny(changed, Task.Delay(_settings.RefreshInterval)).ConfigureAwait(false);
+        await Task.WhenAny(changed, Task.Delay(_redis.Settings.RefreshInterval)).ConfigureAwait(false);
     }
 
     public Source<string, NotUsed> PersistenceIds() => Ids(live: true);
@@ -64,7 +60,7 @@ public sealed class RedisReadJournal :
         Pages<long, string>(0L, async position =>
         {
             var database = await DatabaseAsync().ConfigureAwait(false);
-            var ids = await database.ListRangeAsync(_keys.PersistenceIdLog, position, position + _settings.ReplayPageSize - 1).ConfigureAwait(false);
+            var ids = await database.ListRangeAsync(_redis.Keys.PersistenceIdLog, position, position + _redis.Settings.ReplayPageSize - 1).ConfigureAwait(false);
             return (position + ids.Length, ids.Select(id => id.ToString()).ToArray());
         }, live);
 
@@ -80,8 +76,8 @@ public sealed class RedisReadJournal :
             if (next > toSequenceNr)
                 return (next, null);
             var database = await DatabaseAsync().ConfigureAwait(false);
-            var page = await database.SortedSetRangeByScoreWithScoresAsync(_keys.Events(persistenceId), next, toSequenceNr,
-                take: _settings.ReplayPageSize).ConfigureAwait(false);
+            var page = await database.SortedSetRangeByScoreWithScoresAsync(_redis.Keys.Events(persistenceId), next, toSequenceNr,
+                take: _redis.Settings.ReplayPageSize).ConfigureAwait(false);
             var envelopes = page.Select(entry => Envelope(new Sequence((long)entry.Score), _records.FromBinary(entry.Element!))).ToArray();
             return (page.Length == 0 ? next : (long)page[^1].Score + 1, envelopes);
         }, live);
@@ -101,13 +97,13 @@ public sealed class RedisReadJournal :
         return Pages<long, EventEnvelope>(start, async position =>
         {
             var database = await DatabaseAsync().ConfigureAwait(false);
-            var entries = await database.ListRangeAsync(_keys.Tag(tag), position, position + _settings.ReplayPageSize - 1).ConfigureAwait(false);
+            var entries = await database.ListRangeAsync(_redis.Keys.Tag(tag), position, position + _redis.Settings.ReplayPageSize - 1).ConfigureAwait(false);
             var lookups = entries.Select(entry =>
             {
                 var text = entry.ToString();
                 var colon = text.IndexOf(':');
                 var sequenceNr = long.Parse(text[..colon]);
-                return database.SortedSetRangeByScoreAsync(_keys.Events(text[(colon + 1)..]), sequenceNr, sequenceNr, take: 1);
+                return database.SortedSetRangeByScoreAsync(_redis.Keys.Events(text[(colon + 1)..]), sequenceNr, sequenceNr, take: 1);
             }).ToArray();
             var records = await Task.WhenAll(lookups).ConfigureAwait(false);
             var envelopes = new List<EventEnvelope>(records.Length);

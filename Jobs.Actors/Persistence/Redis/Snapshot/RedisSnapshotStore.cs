@@ -13,25 +13,21 @@ namespace Jobs.Actors.Persistence.Redis.Snapshot;
 /// </summary>
 public sealed class RedisSnapshotStore : SnapshotStore
 {
-    private readonly RedisPluginSettings _settings;
-    private readonly RedisKeys _keys;
-    private readonly Task<ConnectionMultiplexer> _connection;
+    private readonly RedisPlugin _redis;
     private readonly Serializer _serializer;
 
     public RedisSnapshotStore(Akka.Configuration.Config config)
     {
-        _settings = RedisPluginSettings.Create(config);
-        _keys = new RedisKeys(_settings.KeyPrefix);
-        _connection = RedisConnections.Get(Context.System).ConnectAsync(_settings.ConfigurationString);
+        _redis = new RedisPlugin(Context.System, config);
         _serializer = Context.System.Serialization.FindSerializerForType(typeof(SnapshotEnvelope));
     }
 
-    private async Task<IDatabase> DatabaseAsync() => (await _connection.ConfigureAwait(false)).GetDatabase(_settings.Database);
+    private Task<IDatabase> DatabaseAsync() => _redis.DatabaseAsync();
 
     protected override async Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
     {
         var database = await DatabaseAsync().ConfigureAwait(false);
-        var candidates = await database.SortedSetRangeByScoreWithScoresAsync(_keys.Snapshots(persistenceId),
+        var candidates = await database.SortedSetRangeByScoreWithScoresAsync(_redis.Keys.Snapshots(persistenceId),
             criteria.MinSequenceNr, criteria.MaxSequenceNr, order: Order.Descending).ConfigureAwait(false);
         foreach (var candidate in candidates)
         {
@@ -46,7 +42,7 @@ public sealed class RedisSnapshotStore : SnapshotStore
     {
         var record = Write(metadata.Timestamp, snapshot);
         var database = await DatabaseAsync().ConfigureAwait(false);
-        var key = _keys.Snapshots(metadata.PersistenceId);
+        var key = _redis.Keys.Snapshots(metadata.PersistenceId);
         var transaction = database.CreateTransaction();
         _ = transaction.SortedSetRemoveRangeByScoreAsync(key, metadata.SequenceNr, metadata.SequenceNr);
         _ = transaction.SortedSetAddAsync(key, record, metadata.SequenceNr);
@@ -57,14 +53,14 @@ public sealed class RedisSnapshotStore : SnapshotStore
     protected override async Task DeleteAsync(SnapshotMetadata metadata, CancellationToken cancellationToken)
     {
         var database = await DatabaseAsync().ConfigureAwait(false);
-        await database.SortedSetRemoveRangeByScoreAsync(_keys.Snapshots(metadata.PersistenceId), metadata.SequenceNr, metadata.SequenceNr)
+        await database.SortedSetRemoveRangeByScoreAsync(_redis.Keys.Snapshots(metadata.PersistenceId), metadata.SequenceNr, metadata.SequenceNr)
             .ConfigureAwait(false);
     }
 
     protected override async Task DeleteAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
     {
         var database = await DatabaseAsync().ConfigureAwait(false);
-        var key = _keys.Snapshots(persistenceId);
+        var key = _redis.Keys.Snapshots(persistenceId);
         var candidates = await database.SortedSetRangeByScoreAsync(key, criteria.MinSequenceNr, criteria.MaxSequenceNr).ConfigureAwait(false);
         var doomed = candidates.Where(c => Matches(criteria, Read(c!).Timestamp)).ToArray();
         if (doomed.Length > 0)
