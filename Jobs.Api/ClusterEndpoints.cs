@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Akka.Cluster;
 using Jobs.Actors.Hosting;
 
@@ -9,32 +8,9 @@ public static class ClusterEndpoints
 {
     public static IEndpointRouteBuilder MapClusterEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/cluster", (JobsNode node) => Results.Json(Describe(Cluster.Get(node.System))))
+        app.MapGet("/api/cluster", (JobsNode node) => Results.Json(Jobs.Actors.Control.ClusterView.Describe(Cluster.Get(node.System))))
             .WithTags("cluster")
             .WithSummary("Cluster members as this node sees them");
         return app;
-    }
-
-    public static JsonObject Describe(Cluster cluster)
-    {
-        var state = cluster.State;
-        var unreachable = state.Unreachable.Select(m => m.Address).ToHashSet();
-        var members = new JsonArray();
-        foreach (var member in state.Members.OrderBy(m => m.Address.ToString(), StringComparer.Ordinal))
-        {
-            members.Add(new JsonObject
-            {
-                ["address"] = member.Address.ToString(),
-                ["status"] = member.Status.ToString(),
-                ["roles"] = new JsonArray(member.Roles.Order().Select(r => (JsonNode?)JsonValue.Create(r)).ToArray()),
-                ["reachable"] = !unreachable.Contains(member.Address),
-            });
-        }
-        return new JsonObject
-        {
-            ["self"] = cluster.SelfAddress.ToString(),
-            ["leader"] = state.Leader?.ToString(),
-            ["members"] = members,
-        };
     }
 }

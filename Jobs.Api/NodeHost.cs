@@ -1,5 +1,6 @@
 using System.Text;
 using Akka.Actor;
+using Jobs.Actors.Control;
 using Jobs.Actors.Hosting;
 using Jobs.Actors.Tasks;
 
@@ -46,7 +47,8 @@ public static class NodeHost
         var node = await JobsNode.StartAsync(config, registry, TimeSpan.FromMinutes(5));
         var http = options.Http ?? kind.DefaultHttp;
         var web = http is null ? null : JobsWebApp.Build(node);
-        Console.WriteLine(Banner(kind, node, options, http));
+        await using var commands = StartCommandHost(node, options.CmdPort);
+        Console.WriteLine(Banner(kind, node, options, http, commands));
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Console.CancelKeyPress += (_, e) =>
@@ -66,7 +68,20 @@ public static class NodeHost
         return 0;
     }
 
-    private static string Banner(NodeKind kind, JobsNode node, NodeOptions options, string? http)
+    /// <summary>The default port when free; a node started beside another on the same machine takes a free one.</summary>
+    private static CommandHost StartCommandHost(JobsNode node, int? port)
+    {
+        try
+        {
+            return CommandHost.Start(node, port ?? CommandHost.DefaultPort);
+        }
+        catch (System.Net.Sockets.SocketException) when (port is null)
+        {
+            return CommandHost.Start(node, 0);
+        }
+    }
+
+    private static string Banner(NodeKind kind, JobsNode node, NodeOptions options, string? http, CommandHost commands)
     {
         var text = new StringBuilder();
         text.AppendLine($"ActorJobs {kind.Name} node {node.Hostname}");
@@ -74,6 +89,7 @@ public static class NodeHost
         text.AppendLine($"  journal:  {Describe(node.Settings, options)}");
         if (http is not null)
             text.AppendLine($"  http:     http://{http}  (Flower API, /openapi/v1.json)");
+        text.AppendLine($"  commands: {commands.Endpoint}  (jobs {commands.Endpoint} cluster show)");
         if (node.Worker is not null)
             text.AppendLine($"  worker:   concurrency {node.Settings.Concurrency}, prefetch {node.Settings.Prefetch}, queues {string.Join(",", node.Settings.Queues)}");
         if (node.Registry is not null)

@@ -15,6 +15,9 @@ public sealed record NodeOptions
     public IReadOnlyList<string> Seeds { get; init; } = [];
     public IReadOnlyList<string> Roles { get; init; } = [];
     public string? Http { get; init; }
+
+    /// <summary>The command host's port on loopback; null means 9110, or a free port when 9110 is taken.</summary>
+    public int? CmdPort { get; init; }
     public string? Journal { get; init; }
     public string? Redis { get; init; }
     public string? DataPath { get; init; }
@@ -34,6 +37,7 @@ public sealed record NodeOptions
           --seeds ADDR[,ADDR]    seed nodes, e.g. akka.tcp://jobs@127.0.0.1:4053 (repeatable)
           --roles R[,R]          extra cluster roles
           --http HOST:PORT       serve the HTTP facade here (default 127.0.0.1:5555 for api/standalone)
+          --cmd-port N           the command host for the jobs CLI on 127.0.0.1 (default 9110; 0 takes a free port)
           --journal sqlite|redis where task state is journaled (default sqlite)
           --redis HOST:PORT      Redis for --journal redis (a StackExchange.Redis configuration string)
           --data PATH            SQLite file for --journal sqlite (default ./data/jobs.db)
@@ -68,6 +72,7 @@ public sealed record NodeOptions
                 "--seeds" or "--seed" => options with { Seeds = [.. options.Seeds, .. List(Value())] },
                 "--roles" => options with { Roles = [.. options.Roles, .. List(Value())] },
                 "--http" => options with { Http = Value() },
+                "--cmd-port" => options with { CmdPort = Int(arg, Value(), min: 0) },
                 "--journal" => options with { Journal = JournalName(Value()) },
                 "--redis" => options with { Redis = Value() },
                 "--data" => options with { DataPath = Value() },
@@ -93,6 +98,7 @@ public sealed record NodeOptions
         if (env("JOBS_SEEDS") is { Length: > 0 } seeds) options = options with { Seeds = List(seeds) };
         if (env("JOBS_ROLES") is { Length: > 0 } roles) options = options with { Roles = List(roles) };
         if (env("JOBS_HTTP") is { Length: > 0 } http) options = options with { Http = http };
+        if (env("JOBS_CMD_PORT") is { Length: > 0 } cmd) options = options with { CmdPort = Int("JOBS_CMD_PORT", cmd, min: 0) };
         if (env("JOBS_JOURNAL") is { Length: > 0 } journal) options = options with { Journal = JournalName(journal) };
         if (env("JOBS_REDIS") is { Length: > 0 } redis) options = options with { Redis = redis };
         if (env("JOBS_DATA") is { Length: > 0 } data) options = options with { DataPath = data };

@@ -18,11 +18,13 @@ public sealed class StandaloneNode : IAsyncDisposable
         Directory.CreateDirectory(WorkDir);
         Port = FreePort.Next();
         HttpPort = FreePort.Next();
+        CmdPort = FreePort.Next();
     }
 
     public string WorkDir { get; }
     public int Port { get; }
     public int HttpPort { get; }
+    public int CmdPort { get; }
     public NodeProcess? Process { get; private set; }
     public string JournalPath => Path.Combine(WorkDir, "data", "jobs.db");
 
@@ -32,7 +34,7 @@ public sealed class StandaloneNode : IAsyncDisposable
     {
         // The test assembly itself is loaded with --tasks, so the node also runs the test.* tasks.
         string[] args = ["--standalone", "--port", Port.ToString(), "--http", $"127.0.0.1:{HttpPort}", "--concurrency", "2",
-            "--tasks", typeof(StandaloneNode).Assembly.Location, .. _extraArgs];
+            "--cmd-port", CmdPort.ToString(), "--tasks", typeof(StandaloneNode).Assembly.Location, .. _extraArgs];
         Process = NodeProcess.Start("Jobs.Node", args, WorkDir, $"127.0.0.1:{HttpPort}");
         await Process.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
         return Process;
