@@ -70,11 +70,23 @@ public sealed class CliSpec(StandaloneNodeFixture fixture)
     }
 
     [Fact]
+    public async Task Sharding_stats_and_log_peek_show_the_node_from_inside()
+    {
+        await fixture.Node.ResultAsync(await fixture.Node.SendAsync("tasks.add", new { args = new[] { 1, 2 } }), TimeSpan.FromSeconds(30));
+        var (exit, stats, _) = await JobsAsync(Endpoint, "sharding", "region-stats", "task", "--json");
+        Assert.Equal(0, exit);
+        Assert.True(JsonNode.Parse(stats)!.AsObject().Single().Value!["shards"]!.GetValue<int>() > 0);
+
+        var (_, log, _) = await JobsAsync(Endpoint, "log", "peek", "500", "--json");
+        Assert.Contains(JsonNode.Parse(log)!.AsArray(), line => line!.GetValue<string>().Contains("tasks.add["));
+    }
+
+    [Fact]
     public async Task Mistakes_and_unreachable_nodes_get_clear_errors_and_exit_codes()
     {
-        var (unknown, _, error) = await JobsAsync(Endpoint, "sharding", "regions");
+        var (unknown, _, error) = await JobsAsync(Endpoint, "actors", "hierarchy");
         Assert.Equal(1, unknown);
-        Assert.Contains("unknown palette 'sharding'", error);
+        Assert.Contains("unknown palette 'actors'", error);
 
         var (badCommand, _, commandError) = await JobsAsync(Endpoint, "tasks", "fly");
         Assert.Equal(1, badCommand);
