@@ -6,7 +6,7 @@ namespace Jobs.Api;
 /// <summary>Builds the HTTP facade around a started <see cref="JobsNode"/>; every node kind serves it the same way.</summary>
 public static class JobsWebApp
 {
-    public static WebApplication Build(JobsNode node, string[]? args = null)
+    public static WebApplication Build(JobsNode node, string? authToken = null, string[]? args = null)
     {
         var settings = JobsHttpSettings.From(node.Settings);
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
@@ -29,6 +29,8 @@ public static class JobsWebApp
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        if (authToken is not null)
+            app.Use(TokenCheck.Require(authToken));
         app.MapOpenApi();
         app.MapTaskEndpoints();
         app.MapClusterEndpoints();

@@ -35,9 +35,12 @@ public static class NodeHost
             }
             if (options.Standalone)
                 kind = NodeKind.Standalone;
+            var endpoint = options.Http ?? kind.DefaultHttp;
+            if (endpoint is not null && !System.Net.IPAddress.IsLoopback(JobsWebApp.ParseEndpoint(endpoint).Address) && options.AuthToken is null)
+                throw new OptionException($"refusing to serve HTTP on {endpoint} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
             registry = tasks?.Invoke(options);
         }
-        catch (Exception e) when (e is OptionException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException)
+        catch (Exception e) when (e is OptionException or ArgumentException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;
@@ -46,8 +49,8 @@ public static class NodeHost
         var config = options.ToConfig(kind.Roles, kind.DefaultPort);
         var node = await JobsNode.StartAsync(config, registry, TimeSpan.FromMinutes(5));
         var http = options.Http ?? kind.DefaultHttp;
-        var web = http is null ? null : JobsWebApp.Build(node);
-        await using var commands = StartCommandHost(node, options.CmdPort);
+        var web = http is null ? null : JobsWebApp.Build(node, options.AuthToken);
+        await using var commands = StartCommandHost(node, options.CmdPort, options.AuthToken);
         Console.WriteLine(Banner(kind, node, options, http, commands));
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -69,15 +72,15 @@ public static class NodeHost
     }
 
     /// <summary>The default port when free; a node started beside another on the same machine takes a free one.</summary>
-    private static CommandHost StartCommandHost(JobsNode node, int? port)
+    private static CommandHost StartCommandHost(JobsNode node, int? port, string? token)
     {
         try
         {
-            return CommandHost.Start(node, port ?? CommandHost.DefaultPort);
+            return CommandHost.Start(node, port ?? CommandHost.DefaultPort, token);
         }
         catch (System.Net.Sockets.SocketException) when (port is null)
         {
-            return CommandHost.Start(node, 0);
+            return CommandHost.Start(node, 0, token);
         }
     }
 

@@ -36,9 +36,9 @@ public sealed class CommandClient : IDisposable
         return new CommandClient(tcp);
     }
 
-    public async Task<JsonObject> SendAsync(string palette, string command, IEnumerable<string> args)
+    public async Task<JsonObject> SendAsync(string palette, string command, IEnumerable<string> args, string? token)
     {
-        await _writer.WriteLineAsync(CommandProtocol.Request(palette, command, args).ToJsonString());
+        await _writer.WriteLineAsync(CommandProtocol.Request(palette, command, args, token).ToJsonString());
         var line = await _reader.ReadLineAsync() ?? throw new IOException("the node closed the connection");
         return JsonNode.Parse(line)!.AsObject();
     }

@@ -3,10 +3,12 @@ using System.Text.Json;
 using Jobs.Actors.Control;
 using Jobs.Cli;
 
-// jobs HOST:PORT PALETTE COMMAND [ARGS] [--json]   (pbm's shape: `jobs 127.0.0.1:9110 cluster show`)
-const string Usage = "usage: jobs HOST:PORT PALETTE COMMAND [ARGS] [--json]\n       jobs HOST:PORT help";
+// jobs HOST:PORT PALETTE COMMAND [ARGS] [--json] [--token T]   (pbm's shape: `jobs 127.0.0.1:9110 cluster show`)
+const string Usage = "usage: jobs HOST:PORT PALETTE COMMAND [ARGS] [--json] [--token TOKEN]\n       jobs HOST:PORT help";
 var json = args.Contains("--json");
-var words = args.Where(a => a != "--json").ToArray();
+var tokenAt = Array.IndexOf(args, "--token");
+var token = tokenAt >= 0 && tokenAt + 1 < args.Length ? args[tokenAt + 1] : Environment.GetEnvironmentVariable("JOBS_AUTH_TOKEN");
+var words = args.Where((a, i) => a != "--json" && (tokenAt < 0 || (i != tokenAt && i != tokenAt + 1))).ToArray();
 if (words.Length < 2 || !TryEndpoint(words[0], out var host, out var port))
 {
     Console.Error.WriteLine(Usage);
@@ -27,7 +29,7 @@ if (words.Length < 3)
 try
 {
     using var client = await CommandClient.ConnectAsync(host, port, TimeSpan.FromSeconds(5));
-    var reply = await client.SendAsync(words[1], words[2], words[3..]);
+    var reply = await client.SendAsync(words[1], words[2], words[3..], string.IsNullOrEmpty(token) ? null : token);
     if (reply["ok"]?.GetValue<bool>() != true)
     {
         Console.Error.WriteLine($"error: {reply["error"]?.GetValue<string>()}");

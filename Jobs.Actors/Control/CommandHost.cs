@@ -23,8 +23,11 @@ public sealed class CommandHost : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
 
-    private CommandHost(TcpListener listener, JobsNode node)
+    private readonly byte[]? _token;
+
+    private CommandHost(TcpListener listener, JobsNode node, string? token)
     {
+        _token = token is null ? null : Encoding.UTF8.GetBytes(token);
         _listener = listener;
         _palettes = new CommandPalettes(node);
         _log = Logging.GetLogger(node.System, "command-host");
@@ -34,11 +37,12 @@ public sealed class CommandHost : IAsyncDisposable
     public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndpoint;
 
     /// <summary>Listens on loopback at <paramref name="port"/> (0 takes a free port).</summary>
-    public static CommandHost Start(JobsNode node, int port)
+    /// <remarks>With <paramref name="token"/>, every request must carry it in its <c>"token"</c> field.</remarks>
+    public static CommandHost Start(JobsNode node, int port, string? token = null)
     {
         var listener = new TcpListener(IPAddress.Loopback, port);
         listener.Start();
-        return new CommandHost(listener, node);
+        return new CommandHost(listener, node, token);
     }
 
     private async Task AcceptAsync()
@@ -82,6 +86,9 @@ public sealed class CommandHost : IAsyncDisposable
         try
         {
             var request = JsonNode.Parse(line) as JsonObject ?? throw new CommandException("a request must be a JSON object");
+            if (_token is not null && !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                    Encoding.UTF8.GetBytes(request["token"]?.GetValue<string>() ?? ""), _token))
+                throw new CommandException("refused: missing or wrong token (jobs --token or JOBS_AUTH_TOKEN)");
             var version = request["v"]?.GetValue<int>() ?? 0;
             if (version != CommandProtocol.Version)
                 throw new CommandException($"protocol version {version} is not supported; this node speaks {CommandProtocol.Version}");

@@ -11,10 +11,16 @@ public static class CommandProtocol
 {
     public const int Version = 1;
 
-    public static JsonObject Request(string palette, string command, IEnumerable<string> args) => new()
+    public static JsonObject Request(string palette, string command, IEnumerable<string> args, string? token = null)
     {
-        ["v"] = Version, ["palette"] = palette, ["command"] = command, ["args"] = new JsonArray(args.Select(a => (JsonNode?)a).ToArray()),
-    };
+        var request = new JsonObject
+        {
+            ["v"] = Version, ["palette"] = palette, ["command"] = command, ["args"] = new JsonArray(args.Select(a => (JsonNode?)a).ToArray()),
+        };
+        if (token is not null)
+            request["token"] = token;
+        return request;
+    }
 
     public static JsonObject Ok(JsonNode? result) => new() { ["v"] = Version, ["ok"] = true, ["result"] = result };
 

@@ -18,6 +18,9 @@ public sealed record NodeOptions
 
     /// <summary>The command host's port on loopback; null means 9110, or a free port when 9110 is taken.</summary>
     public int? CmdPort { get; init; }
+
+    /// <summary>Required of HTTP clients (and CLI requests) when set; mandatory when HTTP is served beyond loopback.</summary>
+    public string? AuthToken { get; init; }
     public string? Journal { get; init; }
     public string? Redis { get; init; }
     public string? DataPath { get; init; }
@@ -37,6 +40,7 @@ public sealed record NodeOptions
           --seeds ADDR[,ADDR]    seed nodes, e.g. akka.tcp://jobs@127.0.0.1:4053 (repeatable)
           --roles R[,R]          extra cluster roles
           --http HOST:PORT       serve the HTTP facade here (default 127.0.0.1:5555 for api/standalone)
+          --auth-token TOKEN     required of HTTP and CLI requests (JOBS_AUTH_TOKEN); mandatory for non-loopback --http
           --cmd-port N           the command host for the jobs CLI on 127.0.0.1 (default 9110; 0 takes a free port)
           --journal sqlite|redis where task state is journaled (default sqlite)
           --redis HOST:PORT      Redis for --journal redis (a StackExchange.Redis configuration string)
@@ -72,6 +76,7 @@ public sealed record NodeOptions
                 "--seeds" or "--seed" => options with { Seeds = [.. options.Seeds, .. List(Value())] },
                 "--roles" => options with { Roles = [.. options.Roles, .. List(Value())] },
                 "--http" => options with { Http = Value() },
+                "--auth-token" => options with { AuthToken = Value() },
                 "--cmd-port" => options with { CmdPort = Int(arg, Value(), min: 0) },
                 "--journal" => options with { Journal = JournalName(Value()) },
                 "--redis" => options with { Redis = Value() },
@@ -98,6 +103,7 @@ public sealed record NodeOptions
         if (env("JOBS_SEEDS") is { Length: > 0 } seeds) options = options with { Seeds = List(seeds) };
         if (env("JOBS_ROLES") is { Length: > 0 } roles) options = options with { Roles = List(roles) };
         if (env("JOBS_HTTP") is { Length: > 0 } http) options = options with { Http = http };
+        if (env("JOBS_AUTH_TOKEN") is { Length: > 0 } token) options = options with { AuthToken = token };
         if (env("JOBS_CMD_PORT") is { Length: > 0 } cmd) options = options with { CmdPort = Int("JOBS_CMD_PORT", cmd, min: 0) };
         if (env("JOBS_JOURNAL") is { Length: > 0 } journal) options = options with { Journal = JournalName(journal) };
         if (env("JOBS_REDIS") is { Length: > 0 } redis) options = options with { Redis = redis };
