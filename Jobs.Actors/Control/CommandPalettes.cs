@@ -32,8 +32,8 @@ public sealed class CommandPalettes(JobsNode node)
         ("cluster", "down") => Membership(args, (cluster, address) => cluster.Down(address), "downed"),
         ("tasks", "ping") => new JsonObject { [node.Hostname] = new JsonObject { ["ok"] = "pong" } },
         ("tasks", "stats") => await StatsAsync(),
-        ("tasks", "active") => (await WorkerStatsAsync()) is { } s ? Ids(s.Active) : new JsonArray(),
-        ("tasks", "reserved") => (await WorkerStatsAsync()) is { } r ? Ids(r.Reserved) : new JsonArray(),
+        ("tasks", "active") => ByWorker(await AllWorkerStatsAsync(), s => Ids(s.Active)),
+        ("tasks", "reserved") => ByWorker(await AllWorkerStatsAsync(), s => Ids(s.Reserved)),
         ("tasks", "registered") => new JsonArray(node.Catalog.Names.Select(n => (JsonNode?)n).ToArray()),
         ("tasks", "query") => await QueryAsync(Required(args, "tasks query needs one or more task ids")),
         ("control", "revoke") => await RevokeAsync(args),
@@ -85,27 +85,46 @@ public sealed class CommandPalettes(JobsNode node)
         return new JsonObject { ["address"] = address, ["status"] = done };
     }
 
-    private async Task<WorkerStats?> WorkerStatsAsync() =>
-        node.Worker is null ? null : await node.Worker.Ask<WorkerStats>(GetWorkerStats.Instance, Timeout).ConfigureAwait(false);
-
-    private async Task<JsonNode> StatsAsync()
+    /// <summary>
+    /// Celery's inspect is cluster-wide: every member with the worker role is asked at its <c>/user/worker</c>;
+    /// a worker that does not answer in time is left out rather than failing the whole command.
+    /// </summary>
+    private async Task<IReadOnlyList<WorkerStats>> AllWorkerStatsAsync()
     {
-        var stats = await WorkerStatsAsync().ConfigureAwait(false);
-        return new JsonObject
-        {
-            [node.Hostname] = stats is null
-                ? new JsonObject { ["worker"] = false, ["uptime"] = Uptime() }
-                : JsonSerializer.SerializeToNode(new
+        var cluster = Cluster.Get(node.System);
+        var asks = cluster.State.Members
+            .Where(m => m.Status == MemberStatus.Up && m.HasRole(node.Settings.ShardRole))
+            .Select(async m =>
+            {
+                try
                 {
-                    worker = true, concurrency = stats.Concurrency, prefetch = stats.Prefetch, queues = stats.Queues,
-                    active = stats.Active.Count, reserved = stats.Reserved.Count,
-                    processed = stats.Succeeded + stats.Failed, succeeded = stats.Succeeded, failed = stats.Failed,
-                    retried = stats.Retried, uptime = Uptime(),
-                }),
-        };
+                    return await node.System.ActorSelection(new RootActorPath(m.Address) / "user" / "worker")
+                        .Ask<WorkerStats>(GetWorkerStats.Instance, TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+                }
+                catch (AskTimeoutException)
+                {
+                    return null;
+                }
+            });
+        return (await Task.WhenAll(asks).ConfigureAwait(false)).OfType<WorkerStats>().OrderBy(s => s.Hostname, StringComparer.Ordinal).ToArray();
     }
 
-    private double Uptime() => Math.Round(node.System.Uptime.TotalSeconds, 1);
+    private static JsonObject ByWorker(IEnumerable<WorkerStats> stats, Func<WorkerStats, JsonNode> describe)
+    {
+        var result = new JsonObject();
+        foreach (var worker in stats)
+            result[worker.Hostname] = describe(worker);
+        return result;
+    }
+
+    private async Task<JsonNode> StatsAsync() => ByWorker(await AllWorkerStatsAsync().ConfigureAwait(false), stats =>
+        JsonSerializer.SerializeToNode(new
+        {
+            concurrency = stats.Concurrency, prefetch = stats.Prefetch, queues = stats.Queues,
+            active = stats.Active.Count, reserved = stats.Reserved.Count,
+            processed = stats.Succeeded + stats.Failed, succeeded = stats.Succeeded, failed = stats.Failed,
+            retried = stats.Retried, uptime = Math.Round(stats.Uptime, 1),
+        })!);
 
     private async Task<JsonNode> QueryAsync(IReadOnlyList<string> ids)
     {

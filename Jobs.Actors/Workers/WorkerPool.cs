@@ -366,7 +366,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
     private WorkerStats Stats() => new(_settings.Hostname, _settings.Concurrency, _settings.Prefetch, _settings.Queues,
         _running.Values.Select(r => r.Task.TaskId).ToArray(), _buffer.Select(t => t.TaskId).ToArray(),
-        _counters.Succeeded, _counters.Failed, _counters.Retried);
+        _counters.Succeeded, _counters.Failed, _counters.Retried, Context.System.Uptime.TotalSeconds);
 
     protected override void PostStop()
     {
@@ -448,4 +448,5 @@ public sealed record WorkerStats(
     IReadOnlyList<string> Reserved,
     long Succeeded,
     long Failed,
-    long Retried) : IJobsMessage;
+    long Retried,
+    double Uptime) : IJobsMessage;

@@ -18,6 +18,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
         Directory.CreateDirectory(WorkDir);
         SeedPorts = [FreePort.Next(), FreePort.Next()];
         ApiHttpPort = FreePort.Next();
+        ApiCmdPort = FreePort.Next();
     }
 
     public string WorkDir { get; }
@@ -25,6 +26,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
     public int[] SeedPorts { get; }
     public int SeedCount { get; private set; } = 1;
     public int ApiHttpPort { get; }
+    public int ApiCmdPort { get; }
     public NodeProcess?[] Seeds { get; } = new NodeProcess?[2];
     public NodeProcess? Api { get; private set; }
 
@@ -47,7 +49,7 @@ public sealed class ClusterProcesses : IAsyncDisposable
     public async Task<NodeProcess> StartApiAsync()
     {
         Api = Track(NodeProcess.Start("Jobs.Api",
-            ["--port", FreePort.Next().ToString(), "--http", $"127.0.0.1:{ApiHttpPort}", .. Common], Dir("api"), $"127.0.0.1:{ApiHttpPort}"));
+            ["--port", FreePort.Next().ToString(), "--http", $"127.0.0.1:{ApiHttpPort}", "--cmd-port", ApiCmdPort.ToString(), .. Common], Dir("api"), $"127.0.0.1:{ApiHttpPort}"));
         await Api.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
         return Api;
     }

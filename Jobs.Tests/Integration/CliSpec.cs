@@ -11,7 +11,7 @@ public sealed class CliSpec(StandaloneNodeFixture fixture)
 {
     private string Endpoint => $"127.0.0.1:{fixture.Node.CmdPort}";
 
-    private static async Task<(int Exit, string Out, string Err)> JobsAsync(params string[] args)
+    public static async Task<(int Exit, string Out, string Err)> JobsAsync(params string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "jobs.dll"));
@@ -50,8 +50,8 @@ public sealed class CliSpec(StandaloneNodeFixture fixture)
 
         var (_, stats, _) = await JobsAsync(Endpoint, "tasks", "stats", "--json");
         var worker = JsonNode.Parse(stats)!.AsObject().Single().Value!;
-        Assert.True(worker["worker"]!.GetValue<bool>());
         Assert.Equal(2, worker["concurrency"]!.GetValue<int>());
+        Assert.Equal(["default"], worker["queues"]!.AsArray().Select(q => q!.GetValue<string>()));
     }
 
     [Fact]

@@ -66,4 +66,17 @@ public sealed class ClusterSpec(ClusterFixture fixture) : IClassFixture<ClusterF
             workers.Add(await Cluster.WorkerOfAsync(id));
         Assert.Equal(2, workers.Count);
     }
+
+    [Fact]
+    public async Task The_cli_asked_at_the_api_node_inspects_every_worker()
+    {
+        var (exit, stats, error) = await CliSpec.JobsAsync($"127.0.0.1:{Cluster.ApiCmdPort}", "tasks", "stats", "--json");
+        Assert.True(exit == 0, error);
+        var workers = System.Text.Json.Nodes.JsonNode.Parse(stats)!.AsObject().Select(p => p.Key).ToArray();
+        Assert.Contains("w1", workers);
+        Assert.Contains("w2", workers);
+
+        var (_, members, _) = await CliSpec.JobsAsync($"127.0.0.1:{Cluster.ApiCmdPort}", "cluster", "show", "--json");
+        Assert.Equal(Cluster.Workers.Count + 2, System.Text.Json.Nodes.JsonNode.Parse(members)!["members"]!.AsArray().Count);
+    }
 }
