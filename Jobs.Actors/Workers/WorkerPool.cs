@@ -26,10 +26,10 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     private readonly Random _random = new();
     private readonly WorkerCounters _counters = new();
     private readonly RateLimits _rateLimits = new();
-    private int _abandoned;
+    private int _abandonedBodies;
     private IActorRef? _drainedReplyTo;
     private bool _draining;
-    private bool _abandonRunning;
+    private bool _drainTimedOut;
 
     public WorkerPool(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler)
     {
@@ -51,7 +51,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         Receive<CancelAttempt>(Cancel);
         Receive<HardLimitReached>(OnHardLimit);
         Receive<RateLimitPassed>(_ => StartWhatFits());
-        Receive<AbandonRunning>(_ => { _abandonRunning = true; });
+        Receive<AbandonRunning>(_ => { _drainTimedOut = true; });
     }
 
     public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
@@ -182,7 +182,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         Timers.Cancel(HardLimitKey(finished.TaskId));
         var softLimitHit = attempt.SoftLimit is not null && attempt.Cancellation.IsCancellationRequested && !attempt.Revoked;
         attempt.Cancellation.Dispose();
-        if (_abandonRunning)
+        if (_drainTimedOut)
         {
             // Past the drain timeout the outcome of a cancelled body means nothing: its entity runs it again.
             ReplyIfDrained();
@@ -254,8 +254,8 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     {
         _running.Remove(attempt.Task.TaskId);
         Timers.Cancel(HardLimitKey(attempt.Task.TaskId));
-        _abandoned++;
-        _scheduler.Resize(_settings.Concurrency + _abandoned);
+        _abandonedBodies++;
+        _scheduler.Resize(_settings.Concurrency + _abandonedBodies);
         Release(attempt.Task);
         StartWhatFits();
         ReplyIfDrained();
