@@ -41,7 +41,7 @@ public sealed record JobsSettings(
             DrainTimeout: jobs.GetTimeSpan("worker.drain-timeout", TimeSpan.FromSeconds(30)),
             Routes: taskRoutes,
             TaskEntity: new TaskEntitySettings(
-                jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(30)),
+                jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(5)),
                 jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5))),
             Canvas: new Canvas.CanvasSettings(
                 taskRoutes,
