@@ -292,7 +292,7 @@ public sealed class CommandPalettes(ActorSystem system)
             throw new CommandException("usage: control rate-limit TASK RATE [--worker W], e.g. control rate-limit tasks.add 10/s");
         var rate = WorkerControl.ParseRate(rest[1]);
         Workers.RequireTask(rest[0]);
-        return await Workers.SendAsync(new SetRateLimit(rest[0], rate), worker).ConfigureAwait(false);
+        return await ControlAsync(new SetRateLimit(rest[0], rate), worker).ConfigureAwait(false);
     }
 
     private async Task<JsonNode> TimeLimitAsync(IReadOnlyList<string> args)
@@ -302,7 +302,7 @@ public sealed class CommandPalettes(ActorSystem system)
             throw new CommandException("usage: control time-limit TASK SOFT HARD [--worker W] (seconds, 0 = none)");
         var limit = WorkerControl.TimeLimit(rest[0], WorkerControl.ParseSeconds(rest[1], "SOFT"), WorkerControl.ParseSeconds(rest[2], "HARD"));
         Workers.RequireTask(rest[0]);
-        return await Workers.SendAsync(limit, worker).ConfigureAwait(false);
+        return await ControlAsync(limit, worker).ConfigureAwait(false);
     }
 
     private async Task<JsonNode> PoolAsync(IReadOnlyList<string> args)
@@ -311,7 +311,7 @@ public sealed class CommandPalettes(ActorSystem system)
         if (rest.Count != 2 || rest[0] is not ("grow" or "shrink"))
             throw new CommandException("usage: control pool grow|shrink N [--worker W]");
         var n = WorkerControl.ParseCount(rest[1]);
-        return await Workers.SendAsync(new ResizePool(rest[0] == "grow" ? n : -n), worker).ConfigureAwait(false);
+        return await ControlAsync(new ResizePool(rest[0] == "grow" ? n : -n), worker).ConfigureAwait(false);
     }
 
     private async Task<JsonNode> ConsumerAsync(IReadOnlyList<string> args, Func<string, IWorkerControlCommand> command)
@@ -319,14 +319,24 @@ public sealed class CommandPalettes(ActorSystem system)
         var (rest, worker) = WorkerOption(args);
         if (rest.Count != 1)
             throw new CommandException("usage: control add-consumer|cancel-consumer QUEUE [--worker W]");
-        return await Workers.SendAsync(command(WorkerControl.ParseQueue(rest[0])), worker).ConfigureAwait(false);
+        return await ControlAsync(command(WorkerControl.ParseQueue(rest[0])), worker).ConfigureAwait(false);
     }
 
     private async Task<JsonNode> ShutdownAsync(IReadOnlyList<string> args)
     {
         if (args.Count != 1)
             throw new CommandException("usage: control shutdown WORKER (the worker's name, as tasks stats shows it)");
-        return await Workers.SendAsync(ShutdownWorker.Instance, args[0]).ConfigureAwait(false);
+        return await ControlAsync(ShutdownWorker.Instance, args[0]).ConfigureAwait(false);
+    }
+
+    /// <summary>The workers' replies; when any refused, the command fails with every worker's answer, so scripts see it.</summary>
+    private async Task<JsonNode> ControlAsync(IWorkerControlCommand command, string? worker)
+    {
+        var replies = await Workers.SendAsync(command, worker).ConfigureAwait(false);
+        if (replies.All(r => r.Value?["error"] is null))
+            return replies;
+        throw new CommandException(string.Join("; ", replies.Select(r =>
+            r.Value?["error"] is { } error ? $"{r.Key} refused: {error.GetValue<string>()}" : $"{r.Key}: {r.Value!["ok"]!.GetValue<string>()}")));
     }
 
     /// <summary>Splits off <c>--worker W</c>; without it a control command goes to every worker.</summary>

@@ -165,7 +165,7 @@ public sealed class CliSpec(StandaloneNodeFixture fixture)
         Assert.Contains("control  rate-limit TASK RATE [--worker W]", output);
         Assert.Contains("pong", output);
         Assert.Contains("give a palette and a command", error);
-        Assert.DoesNotContain("concurrency", output);
+        Assert.DoesNotContain("prefetch", output);
     }
 
     [Fact]
