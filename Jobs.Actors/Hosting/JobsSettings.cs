@@ -19,7 +19,9 @@ public sealed record JobsSettings(
     string HttpEndpoint,
     long MaxBodySize,
     TimeSpan ApplyTimeout,
-    TimeSpan SubmitTimeout)
+    TimeSpan SubmitTimeout,
+    string CommandHost,
+    int RevokedListSize)
 {
     public static JobsSettings Create(Config config)
     {
@@ -52,6 +54,8 @@ public sealed record JobsSettings(
             HttpEndpoint: jobs.GetString("http.endpoint", "127.0.0.1:5555"),
             MaxBodySize: jobs.GetLong("http.max-body-size", 1024 * 1024),
             ApplyTimeout: jobs.GetTimeSpan("http.apply-timeout", TimeSpan.FromSeconds(60)),
-            SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)));
+            SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)),
+            CommandHost: jobs.GetString("commands.host", "127.0.0.1"),
+            RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)));
     }
 }
