@@ -21,7 +21,8 @@ public sealed record JobsSettings(
     TimeSpan ApplyTimeout,
     TimeSpan SubmitTimeout,
     string CommandHost,
-    int RevokedListSize)
+    int RevokedListSize,
+    Monitoring.MonitoringSettings Monitoring)
 {
     public static JobsSettings Create(Config config)
     {
@@ -56,6 +57,7 @@ public sealed record JobsSettings(
             ApplyTimeout: jobs.GetTimeSpan("http.apply-timeout", TimeSpan.FromSeconds(60)),
             SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)),
             CommandHost: jobs.GetString("commands.host", "127.0.0.1"),
-            RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)));
+            RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)),
+            Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config));
     }
 }
