@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Akka.Actor;
 
@@ -16,8 +15,8 @@ public sealed class EventStreamSubscriber : ReceiveActor, IWithTimers
     private readonly IActorRef _monitor;
     private readonly TimeSpan _flushInterval;
     private readonly ChannelWriter<string> _out;
-    private readonly JsonArray _tasks = new();
-    private readonly JsonArray _workers = new();
+    private readonly List<string> _tasks = new();
+    private readonly List<string> _workers = new();
 
     public EventStreamSubscriber(IActorRef monitor, TimeSpan flushInterval, ChannelWriter<string> output)
     {
@@ -25,7 +24,7 @@ public sealed class EventStreamSubscriber : ReceiveActor, IWithTimers
         _flushInterval = flushInterval;
         _out = output;
         Receive<TaskEvent>(e => _tasks.Add(MonitoringJson.Event(e)));
-        Receive<WorkerEvent>(e => _workers.Add(MonitoringJson.Event(e)));
+        Receive<WorkerEvent>(e => _workers.Add(MonitoringJson.Event(e).ToJsonString()));
         Receive<Flush>(_ => FlushBatches());
     }
 
@@ -55,11 +54,11 @@ public sealed class EventStreamSubscriber : ReceiveActor, IWithTimers
         }
     }
 
-    private bool Write(string kind, JsonArray batch)
+    private bool Write(string kind, List<string> batch)
     {
         if (batch.Count == 0)
             return true;
-        var message = new StringBuilder("event: ").Append(kind).Append("\ndata: ").Append(batch.ToJsonString()).Append("\n\n").ToString();
+        var message = new StringBuilder("event: ").Append(kind).Append("\ndata: [").AppendJoin(',', batch).Append("]\n\n").ToString();
         batch.Clear();
         return _out.TryWrite(message);
     }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -9,37 +11,50 @@ namespace Jobs.Actors.Monitoring;
 /// </summary>
 public static class MonitoringJson
 {
-    public static JsonObject Event(TaskEvent e)
+    /// <summary>A task event as JSON text, written directly: the index stores one per event, so this is on the hot path.</summary>
+    public static string Event(TaskEvent e)
     {
-        var json = new JsonObject
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var json = new Utf8JsonWriter(buffer))
         {
-            ["type"] = e.Type,
-            ["uuid"] = e.Uuid,
-            ["name"] = e.Name,
-            ["state"] = e.State,
-            ["hostname"] = e.Hostname,
-            ["timestamp"] = Epoch(e.Timestamp),
-            ["args"] = Node(e.Args),
-            ["kwargs"] = Node(e.Kwargs),
-            ["retries"] = e.Retries,
-        };
-        if (e.Result is { } result)
-            json["result"] = Node(result);
-        if (e.Exception is not null)
-            json["exception"] = e.Exception;
-        if (e.Traceback is not null)
-            json["traceback"] = e.Traceback;
-        if (e.Runtime is { } runtime)
-            json["runtime"] = runtime;
-        if (e.Queue is not null)
-            json["queue"] = e.Queue;
-        if (e.Eta is { } eta)
-            json["eta"] = eta.ToString("O");
-        if (e.Expires is { } expires)
-            json["expires"] = expires.ToString("O");
-        if (e.Reason is not null)
-            json["reason"] = e.Reason;
-        return json;
+            json.WriteStartObject();
+            json.WriteString("type", e.Type);
+            json.WriteString("uuid", e.Uuid);
+            json.WriteString("name", e.Name);
+            json.WriteString("state", e.State);
+            json.WriteString("hostname", e.Hostname);
+            json.WriteNumber("timestamp", Epoch(e.Timestamp));
+            Write(json, "args", e.Args);
+            Write(json, "kwargs", e.Kwargs);
+            json.WriteNumber("retries", e.Retries);
+            if (e.Result is { } result)
+                Write(json, "result", result);
+            if (e.Exception is not null)
+                json.WriteString("exception", e.Exception);
+            if (e.Traceback is not null)
+                json.WriteString("traceback", e.Traceback);
+            if (e.Runtime is { } runtime)
+                json.WriteNumber("runtime", runtime);
+            if (e.Queue is not null)
+                json.WriteString("queue", e.Queue);
+            if (e.Eta is { } eta)
+                json.WriteString("eta", eta.ToString("O"));
+            if (e.Expires is { } expires)
+                json.WriteString("expires", expires.ToString("O"));
+            if (e.Reason is not null)
+                json.WriteString("reason", e.Reason);
+            json.WriteEndObject();
+        }
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void Write(Utf8JsonWriter json, string name, JsonElement? value)
+    {
+        json.WritePropertyName(name);
+        if (value is { ValueKind: not JsonValueKind.Undefined } element)
+            element.WriteTo(json);
+        else
+            json.WriteNullValue();
     }
 
     public static JsonObject Event(WorkerEvent e) => new()

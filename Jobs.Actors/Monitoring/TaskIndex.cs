@@ -35,19 +35,17 @@ public sealed class TaskIndex : IDisposable
             PRAGMA journal_mode = WAL;
             PRAGMA synchronous = NORMAL;
             PRAGMA busy_timeout = 5000;
+            PRAGMA cache_size = -16000;
             CREATE TABLE IF NOT EXISTS tasks (
               uuid TEXT PRIMARY KEY, name TEXT, state TEXT NOT NULL, args TEXT, kwargs TEXT, result TEXT, exception TEXT,
               traceback TEXT, sent REAL, received REAL, started REAL, succeeded REAL, failed REAL, retried REAL, revoked REAL,
               runtime REAL, worker TEXT, retries INTEGER NOT NULL, queue TEXT, eta REAL, expires REAL, updated REAL);
             CREATE INDEX IF NOT EXISTS tasks_received ON tasks (received);
-            CREATE INDEX IF NOT EXISTS tasks_started ON tasks (started);
-            CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (updated);
-            CREATE INDEX IF NOT EXISTS tasks_runtime ON tasks (runtime);
             CREATE INDEX IF NOT EXISTS tasks_name ON tasks (name, received);
             CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state, received);
             CREATE INDEX IF NOT EXISTS tasks_worker ON tasks (worker, received);
             CREATE TABLE IF NOT EXISTS events (
-              id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL, type TEXT NOT NULL, retries INTEGER NOT NULL,
+              id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, type TEXT NOT NULL, retries INTEGER NOT NULL,
               timestamp REAL NOT NULL, body TEXT NOT NULL, UNIQUE (uuid, type, retries));
             CREATE TABLE IF NOT EXISTS offsets (stream TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """);
@@ -88,7 +86,7 @@ public sealed class TaskIndex : IDisposable
                 // A task finishes once, so its final event is one whatever attempt the sender counted.
                 retries.Value = e.Type is EventTypes.TaskSucceeded or EventTypes.TaskFailed or EventTypes.TaskRevoked ? 0 : e.Retries;
                 timestamp.Value = MonitoringJson.Epoch(e.Timestamp);
-                body.Value = MonitoringJson.Event(e).ToJsonString();
+                body.Value = MonitoringJson.Event(e);
                 if (insert.ExecuteNonQuery() == 1)
                     fresh.Add(e);
             }
@@ -227,7 +225,9 @@ public sealed class TaskIndex : IDisposable
         using var command = _connection.CreateCommand();
         command.Transaction = transaction;
         var names = Columns.Split(", ");
-        command.CommandText = $"INSERT OR REPLACE INTO tasks ({Columns}) VALUES ({string.Join(", ", names.Select(n => "$" + n))})";
+        // An upsert touches only the indexes whose columns changed (REPLACE would delete and insert every index entry).
+        command.CommandText = $"INSERT INTO tasks ({Columns}) VALUES ({string.Join(", ", names.Select(n => "$" + n))}) " +
+                              $"ON CONFLICT (uuid) DO UPDATE SET {string.Join(", ", names.Skip(1).Select(n => $"{n} = excluded.{n}"))}";
         var parameters = names.ToDictionary(n => n, n => command.Parameters.Add("$" + n, SqliteType.Text));
         foreach (var row in rows)
         {

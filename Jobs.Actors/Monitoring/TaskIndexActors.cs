@@ -11,6 +11,7 @@ public sealed class TaskIndexWriter : ReceiveActor
 {
     private readonly TaskIndex _index;
     private readonly TaskMetrics _metrics;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
 
     public TaskIndexWriter(MonitoringSettings settings, TaskMetrics metrics)
     {
@@ -23,12 +24,23 @@ public sealed class TaskIndexWriter : ReceiveActor
     public static Props Props(MonitoringSettings settings, TaskMetrics metrics) =>
         Akka.Actor.Props.Create(() => new TaskIndexWriter(settings, metrics)).WithDispatcher(MonitoringSettings.Dispatcher);
 
+    /// <summary>
+    /// A batch the index cannot take (disk full, file removed) is reported, not retried here: a journal batch fails its
+    /// ask, so the feed starts again from the stored offset; a live one is left to the journal feed.
+    /// </summary>
     private void Write(WriteTaskEvents write)
     {
-        foreach (var fresh in _index.Write(write.Events, write.Stream, write.Offset))
-            _metrics.Record(fresh);
-        if (write.Stream is not null)
-            Sender.Tell(new IndexOffset(write.Offset ?? 0));
+        try
+        {
+            foreach (var fresh in _index.Write(write.Events, write.Stream, write.Offset))
+                _metrics.Record(fresh);
+            Sender.Tell(write.Stream is null ? LiveEventsWritten.Instance : new IndexOffset(write.Offset ?? 0));
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            _log.Error("Task index: a batch of {0} events was not written: {1}", write.Events.Count, e.Message);
+            Sender.Tell(write.Stream is null ? LiveEventsWritten.Instance : new Status.Failure(e));
+        }
     }
 
     protected override void PostStop() => _index.Dispose();
@@ -70,9 +82,15 @@ public sealed class TaskIndexReader : ReceiveActor
 
 /// <summary>
 /// A batch for the index; <see cref="Stream"/> and <see cref="Offset"/> are set when it came from the journal, and
-/// the writer then answers <see cref="IndexOffset"/> once the batch (and the offset with it) is committed.
+/// the writer then answers <see cref="IndexOffset"/> once the batch (and the offset with it) is committed, else
+/// <see cref="LiveEventsWritten"/>.
 /// </summary>
 public sealed record WriteTaskEvents(IReadOnlyList<TaskEvent> Events, string? Stream = null, long? Offset = null);
+
+public sealed record LiveEventsWritten
+{
+    public static readonly LiveEventsWritten Instance = new();
+}
 
 public sealed record GetIndexOffset(string Stream);
 

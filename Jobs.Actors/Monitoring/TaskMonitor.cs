@@ -29,6 +29,8 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     private readonly HashSet<IActorRef> _subscribers = new();
     private readonly Dictionary<string, WorkerView> _workers = new(StringComparer.Ordinal);
     private readonly List<TaskEvent> _pending = new();
+    private bool _liveBatchInFlight;
+    private long _shed;
     private UniqueKillSwitch? _journalFeed;
 
     public TaskMonitor(MonitoringSettings settings, string readJournalId, TaskMetrics metrics)
@@ -41,7 +43,16 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         Receive<TaskEvent>(OnTaskEvent);
         Receive<WorkerEvent>(OnWorkerEvent);
         Receive<FlushPending>(_ => Flush());
-        Receive<CheckHeartbeats>(_ => ExpireSilentWorkers());
+        Receive<LiveEventsWritten>(_ =>
+        {
+            _liveBatchInFlight = false;
+            Flush();
+        });
+        Receive<CheckHeartbeats>(_ =>
+        {
+            ExpireSilentWorkers();
+            ReportShedding();
+        });
         Receive<ClusterEvent.UnreachableMember>(e => MarkOffline(e.Member.Address, "unreachable"));
         Receive<ClusterEvent.MemberRemoved>(e => MarkOffline(e.Member.Address, "removed"));
         Receive<ClusterEvent.IMemberEvent>(_ => { });
@@ -121,10 +132,20 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
             .Run(Context.Materializer());
     }
 
+    /// <summary>
+    /// One live batch is written at a time. While the index is behind, at most a few batches wait here; beyond that,
+    /// live events are left out of the index (streams still get them): the journal feed brings every journaled
+    /// event anyway, so only the STARTED and task-sent steps of those tasks are lost, and memory stays bounded.
+    /// </summary>
     private void OnTaskEvent(TaskEvent e)
     {
         foreach (var subscriber in _subscribers)
             subscriber.Tell(e);
+        if (_pending.Count >= _settings.BatchSize * 4)
+        {
+            _shed++;
+            return;
+        }
         _pending.Add(e);
         if (_pending.Count >= _settings.BatchSize)
             Flush();
@@ -134,11 +155,21 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
 
     private void Flush()
     {
-        Timers.Cancel(FlushPending.Instance);
-        if (_pending.Count == 0)
+        if (_pending.Count == 0 || _liveBatchInFlight)
             return;
-        _writer.Tell(new WriteTaskEvents(_pending.ToArray()));
-        _pending.Clear();
+        Timers.Cancel(FlushPending.Instance);
+        var batch = _pending.Take(_settings.BatchSize).ToArray();
+        _pending.RemoveRange(0, batch.Length);
+        _writer.Tell(new WriteTaskEvents(batch));
+        _liveBatchInFlight = true;
+    }
+
+    private void ReportShedding()
+    {
+        if (_shed == 0)
+            return;
+        _log.Warning("Monitor: the task index is behind; {0} live events were left to the journal feed", _shed);
+        _shed = 0;
     }
 
     private void OnWorkerEvent(WorkerEvent e)
