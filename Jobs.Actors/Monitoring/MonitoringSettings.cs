@@ -6,6 +6,7 @@ namespace Jobs.Actors.Monitoring;
 public sealed record MonitoringSettings(
     string IndexPath,
     int MaxResultLength,
+    int MaxTasks,
     TimeSpan HeartbeatInterval,
     TimeSpan OfflineAfter,
     int BatchSize,
@@ -29,6 +30,7 @@ public sealed record MonitoringSettings(
         return new MonitoringSettings(
             Path.GetFullPath(path),
             Math.Max(16, monitor.GetInt("max-result-length", 4096)),
+            Math.Max(0, monitor.GetInt("max-tasks", 100_000)),
             monitor.GetTimeSpan("heartbeat-interval", TimeSpan.FromSeconds(2)),
             monitor.GetTimeSpan("offline-after", TimeSpan.FromSeconds(10)),
             Math.Max(1, monitor.GetInt("batch-size", 1000)),

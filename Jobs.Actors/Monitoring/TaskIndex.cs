@@ -16,15 +16,19 @@ public sealed class TaskIndex : IDisposable
 
     private readonly SqliteConnection _connection;
     private readonly int _maxResultLength;
+    private readonly int _maxTasks;
+    private int _addedSincePrune;
 
-    private TaskIndex(SqliteConnection connection, int maxResultLength)
+    private TaskIndex(SqliteConnection connection, int maxResultLength, int maxTasks)
     {
         _connection = connection;
         _maxResultLength = maxResultLength;
+        _maxTasks = maxTasks;
     }
 
     /// <summary>Opens (creating if needed) the index at <paramref name="path"/>; ":memory:"-style paths are not shared, so use a file.</summary>
-    public static TaskIndex Open(string path, int maxResultLength)
+    /// <param name="maxTasks">Flower's max_tasks: beyond it the oldest finished tasks leave the index (not the journal); 0 keeps all.</param>
+    public static TaskIndex Open(string path, int maxResultLength, int maxTasks = 0)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
@@ -49,7 +53,7 @@ public sealed class TaskIndex : IDisposable
               timestamp REAL NOT NULL, body TEXT NOT NULL, UNIQUE (uuid, type, retries));
             CREATE TABLE IF NOT EXISTS offsets (stream TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """);
-        return new TaskIndex(connection, maxResultLength);
+        return new TaskIndex(connection, maxResultLength, maxTasks);
     }
 
     /// <summary>The journal offset stored with the last batch read from <paramref name="stream"/>; 0 when none.</summary>
@@ -94,6 +98,7 @@ public sealed class TaskIndex : IDisposable
         if (fresh.Count > 0)
         {
             var rows = Load(fresh.Select(e => e.Uuid).Distinct().ToArray(), transaction);
+            _addedSincePrune += fresh.Select(e => e.Uuid).Distinct().Count(uuid => !rows.ContainsKey(uuid));
             foreach (var e in fresh)
                 rows[e.Uuid] = (rows.TryGetValue(e.Uuid, out var row) ? row : new TaskRow { Uuid = e.Uuid }).Apply(e, _maxResultLength);
             Save(rows.Values, transaction);
@@ -111,8 +116,30 @@ public sealed class TaskIndex : IDisposable
             save.Parameters.AddWithValue("$value", reached);
             save.ExecuteNonQuery();
         }
+        if (_maxTasks > 0 && _addedSincePrune >= Math.Max(1, _maxTasks / 100))
+        {
+            Prune(transaction);
+            _addedSincePrune = 0;
+        }
         transaction.Commit();
         return fresh;
+    }
+
+    /// <summary>Drops the oldest finished tasks (and their events) beyond the maximum, a hundredth of it at a time at most.</summary>
+    private void Prune(SqliteTransaction transaction)
+    {
+        using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            CREATE TEMP TABLE IF NOT EXISTS doomed (uuid TEXT PRIMARY KEY);
+            DELETE FROM doomed;
+            INSERT INTO doomed SELECT uuid FROM tasks WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED')
+              ORDER BY received IS NULL, received LIMIT max(0, (SELECT COUNT(*) FROM tasks) - $max);
+            DELETE FROM events WHERE uuid IN (SELECT uuid FROM doomed);
+            DELETE FROM tasks WHERE uuid IN (SELECT uuid FROM doomed);
+            """;
+        command.Parameters.AddWithValue("$max", _maxTasks);
+        command.ExecuteNonQuery();
     }
 
     public TaskPage Query(TaskQuery query)

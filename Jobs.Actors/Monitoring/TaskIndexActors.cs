@@ -15,7 +15,7 @@ public sealed class TaskIndexWriter : ReceiveActor
 
     public TaskIndexWriter(MonitoringSettings settings, TaskMetrics metrics)
     {
-        _index = TaskIndex.Open(settings.IndexPath, settings.MaxResultLength);
+        _index = TaskIndex.Open(settings.IndexPath, settings.MaxResultLength, settings.MaxTasks);
         _metrics = metrics;
         Receive<WriteTaskEvents>(Write);
         Receive<GetIndexOffset>(get => Sender.Tell(new IndexOffset(_index.Offset(get.Stream))));

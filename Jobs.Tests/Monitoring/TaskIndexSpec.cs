@@ -1,0 +1,73 @@
+using System.Text.Json;
+using Jobs.Actors.Monitoring;
+using Xunit;
+
+namespace Jobs.Tests.Monitoring;
+
+/// <summary>The SQLite task index on a temp file: events recorded once, offsets kept, paging, and the max-tasks bound.</summary>
+public sealed class TaskIndexSpec : IDisposable
+{
+    private static readonly DateTimeOffset T0 = new(2026, 11, 25, 9, 0, 0, TimeSpan.Zero);
+    private static readonly JsonElement Args = JsonDocument.Parse("[1]").RootElement.Clone();
+    private readonly string _path = Path.Combine(Path.GetTempPath(), "jobs-index-" + Guid.NewGuid().ToString("N")[..12] + ".db");
+
+    private static TaskEvent Received(string id, int second) =>
+        new(EventTypes.TaskReceived, id, "tasks.add", "RECEIVED", T0.AddSeconds(second), Args: Args);
+
+    private static TaskEvent Succeeded(string id, int second, string? name = "tasks.add") =>
+        new(EventTypes.TaskSucceeded, id, name, "SUCCESS", T0.AddSeconds(second), "w1", Result: Args, Runtime: 0.1);
+
+    [Fact]
+    public void An_event_arriving_live_and_again_from_the_journal_is_recorded_once()
+    {
+        using var index = TaskIndex.Open(_path, 4096);
+        Assert.Equal(2, index.Write([Received("a", 0), Succeeded("a", 1) with { Retries = 2 }]).Count);
+        var again = index.Write([Received("a", 0), Succeeded("a", 1, name: null)], "task", 17);
+        Assert.Empty(again);
+        Assert.Equal(17, index.Offset("task"));
+        var timeline = index.Timeline("a");
+        Assert.Equal("SUCCESS", timeline.Task!.State);
+        Assert.Equal(2, timeline.Events.Count);
+        Assert.Equal(1, index.Query(TaskQuery.Parse(null, null, null, null, null, null, null, null, null)).Total);
+    }
+
+    [Fact]
+    public void Events_replayed_from_the_journal_are_returned_with_the_tasks_name()
+    {
+        using var index = TaskIndex.Open(_path, 4096);
+        index.Write([Received("b", 0)], "task", 1);
+        var fresh = Assert.Single(index.Write([Succeeded("b", 1, name: null)], "task", 2));
+        Assert.Equal("tasks.add", fresh.Name);
+    }
+
+    [Fact]
+    public void The_index_survives_reopening_with_its_rows_and_offset()
+    {
+        using (var index = TaskIndex.Open(_path, 4096))
+            index.Write([Received("c", 0), Succeeded("c", 1)], "task", 42);
+        using var reopened = TaskIndex.Open(_path, 4096);
+        Assert.Equal(42, reopened.Offset("task"));
+        Assert.Equal("SUCCESS", reopened.Timeline("c").Task!.State);
+    }
+
+    [Fact]
+    public void Beyond_max_tasks_the_oldest_finished_tasks_leave_and_unfinished_ones_stay()
+    {
+        using var index = TaskIndex.Open(_path, 4096, maxTasks: 100);
+        index.Write([Received("waiting", 0)]);
+        for (var i = 1; i <= 150; i++)
+            index.Write([Received($"t{i:000}", i), Succeeded($"t{i:000}", i)]);
+        var all = index.Query(TaskQuery.Parse("1000", null, "received", null, null, null, null, null, null));
+        Assert.InRange(all.Total, 100, 101);
+        Assert.Equal("waiting", all.Tasks[0].Uuid);
+        Assert.Equal("t150", all.Tasks[^1].Uuid);
+        Assert.Null(index.Timeline("t001").Task);
+        Assert.Empty(index.Timeline("t001").Events);
+    }
+
+    public void Dispose()
+    {
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(_path)!, Path.GetFileName(_path) + "*"))
+            File.Delete(file);
+    }
+}
