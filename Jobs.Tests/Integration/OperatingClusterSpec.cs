@@ -96,6 +96,10 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
         await fixture.W4.WaitForOutputAsync(l => l.Contains("commands:"), Deadline);
         var w4 = OperatingClusterFixture.Address(fixture.W4Port);
 
+        var (early, _, earlyError) = await CliProcess.RunAsync(null, $"127.0.0.1:{fixture.W4CmdPort}", "tasks", "stats");
+        Assert.Equal(1, early);
+        Assert.Contains("has not joined a cluster yet", earlyError);
+
         var (joined, _, joinError) = await CliProcess.RunAsync(null, $"127.0.0.1:{fixture.W4CmdPort}", "cluster", "join", Cluster.SeedAddress());
         Assert.True(joined == 0, joinError);
         await tail.WaitForLineAsync(l => l.Contains("MemberUp") && l.Contains(w4), Deadline);
