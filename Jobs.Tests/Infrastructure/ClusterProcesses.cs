@@ -49,10 +49,17 @@ public sealed class ClusterProcesses : IAsyncDisposable
     }
 
     /// <summary>A worker node on a free port; <paramref name="extra"/> adds options such as --queues.</summary>
-    public NodeProcess StartWorker(string name, params string[] extra) =>
-        Track(NodeProcess.Start("Jobs.Node",
-            ["--port", FreePort.Next().ToString(), "--hostname", name, "--tasks", typeof(ClusterProcesses).Assembly.Location, .. Common, .. extra],
+    public NodeProcess StartWorker(string name, params string[] extra)
+    {
+        var port = FreePort.Next();
+        WorkerAddresses[name] = $"akka.tcp://jobs@127.0.0.1:{port}";
+        return Track(NodeProcess.Start("Jobs.Node",
+            ["--port", port.ToString(), "--hostname", name, "--tasks", typeof(ClusterProcesses).Assembly.Location, .. Common, .. extra],
             Dir(name), null));
+    }
+
+    /// <summary>Each worker's actor system address, by worker name.</summary>
+    public Dictionary<string, string> WorkerAddresses { get; } = new();
 
     /// <summary>A worker given <paramref name="seeds"/> instead of the cluster's (e.g. an address nobody listens on).</summary>
     public NodeProcess StartWorkerWithSeeds(string name, string seeds, params string[] extra) =>
