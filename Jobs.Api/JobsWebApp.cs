@@ -35,6 +35,7 @@ public static class JobsWebApp
         app.MapTaskEndpoints();
         app.MapClusterEndpoints();
         app.MapCanvasEndpoints();
+        app.MapDashboard();
         return app;
     }
 

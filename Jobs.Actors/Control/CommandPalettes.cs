@@ -37,33 +37,20 @@ public sealed class CommandPalettes(JobsNode node)
         ("tasks", "registered") => new JsonArray(node.Catalog.Names.Select(n => (JsonNode?)n).ToArray()),
         ("tasks", "query") => await QueryAsync(Required(args, "tasks query needs one or more task ids")),
         ("control", "revoke") => await RevokeAsync(args),
-        ("sharding", "regions") => new JsonArray(ShardTypes.Select(t => (JsonNode?)t).ToArray()),
-        ("sharding", "region-stats") => await RegionStatsAsync(Required(args, $"give a type: {string.Join(", ", ShardTypes)}")[0]),
+        ("sharding", "regions") => new JsonArray(ShardingView.Types.Select(t => (JsonNode?)t).ToArray()),
+        ("sharding", "region-stats") => await RegionStatsAsync(Required(args, $"give a type: {string.Join(", ", ShardingView.Types)}")[0]),
         ("log", "peek") => new JsonArray(LogRing.Shared.Latest(args.Count > 0 && int.TryParse(args[0], out var n) && n > 0 ? n : 20)
             .Select(l => (JsonNode?)l).ToArray()),
         _ when !Commands.ContainsKey(palette) => throw new CommandException($"unknown palette '{palette}'; palettes: {string.Join(", ", Commands.Keys)}"),
         _ => throw new CommandException($"unknown command '{palette} {command}'; {palette} commands: {string.Join(", ", Commands[palette])}"),
     };
 
-    private static readonly string[] ShardTypes = [JobsNode.TaskTypeName, JobsNode.QueueTypeName, JobsNode.CanvasTypeName];
-
     /// <summary>Shards and entities per node for one entity type, as the cluster's regions report them.</summary>
     private async Task<JsonNode> RegionStatsAsync(string type)
     {
-        if (!ShardTypes.Contains(type))
-            throw new CommandException($"unknown type '{type}'; types: {string.Join(", ", ShardTypes)}");
-        var region = type switch
-        {
-            JobsNode.TaskTypeName => node.Tasks,
-            JobsNode.QueueTypeName => node.Queues,
-            _ => node.Canvases,
-        };
-        var stats = await region.Ask<Akka.Cluster.Sharding.ClusterShardingStats>(
-            new Akka.Cluster.Sharding.GetClusterShardingStats(Timeout), Timeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
-        var result = new JsonObject();
-        foreach (var (address, regionStats) in stats.Regions.OrderBy(r => r.Key.ToString(), StringComparer.Ordinal))
-            result[address.ToString()] = new JsonObject { ["shards"] = regionStats.Stats.Count, ["entities"] = regionStats.Stats.Values.Sum() };
-        return result;
+        if (!ShardingView.Types.Contains(type))
+            throw new CommandException($"unknown type '{type}'; types: {string.Join(", ", ShardingView.Types)}");
+        return await ShardingView.RegionStatsAsync(ShardingView.RegionOf(node, type), Timeout).ConfigureAwait(false);
     }
 
     private JsonNode Membership(IReadOnlyList<string> args, Action<Cluster, Address> act, string done)
