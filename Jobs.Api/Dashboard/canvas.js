@@ -11,6 +11,8 @@ const EVENT_STATES = {
 let id = null;
 let refresh = null;
 let members = new Map(); // task id -> element
+let poll = null;
+let ready = false;
 
 export async function render(main, params) {
   id = params.arg;
@@ -28,6 +30,8 @@ export async function render(main, params) {
     return;
   }
   refresh = throttle(load, 1000);
+  // Events make it live; asking now and then as well covers a canvas whose members' events this node did not see.
+  poll = setInterval(() => { if (!ready) refresh(); }, 2000);
   await load();
 }
 
@@ -42,6 +46,7 @@ async function load() {
     return;
   }
   if (mine !== id || !view) return;
+  ready = ['SUCCESS', 'FAILURE', 'REVOKED'].includes(tree.state);
   view.innerHTML = `<div class="panel"><dl class="facts"><dt>State</dt><dd id="canvas-state">${badge(tree.state)}</dd>
       ${tree.result !== undefined ? `<dt>Result</dt><dd class="mono" id="canvas-result">${escapeHtml(JSON.stringify(tree.result))}</dd>` : ''}
       ${tree.traceback ? `<dt>Traceback</dt><dd><pre>${escapeHtml(tree.traceback)}</pre></dd>` : ''}</dl></div>
@@ -106,6 +111,8 @@ export function onEvents(events) {
 
 export function dispose() {
   refresh && refresh.cancel();
+  clearInterval(poll);
+  ready = false;
   id = null;
   members = new Map();
 }
