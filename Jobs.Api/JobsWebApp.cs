@@ -23,6 +23,8 @@ public static class JobsWebApp
         builder.Services.AddSingleton(node.Canvas);
         builder.Services.AddSingleton(node.Catalog);
         builder.Services.AddSingleton(settings);
+        // Every node that serves HTTP keeps its own monitor (task index, workers, live events).
+        builder.Services.AddSingleton(Jobs.Actors.Monitoring.JobsMonitor.Start(node));
         builder.Services.AddExceptionHandler<ErrorResponses>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
@@ -35,6 +37,7 @@ public static class JobsWebApp
         app.MapTaskEndpoints();
         app.MapClusterEndpoints();
         app.MapCanvasEndpoints();
+        app.MapMonitoringEndpoints();
         app.MapDashboard();
         return app;
     }

@@ -9,7 +9,8 @@ namespace Jobs.Actors.Client;
 /// Sends tasks by name (Celery's <c>send_task</c>: the caller needs no task code) and hands back
 /// <see cref="AsyncResult"/> handles. Everything goes through the task shard region, so this works on any node.
 /// </summary>
-public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan submitTimeout, JournalHealth? journal = null)
+/// <remarks>With <c>events</c> (DistributedPubSub's mediator) every submission publishes Celery's <c>task-sent</c>.</remarks>
+public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan submitTimeout, JournalHealth? journal = null, IActorRef? events = null)
 {
     private static readonly JsonElement EmptyArgs = JsonDocument.Parse("[]").RootElement.Clone();
     private static readonly JsonElement EmptyKwargs = JsonDocument.Parse("{}").RootElement.Clone();
@@ -36,6 +37,7 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
     {
         var command = ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: false);
         RefuseWhenJournalIsDown(command);
+        Sent(command);
         var accepted = await Tasks.Ask<TaskResult>(command, submitTimeout, cancellationToken).ConfigureAwait(false);
         return new AsyncResult(this, command.TaskId, accepted);
     }
@@ -46,8 +48,13 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
     {
         var command = ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: true);
         RefuseWhenJournalIsDown(command);
+        Sent(command);
         return Tasks.Ask<TaskResult>(command, timeout, cancellationToken);
     }
+
+    private void Sent(SubmitTask command) =>
+        events?.Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(Monitoring.MonitoringTopics.Tasks,
+            Monitoring.TaskEvents.Sent(command, DateTimeOffset.UtcNow)));
 
     /// <summary>A submission the journal cannot take is refused now, with the reason, instead of timing out.</summary>
     private void RefuseWhenJournalIsDown(SubmitTask command)

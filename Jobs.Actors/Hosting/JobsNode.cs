@@ -1,9 +1,11 @@
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Configuration;
 using Jobs.Actors.Canvas;
 using Jobs.Actors.Client;
+using Jobs.Actors.Monitoring;
 using Jobs.Actors.Queues;
 using Jobs.Actors.Tasks;
 using Jobs.Actors.Workers;
@@ -36,7 +38,8 @@ public sealed class JobsNode : IAsyncDisposable
         Registry = registry;
         Hostname = hostname;
         _bodies = bodies;
-        Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout, Persistence.JournalHealth.For(system));
+        Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout, Persistence.JournalHealth.For(system),
+            DistributedPubSub.Get(system).Mediator);
     }
 
     public ActorSystem System { get; }
@@ -76,6 +79,7 @@ public sealed class JobsNode : IAsyncDisposable
             var cluster = Cluster.Get(system);
             var hostsShards = cluster.SelfRoles.Contains(settings.ShardRole);
             var sharding = ClusterSharding.Get(system);
+            var events = DistributedPubSub.Get(system).Mediator;
             var queueExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as IQueueCommand)?.Queue);
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
@@ -87,7 +91,7 @@ public sealed class JobsNode : IAsyncDisposable
                 queues = await sharding.StartAsync(QueueTypeName, QueueActor.Props,
                     ClusterShardingSettings.Create(system).WithRememberEntities(false), queueExtractor).ConfigureAwait(false);
                 var entitySettings = settings.TaskEntity;
-                tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings),
+                tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events),
                     ClusterShardingSettings.Create(system), taskExtractor).ConfigureAwait(false);
                 var canvasSettings = settings.Canvas;
                 canvases = await sharding.StartAsync(CanvasTypeName, id => CanvasEntity.Props(id, tasks, canvasSettings),
@@ -119,6 +123,7 @@ public sealed class JobsNode : IAsyncDisposable
                 bodies = new BodyScheduler(settings.Concurrency, "task-body");
                 var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues);
                 worker = system.ActorOf(WorkerPool.Props(registry, workerSettings, tasks, queues, bodies), "worker");
+                system.ActorOf(WorkerHeartbeat.Props(worker, events, settings.Monitoring.HeartbeatInterval), "worker-heartbeat");
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
             var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);

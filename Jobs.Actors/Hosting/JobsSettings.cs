@@ -19,7 +19,8 @@ public sealed record JobsSettings(
     string HttpEndpoint,
     long MaxBodySize,
     TimeSpan ApplyTimeout,
-    TimeSpan SubmitTimeout)
+    TimeSpan SubmitTimeout,
+    Monitoring.MonitoringSettings Monitoring)
 {
     public static JobsSettings Create(Config config)
     {
@@ -51,6 +52,7 @@ public sealed record JobsSettings(
             HttpEndpoint: jobs.GetString("http.endpoint", "127.0.0.1:5555"),
             MaxBodySize: jobs.GetLong("http.max-body-size", 1024 * 1024),
             ApplyTimeout: jobs.GetTimeSpan("http.apply-timeout", TimeSpan.FromSeconds(60)),
-            SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)));
+            SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)),
+            Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config));
     }
 }

@@ -1,6 +1,8 @@
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
+using Jobs.Actors.Monitoring;
 using Jobs.Actors.Queues;
 
 namespace Jobs.Actors.Tasks;
@@ -8,13 +10,15 @@ namespace Jobs.Actors.Tasks;
 /// <summary>
 /// One task, sharded by id and persisted as <c>task-{id}</c>: the single source of truth for its state. It
 /// enqueues itself when due, waits for the worker's report, journals the outcome, tells whoever awaits it,
-/// and schedules its retries. Unfinished tasks stay alive (so remember-entities restarts them after a crash);
+/// and schedules its retries; every change is published as a Celery event (to <c>events</c>, the pub-sub mediator)
+/// once it is journaled. Unfinished tasks stay alive (so remember-entities restarts them after a crash);
 /// finished ones passivate.
 /// </summary>
 public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
 {
     private readonly IActorRef _queues;
     private readonly TaskEntitySettings _settings;
+    private readonly IActorRef? _events;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<IActorRef> _waiters = new();
     private TaskEntityState _state;
@@ -22,10 +26,11 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     private IActorRef? _worker;
     private IActorRef? _awaitingPersist;
 
-    public TaskEntity(string taskId, IActorRef queues, TaskEntitySettings settings)
+    public TaskEntity(string taskId, IActorRef queues, TaskEntitySettings settings, IActorRef? events)
     {
         _queues = queues;
         _settings = settings;
+        _events = events;
         _state = TaskEntityState.Empty(taskId);
         PersistenceId = PersistenceIdOf(taskId);
 
@@ -53,8 +58,9 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
 
     public static string PersistenceIdOf(string taskId) => "task-" + taskId;
 
-    public static Props Props(string taskId, IActorRef queues, TaskEntitySettings settings) =>
-        Akka.Actor.Props.Create(() => new TaskEntity(taskId, queues, settings));
+    /// <param name="events">Where task events are published (DistributedPubSub's mediator); null publishes none.</param>
+    public static Props Props(string taskId, IActorRef queues, TaskEntitySettings settings, IActorRef? events = null) =>
+        Akka.Actor.Props.Create(() => new TaskEntity(taskId, queues, settings, events));
 
     public override string PersistenceId { get; }
 
@@ -75,6 +81,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         PersistAll(events, e =>
         {
             _state = _state.Apply(e);
+            Publish(e);
             _awaitingPersist = null;
             PlanNextStep();
             Reply(command, replyTo);
@@ -116,6 +123,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         _state = _state.Apply(started);
         if (ReferenceEquals(before, _state))
             return;
+        _events?.Tell(new Publish(MonitoringTopics.Tasks, TaskEvents.Started(started, _state)));
         if (_worker is not null)
             Context.Unwatch(_worker);
         _worker = started.WorkerRef;
@@ -137,6 +145,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         PersistAll(events, e =>
         {
             _state = _state.Apply(e);
+            Publish(e);
             _awaitingPersist = null;
             // Journaled first, so a restart cannot run it; then the queue and the worker are told, best effort.
             if (queue is not null)
@@ -172,9 +181,14 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         PersistAll(events, e =>
         {
             _state = _state.Apply(e);
+            Publish(e);
             PlanNextStep();
         });
     }
+
+    /// <summary>Published only after the journal write, so a subscriber never sees a change a crash could undo.</summary>
+    private void Publish(ITaskEvent journaled) =>
+        _events?.Tell(new Publish(MonitoringTopics.Tasks, TaskEvents.From(journaled, _state)));
 
     /// <summary>After every change: tell waiters once ready, else arm the timer or enqueue.</summary>
     private void PlanNextStep()

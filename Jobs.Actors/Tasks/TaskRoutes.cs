@@ -15,6 +15,9 @@ public sealed class TaskRoutes
 
     public string DefaultQueue { get; }
 
+    /// <summary>Every queue a task can be routed to without naming one.</summary>
+    public IReadOnlyList<string> Queues => _routes.Select(r => r.Queue).Prepend(DefaultQueue).Distinct().ToArray();
+
     /// <summary>An explicit queue wins, then the routes, then the default queue.</summary>
     public string QueueFor(string taskName, string? explicitQueue = null)
     {

@@ -1,0 +1,79 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace Jobs.Actors.Monitoring;
+
+/// <summary>
+/// Writes event batches into the <see cref="TaskIndex"/>, one transaction each, on the monitoring dispatcher (its
+/// SQLite calls block). The only writer of the index file, so batches never contend with each other.
+/// </summary>
+public sealed class TaskIndexWriter : ReceiveActor
+{
+    private readonly TaskIndex _index;
+    private readonly TaskMetrics _metrics;
+
+    public TaskIndexWriter(MonitoringSettings settings, TaskMetrics metrics)
+    {
+        _index = TaskIndex.Open(settings.IndexPath, settings.MaxResultLength);
+        _metrics = metrics;
+        Receive<WriteTaskEvents>(Write);
+        Receive<GetIndexOffset>(get => Sender.Tell(new IndexOffset(_index.Offset(get.Stream))));
+    }
+
+    public static Props Props(MonitoringSettings settings, TaskMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new TaskIndexWriter(settings, metrics)).WithDispatcher(MonitoringSettings.Dispatcher);
+
+    private void Write(WriteTaskEvents write)
+    {
+        foreach (var fresh in _index.Write(write.Events, write.Stream, write.Offset))
+            _metrics.Record(fresh);
+        if (write.Stream is not null)
+            Sender.Tell(new IndexOffset(write.Offset ?? 0));
+    }
+
+    protected override void PostStop() => _index.Dispose();
+}
+
+/// <summary>Answers the index's queries on the monitoring dispatcher, on a connection of its own.</summary>
+public sealed class TaskIndexReader : ReceiveActor
+{
+    private readonly TaskIndex _index;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public TaskIndexReader(MonitoringSettings settings)
+    {
+        _index = TaskIndex.Open(settings.IndexPath, settings.MaxResultLength);
+        Receive<GetTasks>(get => Answer(() => _index.Query(get.Query)));
+        Receive<GetTaskTimeline>(get => Answer(() => _index.Timeline(get.Uuid)));
+        Receive<GetTaskCounts>(_ => Answer(() => _index.Counts()));
+    }
+
+    public static Props Props(MonitoringSettings settings) =>
+        Akka.Actor.Props.Create(() => new TaskIndexReader(settings)).WithDispatcher(MonitoringSettings.Dispatcher);
+
+    /// <summary>A failed query is the asker's error to report, not a reason to restart the reader.</summary>
+    private void Answer(Func<object> query)
+    {
+        try
+        {
+            Sender.Tell(query());
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            _log.Warning("Task index query failed: {0}", e.Message);
+            Sender.Tell(new Status.Failure(e));
+        }
+    }
+
+    protected override void PostStop() => _index.Dispose();
+}
+
+/// <summary>
+/// A batch for the index; <see cref="Stream"/> and <see cref="Offset"/> are set when it came from the journal, and
+/// the writer then answers <see cref="IndexOffset"/> once the batch (and the offset with it) is committed.
+/// </summary>
+public sealed record WriteTaskEvents(IReadOnlyList<TaskEvent> Events, string? Stream = null, long? Offset = null);
+
+public sealed record GetIndexOffset(string Stream);
+
+public sealed record IndexOffset(long Value);

@@ -1,0 +1,183 @@
+using Akka;
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Akka.Persistence.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+using Jobs.Actors.Tasks;
+
+namespace Jobs.Actors.Monitoring;
+
+/// <summary>
+/// The monitor of a node that serves HTTP (Flower's role). It owns the node's view of workers (from their events and
+/// cluster membership, in memory) and keeps the <see cref="TaskIndex"/> (on disk) current from two feeds: live events
+/// from DistributedPubSub, for low latency and the STARTED state that is never journaled, and the journal's task tag
+/// read from the offset stored in the index, so a restarted (or wiped) index catches up from the journal, not from
+/// memory. An event arriving by both feeds is recorded once. Live events also go to the node's SSE subscribers.
+/// </summary>
+public sealed class TaskMonitor : ReceiveActor, IWithTimers
+{
+    private const string JournalStream = TaskEventTagger.Tag;
+
+    private readonly MonitoringSettings _settings;
+    private readonly string _readJournalId;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly IActorRef _writer;
+    private readonly IActorRef _reader;
+    private readonly HashSet<IActorRef> _subscribers = new();
+    private readonly Dictionary<string, WorkerView> _workers = new(StringComparer.Ordinal);
+    private readonly List<TaskEvent> _pending = new();
+    private UniqueKillSwitch? _journalFeed;
+
+    public TaskMonitor(MonitoringSettings settings, string readJournalId, TaskMetrics metrics)
+    {
+        _settings = settings;
+        _readJournalId = readJournalId;
+        _writer = Context.ActorOf(TaskIndexWriter.Props(settings, metrics), "index-writer");
+        _reader = Context.ActorOf(TaskIndexReader.Props(settings), "index-reader");
+
+        Receive<TaskEvent>(OnTaskEvent);
+        Receive<WorkerEvent>(OnWorkerEvent);
+        Receive<FlushPending>(_ => Flush());
+        Receive<CheckHeartbeats>(_ => ExpireSilentWorkers());
+        Receive<ClusterEvent.UnreachableMember>(e => MarkOffline(e.Member.Address, "unreachable"));
+        Receive<ClusterEvent.MemberRemoved>(e => MarkOffline(e.Member.Address, "removed"));
+        Receive<ClusterEvent.IMemberEvent>(_ => { });
+        Receive<ClusterEvent.IReachabilityEvent>(_ => { });
+        Receive<ClusterEvent.CurrentClusterState>(_ => { });
+        Receive<SubscribeAck>(_ => { });
+        Receive<GetWorkers>(_ => Sender.Tell(new WorkerList(_workers.Values.OrderBy(w => w.Last.Hostname, StringComparer.Ordinal).ToArray())));
+        Receive<GetTasks>(get => _reader.Forward(get));
+        Receive<GetTaskTimeline>(get => _reader.Forward(get));
+        Receive<GetTaskCounts>(get => _reader.Forward(get));
+        Receive<SubscribeEvents>(subscribe =>
+        {
+            if (_subscribers.Add(subscribe.Subscriber))
+                Context.Watch(subscribe.Subscriber);
+        });
+        Receive<UnsubscribeEvents>(unsubscribe =>
+        {
+            if (_subscribers.Remove(unsubscribe.Subscriber))
+                Context.Unwatch(unsubscribe.Subscriber);
+        });
+        Receive<Terminated>(terminated => _subscribers.Remove(terminated.ActorRef));
+    }
+
+    public static Props Props(MonitoringSettings settings, string readJournalId, TaskMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new TaskMonitor(settings, readJournalId, metrics));
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart()
+    {
+        var mediator = DistributedPubSub.Get(Context.System).Mediator;
+        mediator.Tell(new Subscribe(MonitoringTopics.Tasks, Self));
+        mediator.Tell(new Subscribe(MonitoringTopics.Workers, Self));
+        Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
+            typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
+        Timers.StartPeriodicTimer(CheckHeartbeats.Instance, CheckHeartbeats.Instance, TimeSpan.FromSeconds(1));
+        _journalFeed = FollowJournal();
+    }
+
+    protected override void PostStop()
+    {
+        _journalFeed?.Shutdown();
+        Cluster.Get(Context.System).Unsubscribe(Self);
+    }
+
+    /// <summary>
+    /// Reads the journal's task events from the stored offset, in batches, each committed with its offset. Should the
+    /// journal be unavailable (Redis down, no file yet), the feed starts again with backoff from the stored offset.
+    /// </summary>
+    private UniqueKillSwitch FollowJournal()
+    {
+        var writer = _writer;
+        var settings = _settings;
+        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<IEventsByTagQuery>(_readJournalId);
+        var log = _log;
+        var feed = RestartSource.WithBackoff(() =>
+            Source.FromTask(writer.Ask<IndexOffset>(new GetIndexOffset(JournalStream), TimeSpan.FromSeconds(30)))
+                .ConcatMany(offset => journal.EventsByTag(TaskEventTagger.Tag, Offset.Sequence(offset.Value)))
+                .Where(envelope => envelope.Event is ITaskEvent)
+                .Select(envelope => (Event: TaskEvents.From((ITaskEvent)envelope.Event), Offset: ((Sequence)envelope.Offset).Value))
+                .GroupedWithin(settings.BatchSize, settings.BatchInterval)
+                .SelectAsync(1, batch =>
+                {
+                    var list = batch.ToList();
+                    return writer.Ask<IndexOffset>(new WriteTaskEvents(list.Select(b => b.Event).ToArray(), JournalStream, list[^1].Offset),
+                        TimeSpan.FromSeconds(60));
+                })
+                .Recover(e =>
+                {
+                    log.Warning("Monitor: reading task events from the journal failed ({0}); starting again", e.Message);
+                    return Akka.Util.Option<IndexOffset>.None;
+                }),
+            RestartSettings.Create(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2));
+        return feed.ViaMaterialized(KillSwitches.Single<IndexOffset>(), Keep.Right)
+            .To(Sink.Ignore<IndexOffset>())
+            .Run(Context.Materializer());
+    }
+
+    private void OnTaskEvent(TaskEvent e)
+    {
+        foreach (var subscriber in _subscribers)
+            subscriber.Tell(e);
+        _pending.Add(e);
+        if (_pending.Count >= _settings.BatchSize)
+            Flush();
+        else if (_pending.Count == 1)
+            Timers.StartSingleTimer(FlushPending.Instance, FlushPending.Instance, _settings.BatchInterval);
+    }
+
+    private void Flush()
+    {
+        Timers.Cancel(FlushPending.Instance);
+        if (_pending.Count == 0)
+            return;
+        _writer.Tell(new WriteTaskEvents(_pending.ToArray()));
+        _pending.Clear();
+    }
+
+    private void OnWorkerEvent(WorkerEvent e)
+    {
+        _workers[e.Hostname] = new WorkerView(e, e.Type != EventTypes.WorkerOffline, DateTimeOffset.UtcNow);
+        foreach (var subscriber in _subscribers)
+            subscriber.Tell(e);
+    }
+
+    /// <summary>Celery marks a worker offline when its heartbeats stop; here also when its cluster member goes.</summary>
+    private void ExpireSilentWorkers()
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var worker in _workers.Values.Where(w => w.Online && now - w.LastHeartbeat > _settings.OfflineAfter).ToArray())
+            GoOffline(worker, "no heartbeat for " + (now - worker.LastHeartbeat).TotalSeconds.ToString("0.#") + " s");
+    }
+
+    private void MarkOffline(Address address, string why)
+    {
+        var text = address.ToString();
+        foreach (var worker in _workers.Values.Where(w => w.Online && w.Last.Address == text).ToArray())
+            GoOffline(worker, "member " + why);
+    }
+
+    private void GoOffline(WorkerView worker, string why)
+    {
+        _log.Info("Monitor: worker {0} is offline ({1})", worker.Last.Hostname, why);
+        var offline = worker.Last with { Type = EventTypes.WorkerOffline, Timestamp = DateTimeOffset.UtcNow };
+        _workers[worker.Last.Hostname] = worker with { Last = offline, Online = false };
+        foreach (var subscriber in _subscribers)
+            subscriber.Tell(offline);
+    }
+
+    private sealed class FlushPending
+    {
+        public static readonly FlushPending Instance = new();
+    }
+
+    private sealed class CheckHeartbeats
+    {
+        public static readonly CheckHeartbeats Instance = new();
+    }
+}
