@@ -3,6 +3,7 @@
 import { api, throttle, escapeHtml } from './core.js';
 
 let poll = null, refresh = null;
+let cluster = null, shards = {}, shardError = null;
 
 export async function render(main) {
   main.innerHTML = `<h1>Cluster</h1><div id="cluster-view"><span class="muted">Loading…</span></div>`;
@@ -11,18 +12,27 @@ export async function render(main) {
   await load();
 }
 
+/** Members first; the shard counts (which wait on every region's answer) fill in when they come. */
 async function load() {
-  const [cluster, shards] = await Promise.allSettled([api('api/cluster'), api('api/cluster/shards')]);
-  const view = document.getElementById('cluster-view');
-  if (!view) return;
-  if (cluster.status === 'rejected') {
-    view.innerHTML = `<p class="error">${escapeHtml(cluster.reason.message)}</p>`;
+  const counts = api('api/cluster/shards').then(s => { shards = s || {}; shardError = null; }, e => { shardError = e; });
+  try {
+    cluster = await api('api/cluster');
+  } catch (e) {
+    const view = document.getElementById('cluster-view');
+    if (view) view.innerHTML = `<p class="error">${escapeHtml(e.message)}</p>`;
     return;
   }
-  const c = cluster.value;
-  const perNode = shards.status === 'fulfilled' ? shards.value || {} : {};
+  draw();
+  await counts;
+  draw();
+}
+
+function draw() {
+  const view = document.getElementById('cluster-view');
+  if (!view || !cluster) return;
+  const c = cluster;
   const cell = (address, type) => {
-    const s = perNode[address] && perNode[address][type];
+    const s = shards[address] && shards[address][type];
     return s ? `${s.shards} / ${s.entities}` : '<span class="muted">–</span>';
   };
   view.innerHTML = `<div class="cards">
@@ -37,7 +47,7 @@ async function load() {
       <td><span class="badge ${m.reachable ? 'online' : 'offline'}">${m.reachable ? 'yes' : 'no'}</span></td>
       <td class="num">${cell(m.address, 'task')}</td><td class="num">${cell(m.address, 'queue')}</td><td class="num">${cell(m.address, 'canvas')}</td></tr>`).join('')}
     </tbody></table>
-    ${shards.status === 'rejected' ? `<p class="muted">Shards: ${escapeHtml(shards.reason.message)}</p>` : ''}`;
+    ${shardError ? `<p class="muted">Shards: ${escapeHtml(shardError.message)}</p>` : ''}`;
 }
 
 export function onEvents(events) {

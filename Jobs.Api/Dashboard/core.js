@@ -105,8 +105,17 @@ export function time(seconds) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/** Time of day to the millisecond; the date too when it is not today. */
+export function shortTime(seconds) {
+  const full = time(seconds);
+  if (!full) return '';
+  const today = time(Date.now() / 1000).slice(0, 10);
+  return full.startsWith(today) ? full.slice(11) : full;
+}
+
 export function seconds(value) {
-  return typeof value === 'number' ? value.toFixed(3) + ' s' : '';
+  if (typeof value !== 'number') return '';
+  return value < 1 ? (value * 1000).toFixed(1) + ' ms' : value.toFixed(3) + ' s';
 }
 
 export function badge(state) {

@@ -1,6 +1,6 @@
 // Tasks: the server pages, sorts and filters (GET /api/tasks); the page shows one page and keeps it live:
 // rows on screen change state as events arrive, and the page is fetched again at most once a second.
-import { api, throttle, escapeHtml, show, time, seconds, badge, setQuery } from './core.js';
+import { api, throttle, escapeHtml, show, time, shortTime, seconds, badge, setQuery } from './core.js';
 
 const STATES = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED'];
 const COLUMNS = [
@@ -131,12 +131,13 @@ function draw(rows, total) {
     ? `<tr><td colspan="9" class="muted">No tasks match.</td></tr>`
     : rows.map(t => `<tr data-uuid="${escapeHtml(t.uuid)}">
         <td class="name">${escapeHtml(t.name)}</td>
-        <td class="mono"><a href="#/task/${encodeURIComponent(t.uuid)}">${escapeHtml(t.uuid)}</a></td>
+        <td class="mono nowrap"><a href="#/task/${encodeURIComponent(t.uuid)}">${escapeHtml(t.uuid)}</a></td>
         <td class="state">${badge(t.state)}</td>
         <td class="clip mono" title="${escapeHtml(show(t.args))}">${escapeHtml(show(t.args))}</td>
         <td class="clip mono result" title="${escapeHtml(show(t.result ?? t.exception))}">${escapeHtml(show(t.result ?? t.exception))}</td>
-        <td class="received">${time(t.received)}</td><td class="started">${time(t.started)}</td>
-        <td class="num runtime">${seconds(t.runtime)}</td><td class="worker">${escapeHtml(t.worker ?? t.hostname)}</td></tr>`).join('');
+        <td class="received nowrap" title="${time(t.received)}">${shortTime(t.received)}</td>
+        <td class="started nowrap" title="${time(t.started)}">${shortTime(t.started)}</td>
+        <td class="num runtime nowrap">${seconds(t.runtime)}</td><td class="worker">${escapeHtml(t.worker ?? t.hostname)}</td></tr>`).join('');
   shown = new Map([...body.querySelectorAll('tr[data-uuid]')].map(tr => [tr.dataset.uuid, tr]));
   const first = rows.length ? offset() + 1 : 0, last = offset() + rows.length;
   document.getElementById('page-info').textContent = total === null ? `${first}–${last}` : `${first}–${last} of ${total}`;
@@ -154,7 +155,7 @@ export function onEvents(events) {
     if (!row) continue;
     const state = EVENT_STATES[e.type];
     if (state) row.querySelector('.state').innerHTML = badge(state);
-    if (e.type === 'task-started') row.querySelector('.started').textContent = time(e.timestamp);
+    if (e.type === 'task-started') row.querySelector('.started').textContent = shortTime(e.timestamp);
     if (e.type === 'task-succeeded' && e.result !== undefined) row.querySelector('.result').textContent = show(e.result);
     if (e.type === 'task-failed' && e.exception !== undefined) row.querySelector('.result').textContent = show(e.exception);
     if (typeof e.runtime === 'number') row.querySelector('.runtime').textContent = seconds(e.runtime);

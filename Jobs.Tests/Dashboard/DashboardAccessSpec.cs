@@ -48,7 +48,8 @@ public sealed class DashboardAccessSpec(BrowserFixture browser)
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/events?token=wrong")).StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/events")).StatusCode);
         using var events = await http.GetAsync($"api/events?token={Token}", HttpCompletionOption.ResponseHeadersRead);
-        Assert.NotEqual(HttpStatusCode.Unauthorized, events.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, events.StatusCode);
+        Assert.Equal("text/event-stream", events.Content.Headers.ContentType!.MediaType);
         using var bearer = new HttpRequestMessage(HttpMethod.Get, "api/cluster");
         bearer.Headers.Authorization = new AuthenticationHeaderValue("Bearer", Token);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(bearer)).StatusCode);

@@ -35,7 +35,7 @@ public sealed class DashboardClusterSpec(BrowserFixture browser)
         // The cluster page: every member with its roles, and the surviving worker hosting shards.
         await page.GotoAsync($"http://127.0.0.1:{cluster.ApiHttpPort}/#/cluster");
         var members = page.Locator("#members tbody tr");
-        await Expect(members.Filter(new() { HasText = "api" })).ToHaveCountAsync(1);
+        await Expect(members.Filter(new() { HasText = "api" })).ToHaveCountAsync(1, new() { Timeout = 60_000 });
         await Expect(members.Filter(new() { HasText = "worker" }).Filter(new() { HasText = "yes" }).First.Locator("td").Nth(4))
             .ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+ / \d+$"), new() { Timeout = 60_000 });
         await page.CloseAsync();

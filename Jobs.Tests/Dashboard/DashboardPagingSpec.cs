@@ -52,9 +52,9 @@ public sealed class DashboardPagingSpec(BrowserFixture browser, ThousandTasksFix
         await Expect(rows).ToHaveCountAsync(1);
         await Expect(rows.First).ToHaveAttributeAsync("data-uuid", _failed[7]);
 
-        // Sorting by name ascending puts tasks.add first, descending tasks.mul.
+        // Clearing the filters keeps the page size; sorting by name ascending puts tasks.add first, descending tasks.mul.
         await page.Locator("#clear-filters").ClickAsync();
-        await Expect(info).ToHaveTextAsync("1–20 of 1000");
+        await Expect(info).ToHaveTextAsync("1–100 of 1000");
         await page.Locator("#tasks-table th[data-key=name]").ClickAsync();
         await Expect(page.Locator("#tasks-table th[data-key=name]")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("sorted-desc"));
         await Expect(rows.First.Locator(".name")).ToHaveTextAsync("tasks.mul");
@@ -68,6 +68,7 @@ public sealed class DashboardPagingSpec(BrowserFixture browser, ThousandTasksFix
     public async Task The_suite_keeps_a_screenshot_of_the_dashboard_with_tasks_in_the_repository()
     {
         var page = await browser.NewPageAsync();
+        await page.SetViewportSizeAsync(1360, 1020);
         await page.GotoAsync(Url("tasks"));
         await Expect(page.Locator("#page-info")).ToHaveTextAsync("1–20 of 1000", new() { Timeout = 60_000 });
         await Expect(page.Locator("#tasks-body tr[data-uuid]")).ToHaveCountAsync(20);
