@@ -1,6 +1,6 @@
 // A canvas (chain, group, chord) drawn as a tree from GET /api/canvas/{id}/tree: chains flow left to right,
 // groups stack, a chord's header feeds its body. Member tasks change state live; big groups are summed up.
-import { api, throttle, escapeHtml, badge } from './core.js';
+import { api, throttle, escapeHtml, badge, show } from './core.js';
 
 const SHOWN_PER_GROUP = 50;
 const EVENT_STATES = {
@@ -48,7 +48,8 @@ async function load() {
   if (mine !== id || !view) return;
   ready = ['SUCCESS', 'FAILURE', 'REVOKED'].includes(tree.state);
   view.innerHTML = `<div class="panel"><dl class="facts"><dt>State</dt><dd id="canvas-state">${badge(tree.state)}</dd>
-      ${tree.result !== undefined ? `<dt>Result</dt><dd class="mono" id="canvas-result">${escapeHtml(JSON.stringify(tree.result))}</dd>` : ''}
+      ${tree.result !== undefined && tree.result !== null ? `<dt>${tree.state === 'SUCCESS' ? 'Result' : 'Exception'}</dt>
+        <dd class="mono" id="canvas-result">${escapeHtml(show(tree.result))}</dd>` : ''}
       ${tree.traceback ? `<dt>Traceback</dt><dd><pre>${escapeHtml(tree.traceback)}</pre></dd>` : ''}</dl></div>
     <div class="panel" style="overflow:auto">${node(tree.root)}</div>`;
   members = new Map([...view.querySelectorAll('.cv-task[data-id]')].map(e => [e.dataset.id, e]));

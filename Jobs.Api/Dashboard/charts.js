@@ -59,7 +59,7 @@ export function drawRates(canvas, seconds = 120) {
     const c = buckets.get(s);
     if (c) max = Math.max(max, ...c);
   }
-  max = niceCeiling(max);
+  max = niceCeiling(Math.max(4, max));
 
   g.font = '11px system-ui, sans-serif';
   g.fillStyle = '#6b7385';
@@ -72,9 +72,9 @@ export function drawRates(canvas, seconds = 120) {
     g.fillText(String(Math.round((max * i) / 4)), left - 6, y + 4);
   }
   g.textAlign = 'center';
-  for (let s = start; s <= now; s += 30) {
+  for (let s = now - Math.floor(seconds / 30) * 30; s <= now; s += 30) {
     const x = left + ((s - start) / seconds) * plotW;
-    g.fillText(`-${now - s}s`, x, height - 4);
+    g.fillText(now - s === 0 ? 'now' : `-${now - s}s`, x, height - 4);
   }
 
   SERIES.forEach((series, index) => {

@@ -36,7 +36,7 @@ function drawFacts(info) {
   const rows = [
     ['Name', escapeHtml(t.name)], ['State', `<span id="task-state">${badge(t.state)}</span>`],
     ['Args', `<span class="mono">${escapeHtml(show(t.args))}</span>`], ['Kwargs', `<span class="mono">${escapeHtml(show(t.kwargs))}</span>`],
-    ['Result', `<span class="mono" id="task-result">${escapeHtml(show(t.result))}</span>`],
+    ['Result', t.result === null || t.result === undefined ? '' : `<span class="mono" id="task-result">${escapeHtml(show(t.result))}</span>`],
     ['Exception', t.exception ? `<span class="mono error" id="task-exception">${escapeHtml(show(t.exception))}</span>` : ''],
     ['Retries', escapeHtml(t.retries ?? 0)], ['Worker', escapeHtml(t.worker ?? '')], ['Queue', escapeHtml(t.queue ?? '')],
     ['Received', time(t.received)], ['Started', time(t.started)],
@@ -70,14 +70,14 @@ function drawTimeline(events) {
   }
   const list = Array.isArray(events.value) ? events.value : [];
   timeline.innerHTML = list.length === 0 ? `<p class="muted">No events recorded yet.</p>`
-    : `<ol class="timeline">${list.map(e => `<li class="${escapeHtml(e.type)}"><strong>${escapeHtml(e.type)}</strong>
+    : `<ol class="timeline">${list.map((e, i) => `<li class="${escapeHtml(e.type)}"><strong>${escapeHtml(e.type)}</strong>
         <span class="muted">${time(e.timestamp)}${e.hostname ? ' on ' + escapeHtml(e.hostname) : ''}</span>
-        ${detail(e)}</li>`).join('')}</ol>`;
+        ${detail(e, i === 0)}</li>`).join('')}</ol>`;
 }
 
-function detail(e) {
+function detail(e, first) {
   const parts = [];
-  if (e.type === 'task-received' && e.args !== undefined) parts.push('args ' + show(e.args));
+  if (first && e.args !== undefined) parts.push('args ' + show(e.args));
   if (e.result !== undefined && e.result !== null) parts.push('result ' + show(e.result));
   if (e.exception) parts.push(show(e.exception));
   if (typeof e.runtime === 'number') parts.push('in ' + seconds(e.runtime));

@@ -1,4 +1,5 @@
-// Workers: every worker the cluster has seen, online or not, with its counters; live from worker and task events.
+// Workers: every worker the cluster has seen, online or not, with its counters; live from worker events (each
+// heartbeat carries the counters), fetched again every five seconds as well.
 import { api, throttle, escapeHtml } from './core.js';
 import { drawRates, legendHtml } from './charts.js';
 
@@ -70,23 +71,19 @@ export async function render(main) {
   await load();
 }
 
-/** Worker events change the status at once; the counters follow with the next (throttled) fetch. */
+/** A heartbeat carries the worker's counters, so its row is redrawn from it; an offline event only flips the status. */
 export function onEvents(events) {
-  let changed = false, counters = false;
+  let changed = false;
   for (const e of events) {
-    if (e.type === 'worker-offline' || e.type === 'worker-online' || e.type === 'worker-heartbeat') {
-      const w = workers.get(e.hostname) || normalizeWorker(e.hostname, {});
-      const online = e.type !== 'worker-offline';
-      if (w.online !== online || !workers.has(e.hostname)) {
-        workers.set(e.hostname, { ...w, online });
-        changed = true;
-      }
-    } else if (e.type && e.type.startsWith('task-')) {
-      counters = true;
+    if (e.type === 'worker-heartbeat' || e.type === 'worker-online') {
+      workers.set(e.hostname, normalizeWorker(e.hostname, { ...e, status: true }));
+      changed = true;
+    } else if (e.type === 'worker-offline') {
+      workers.set(e.hostname, { ...(workers.get(e.hostname) || normalizeWorker(e.hostname, {})), online: false });
+      changed = true;
     }
   }
   if (changed) draw();
-  if (changed || counters) refresh();
 }
 
 export function dispose() {
