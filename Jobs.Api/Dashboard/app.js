@@ -37,7 +37,8 @@ function connect() {
     for (const event of batch) queued.push(event);
     if (!frameScheduled) {
       frameScheduled = true;
-      requestAnimationFrame(flush);
+      // A hidden tab gets no animation frames: a timer (which browsers slow to about 1/s there) keeps the queue short.
+      if (document.hidden) setTimeout(flush, 250); else requestAnimationFrame(flush);
     }
   };
   source.addEventListener('tasks', take);
