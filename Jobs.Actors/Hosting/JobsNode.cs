@@ -123,7 +123,7 @@ public sealed class JobsNode : IAsyncDisposable
                 bodies = new BodyScheduler(settings.Concurrency, "task-body");
                 var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues);
                 worker = system.ActorOf(WorkerPool.Props(registry, workerSettings, tasks, queues, bodies), "worker");
-                system.ActorOf(WorkerHeartbeat.Props(worker, events, settings.Monitoring.HeartbeatInterval), "worker-heartbeat");
+                system.ActorOf(WorkerHeartbeat.Props(worker, events, settings.Monitoring.HeartbeatInterval, self.ToString()), "worker-heartbeat");
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
             var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);

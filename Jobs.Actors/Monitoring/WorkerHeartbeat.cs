@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Tools.PublishSubscribe;
 
 namespace Jobs.Actors.Monitoring;
@@ -23,12 +22,12 @@ public sealed class WorkerHeartbeat : ReceiveActor, IWithTimers
     private readonly string _address;
     private WorkerEvent? _last;
 
-    public WorkerHeartbeat(IActorRef worker, IActorRef mediator, TimeSpan interval)
+    public WorkerHeartbeat(IActorRef worker, IActorRef mediator, TimeSpan interval, string address)
     {
         _worker = worker;
         _mediator = mediator;
         _interval = interval;
-        _address = Cluster.Get(Context.System).SelfAddress.ToString();
+        _address = address;
 
         Receive<Beat>(_ => AskStats());
         Receive<Workers.WorkerStats>(Publish);
@@ -36,8 +35,9 @@ public sealed class WorkerHeartbeat : ReceiveActor, IWithTimers
         Receive<Status.Failure>(_ => { });
     }
 
-    public static Props Props(IActorRef worker, IActorRef mediator, TimeSpan interval) =>
-        Akka.Actor.Props.Create(() => new WorkerHeartbeat(worker, mediator, interval));
+    /// <param name="address">The node's cluster address, by which a monitor notices the member go.</param>
+    public static Props Props(IActorRef worker, IActorRef mediator, TimeSpan interval, string address) =>
+        Akka.Actor.Props.Create(() => new WorkerHeartbeat(worker, mediator, interval, address));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
