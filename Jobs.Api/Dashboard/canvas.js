@@ -71,7 +71,7 @@ function node(n) {
 }
 
 function task(n) {
-  return `<div class="cv-item"><a class="cv-task ${escapeHtml(n.state || '')}" data-id="${escapeHtml(n.id)}" href="#/task/${encodeURIComponent(n.id)}">
+  return `<div class="cv-item"><a class="cv-task ${escapeHtml(n.state || '')}" data-id="${escapeHtml(n.id)}" href="#/task/${encodeURIComponent(n.id)}?canvas=${encodeURIComponent(id)}">
       <span class="cv-name">${escapeHtml(n.task)}</span><span class="cv-args mono">${escapeHtml(JSON.stringify(n.args ?? []))}</span>
       <span class="cv-state">${n.state ? badge(n.state) : '<span class="muted">callback</span>'}</span>
       <span class="cv-id">${escapeHtml(n.id)}</span></a>${callbacks(n)}</div>`;

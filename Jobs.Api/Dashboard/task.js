@@ -3,10 +3,12 @@
 import { api, throttle, escapeHtml, show, time, seconds, badge } from './core.js';
 
 let id = null;
+let canvasId = null; // known when the task was opened from its canvas's view
 let refresh = null;
 
 export async function render(main, params) {
   id = params.arg;
+  canvasId = params.query.get('canvas');
   if (!id) {
     main.innerHTML = `<p class="muted">Choose a task on the <a href="#/tasks">Tasks</a> page.</p>`;
     return;
@@ -43,7 +45,7 @@ function drawFacts(info) {
     ['Finished', time(t.succeeded ?? t.failed ?? t.revoked)], ['Runtime', seconds(t.runtime)],
     ['ETA', escapeHtml(t.eta ?? '')], ['Expires', escapeHtml(t.expires ?? '')], ['Revoked', escapeHtml(t.revoked_reason ?? '')],
     ['Parent', link(t.parent_id ?? t.parent)], ['Root', link(t.root_id ?? t.root)],
-    ['Canvas', t.canvas_id ? `<a href="#/canvas/${encodeURIComponent(t.canvas_id)}">${escapeHtml(t.canvas_id)}</a>` : ''],
+    ['Canvas', (t.canvas_id ?? canvasId) ? `<a id="task-canvas" class="mono" href="#/canvas/${encodeURIComponent(t.canvas_id ?? canvasId)}">${escapeHtml(t.canvas_id ?? canvasId)}</a>` : ''],
     ['Children', Array.isArray(t.children) ? t.children.map(c => link(typeof c === 'string' ? c : c['task-id'] ?? c.uuid ?? c.id)).join(' ') : ''],
   ].filter(([, value]) => value !== '' && value !== undefined);
   const running = !['SUCCESS', 'FAILURE', 'REVOKED'].includes(t.state);

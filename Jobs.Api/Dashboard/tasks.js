@@ -65,9 +65,22 @@ export async function update(params) {
   await load();
 }
 
+/** The date inputs are in the browser's time; the API takes Flower's "YYYY-MM-DD HH:MM" in UTC. */
+function toUtc(local) {
+  const date = new Date(local);
+  return isNaN(date) ? local : date.toISOString().slice(0, 16).replace('T', ' ');
+}
+
+function toLocal(utc) {
+  const date = new Date(utc.replace(' ', 'T') + 'Z');
+  if (isNaN(date)) return '';
+  const pad = n => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
 function apply(form) {
   const data = Object.fromEntries(new FormData(form));
-  for (const key of ['received_start', 'received_end']) if (data[key]) data[key] = data[key].replace('T', ' ');
+  for (const key of ['received_start', 'received_end']) if (data[key]) data[key] = toUtc(data[key]);
   setQuery({ ...data, sort_by: query.get('sort_by') || '', offset: '' });
 }
 
@@ -80,7 +93,7 @@ function showFilters() {
   for (const element of form.elements) {
     if (!element.name) continue;
     const value = query.get(element.name) || '';
-    element.value = element.type === 'datetime-local' ? value.replace(' ', 'T') : value;
+    element.value = element.type === 'datetime-local' ? (value ? toLocal(value) : '') : value;
     if (element.name === 'limit' && !value) element.value = '20';
   }
   document.querySelectorAll('#tasks-table th.sortable').forEach(th => {
@@ -140,7 +153,8 @@ function draw(rows, total) {
         <td class="num runtime nowrap">${seconds(t.runtime)}</td><td class="worker">${escapeHtml(t.worker ?? t.hostname)}</td></tr>`).join('');
   shown = new Map([...body.querySelectorAll('tr[data-uuid]')].map(tr => [tr.dataset.uuid, tr]));
   const first = rows.length ? offset() + 1 : 0, last = offset() + rows.length;
-  document.getElementById('page-info').textContent = total === null ? `${first}–${last}` : `${first}–${last} of ${total}`;
+  document.getElementById('page-info').textContent =
+    rows.length === 0 ? `0 of ${total ?? 0}` : total === null ? `${first}–${last}` : `${first}–${last} of ${total}`;
   document.getElementById('prev-page').disabled = offset() === 0;
   document.getElementById('next-page').disabled = total === null ? rows.length < limit() : last >= total;
 }

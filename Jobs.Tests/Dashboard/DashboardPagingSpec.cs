@@ -52,6 +52,16 @@ public sealed class DashboardPagingSpec(BrowserFixture browser, ThousandTasksFix
         await Expect(rows).ToHaveCountAsync(1);
         await Expect(rows.First).ToHaveAttributeAsync("data-uuid", _failed[7]);
 
+        // The received window: tomorrow on has none of them, yesterday on has all.
+        await page.Locator("#clear-filters").ClickAsync();
+        await page.Locator("#task-filters input[name=received_start]").FillAsync(DateTime.UtcNow.AddDays(1).ToString("yyyy-MM-ddTHH:mm"));
+        await page.Locator("#task-filters button[type=submit]").ClickAsync();
+        await Expect(info).ToHaveTextAsync("0 of 0");
+        await Expect(page.Locator("#tasks-body")).ToContainTextAsync("No tasks match.");
+        await page.Locator("#task-filters input[name=received_start]").FillAsync(DateTime.UtcNow.AddDays(-1).ToString("yyyy-MM-ddTHH:mm"));
+        await page.Locator("#task-filters button[type=submit]").ClickAsync();
+        await Expect(info).ToHaveTextAsync("1–100 of 1000");
+
         // Clearing the filters keeps the page size; sorting by name ascending puts tasks.add first, descending tasks.mul.
         await page.Locator("#clear-filters").ClickAsync();
         await Expect(info).ToHaveTextAsync("1–100 of 1000");

@@ -81,9 +81,11 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         var drawn = await page.Locator(".cv-task").EvaluateAllAsync<string[]>("nodes => nodes.map(n => n.dataset.id)");
         Assert.Equal(memberIds.Order(), drawn.Order());
 
-        // Each box links to its task's page.
+        // Each box links to its task's page, and that page back to the canvas.
         await body.ClickAsync();
         await Expect(page.Locator("#task-result")).ToHaveTextAsync("20");
+        await page.Locator("#task-canvas").ClickAsync();
+        await Expect(page.Locator(".cv-header .cv-task")).ToHaveCountAsync(4);
         await page.CloseAsync();
     }
 }
