@@ -81,11 +81,41 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         var drawn = await page.Locator(".cv-task").EvaluateAllAsync<string[]>("nodes => nodes.map(n => n.dataset.id)");
         Assert.Equal(memberIds.Order(), drawn.Order());
 
+        var shot = Path.Combine(RepositoryRoot.Find(), "docs", "dashboard-canvas.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(shot)!);
+        await page.Locator("#canvas-view").ScreenshotAsync(new() { Path = shot });
+
         // Each box links to its task's page, and that page back to the canvas.
         await body.ClickAsync();
         await Expect(page.Locator("#task-result")).ToHaveTextAsync("20");
         await page.Locator("#task-canvas").ClickAsync();
         await Expect(page.Locator(".cv-header .cv-task")).ToHaveCountAsync(4);
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_rates_page_counts_tasks_succeeding_while_it_is_open()
+    {
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(Url("rates"));
+        await Expect(page.Locator("#rate-cards .card")).ToHaveCountAsync(3);
+        await Expect(page.Locator("#live")).ToHaveTextAsync("live");
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+            ids.Add(await Node.SendAsync("tasks.add", new { args = new[] { i, i } }));
+        foreach (var id in ids)
+            await Node.ResultAsync(id, TimeSpan.FromSeconds(30));
+        await page.WaitForFunctionAsync("() => parseInt(document.querySelector('#rate-cards .card .muted').textContent) >= 5",
+            null, new() { Timeout = 30_000 });
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task The_queues_page_shows_the_default_queues_length()
+    {
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(Url("queues"));
+        await Expect(page.Locator("#queues tr[data-queue='default'] .messages")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+$"));
         await page.CloseAsync();
     }
 }
