@@ -43,7 +43,6 @@ function connect() {
   };
   source.addEventListener('tasks', take);
   source.addEventListener('workers', take);
-  source.onmessage = take;
 }
 
 function flush() {

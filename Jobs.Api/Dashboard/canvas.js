@@ -1,12 +1,8 @@
 // A canvas (chain, group, chord) drawn as a tree from GET /api/canvas/{id}/tree: chains flow left to right,
 // groups stack, a chord's header feeds its body. Member tasks change state live; big groups are summed up.
-import { api, throttle, escapeHtml, badge, show } from './core.js';
+import { api, throttle, escapeHtml, badge, show, supersedes } from './core.js';
 
 const SHOWN_PER_GROUP = 50;
-const EVENT_STATES = {
-  'task-received': 'RECEIVED', 'task-started': 'STARTED', 'task-succeeded': 'SUCCESS', 'task-failed': 'FAILURE',
-  'task-retried': 'RETRY', 'task-revoked': 'REVOKED',
-};
 
 let id = null;
 let refresh = null;
@@ -102,10 +98,10 @@ export function onEvents(events) {
     const element = members.get(e.uuid);
     if (!element) continue;
     relevant = true;
-    const state = EVENT_STATES[e.type];
-    if (!state) continue;
-    element.className = 'cv-task ' + state;
-    element.querySelector('.cv-state').innerHTML = badge(state);
+    const shown = element.querySelector('.cv-state');
+    if (!supersedes(e.state, shown.textContent)) continue;
+    element.className = 'cv-task ' + e.state;
+    shown.innerHTML = badge(e.state);
   }
   if (relevant) refresh();
 }

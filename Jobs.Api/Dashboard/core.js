@@ -118,6 +118,13 @@ export function seconds(value) {
   return value < 1 ? (value * 1000).toFixed(1) + ' ms' : value.toFixed(3) + ' s';
 }
 
+const READY = new Set(['SUCCESS', 'FAILURE', 'REVOKED']);
+
+/** Whether an event's state may replace the one shown: a finished task is not set back by a late earlier event. */
+export function supersedes(next, shown) {
+  return !!next && (!READY.has(shown) || READY.has(next));
+}
+
 export function badge(state) {
   return state ? `<span class="badge ${escapeHtml(state)}">${escapeHtml(state)}</span>` : '';
 }

@@ -1,6 +1,6 @@
 // Tasks: the server pages, sorts and filters (GET /api/tasks); the page shows one page and keeps it live:
 // rows on screen change state as events arrive, and the page is fetched again at most once a second.
-import { api, throttle, escapeHtml, show, time, shortTime, seconds, badge, setQuery } from './core.js';
+import { api, throttle, escapeHtml, show, time, shortTime, seconds, badge, supersedes, setQuery } from './core.js';
 
 const STATES = ['PENDING', 'RECEIVED', 'STARTED', 'SUCCESS', 'FAILURE', 'RETRY', 'REVOKED'];
 const COLUMNS = [
@@ -8,10 +8,6 @@ const COLUMNS = [
   ['received', 'Received'], ['started', 'Started'], ['runtime', 'Runtime'], ['worker', 'Worker'],
 ];
 const SORTABLE = new Set(['name', 'state', 'received', 'started', 'runtime', 'worker']);
-const EVENT_STATES = {
-  'task-received': 'RECEIVED', 'task-started': 'STARTED', 'task-succeeded': 'SUCCESS', 'task-failed': 'FAILURE',
-  'task-retried': 'RETRY', 'task-revoked': 'REVOKED', 'task-sent': 'PENDING',
-};
 
 let query = new URLSearchParams();
 let refresh = null;
@@ -167,8 +163,8 @@ export function onEvents(events) {
     relevant = true;
     const row = shown.get(e.uuid);
     if (!row) continue;
-    const state = EVENT_STATES[e.type];
-    if (state) row.querySelector('.state').innerHTML = badge(state);
+    const cell = row.querySelector('.state');
+    if (supersedes(e.state, cell.textContent)) cell.innerHTML = badge(e.state);
     if (e.type === 'task-started') row.querySelector('.started').textContent = shortTime(e.timestamp);
     if (e.type === 'task-succeeded' && e.result !== undefined) row.querySelector('.result').textContent = show(e.result);
     if (e.type === 'task-failed' && e.exception !== undefined) row.querySelector('.result').textContent = show(e.exception);
