@@ -2,6 +2,7 @@ using System.Text;
 using Akka.Actor;
 using Jobs.Actors.Control;
 using Jobs.Actors.Hosting;
+using Jobs.Actors.Monitoring;
 using Jobs.Actors.Tasks;
 
 namespace Jobs.Api;
@@ -72,7 +73,17 @@ public static class NodeHost
         await using var commands = started!;
         commands.Attach(node);
         var http = options.Http ?? kind.DefaultHttp;
-        var web = http is null ? null : JobsWebApp.Build(node, options.AuthToken);
+        WebApplication? web;
+        try
+        {
+            web = http is null ? null : JobsWebApp.Build(node, options.AuthToken);
+        }
+        catch (MonitorUnavailableException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            await node.DisposeAsync();
+            return 2;
+        }
         Console.WriteLine(Banner(kind, node, options, http, commands));
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

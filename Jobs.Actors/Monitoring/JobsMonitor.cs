@@ -13,6 +13,16 @@ public sealed class JobsMonitor(IActorRef monitor, MonitoringSettings settings, 
     public static JobsMonitor Start(JobsNode node)
     {
         var settings = node.Settings.Monitoring;
+        // Opened once before the actors start: the schema exists before reader and writer race to it, and a path
+        // that cannot be used stops the node at start with its reason instead of failing every request.
+        try
+        {
+            TaskIndex.Open(settings.IndexPath, settings.MaxResultLength).Dispose();
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            throw new MonitorUnavailableException($"jobs.monitor.index-path: cannot open the task index at '{settings.IndexPath}': {e.Message}", e);
+        }
         var metrics = new TaskMetrics();
         var readJournal = node.Settings.Journal == "redis"
             ? Persistence.Redis.Query.RedisReadJournal.Identifier
@@ -21,3 +31,6 @@ public sealed class JobsMonitor(IActorRef monitor, MonitoringSettings settings, 
         return new JobsMonitor(monitor, settings, metrics);
     }
 }
+
+/// <summary>The monitor cannot start (its index file cannot be opened): the node stops at start, saying why.</summary>
+public sealed class MonitorUnavailableException(string message, Exception inner) : Exception(message, inner);
