@@ -71,6 +71,7 @@ public sealed class DashboardPagingSpec(BrowserFixture browser, ThousandTasksFix
         await page.Locator("#tasks-table th[data-key=name]").ClickAsync();
         await Expect(page.Locator("#tasks-table th[data-key=name]")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("sorted-asc"));
         await Expect(rows.First.Locator(".name")).ToHaveTextAsync("tasks.add");
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -88,6 +89,7 @@ public sealed class DashboardPagingSpec(BrowserFixture browser, ThousandTasksFix
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = false });
         Assert.True(new FileInfo(path).Length > 10_000);
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 }

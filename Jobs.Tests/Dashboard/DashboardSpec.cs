@@ -30,6 +30,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         await Expect(row.Locator(".state")).ToHaveTextAsync("SUCCESS", new() { Timeout = 30_000 });
         await Expect(row.Locator(".name")).ToHaveTextAsync("tasks.sleep");
         Assert.True(await page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -47,6 +48,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         var traceback = page.Locator("#task-traceback");
         await Expect(traceback).ToContainTextAsync("InvalidOperationException");
         await Expect(traceback).ToContainTextAsync("at ");
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -90,6 +92,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         await Expect(page.Locator("#task-result")).ToHaveTextAsync("20");
         await page.Locator("#task-canvas").ClickAsync();
         await Expect(page.Locator(".cv-header .cv-task")).ToHaveCountAsync(4);
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -107,6 +110,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
             await Node.ResultAsync(id, TimeSpan.FromSeconds(30));
         await page.WaitForFunctionAsync("() => parseInt(document.querySelector('#rate-cards .card .muted').textContent) >= 5",
             null, new() { Timeout = 30_000 });
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -116,6 +120,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         var page = await browser.NewPageAsync();
         await page.GotoAsync(Url("queues"));
         await Expect(page.Locator("#queues tr[data-queue='default'] .messages")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+$"));
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 }

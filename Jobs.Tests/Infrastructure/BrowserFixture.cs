@@ -35,13 +35,20 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
     }
 
-    /// <summary>A new tab; waits on conditions give up after 30 s unless told otherwise.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IPage, System.Collections.Concurrent.ConcurrentQueue<string>> _errors = new();
+
+    /// <summary>A new tab; waits on conditions give up after 30 s unless told otherwise; its uncaught script errors are kept.</summary>
     public async Task<IPage> NewPageAsync()
     {
         var page = await Context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
+        var errors = _errors.GetOrAdd(page, _ => new());
+        page.PageError += (_, error) => errors.Enqueue(error);
         return page;
     }
+
+    /// <summary>Uncaught exceptions thrown by the dashboard's scripts in this tab so far.</summary>
+    public IReadOnlyList<string> ScriptErrors(IPage page) => _errors.TryGetValue(page, out var errors) ? errors.ToArray() : [];
 
     public async Task DisposeAsync()
     {
