@@ -30,17 +30,19 @@ public static class CanvasEndpoints
             throw new BadRequestException(e.Message);
         }
         var handle = await canvas.ApplyAsync(root, http.RequestAborted);
+        var callbacks = Callbacks(handle.Root!);
         return Results.Json(new JsonObject
         {
             ["task-id"] = handle.Id,
-            ["children"] = new JsonArray(handle.Root!.Nodes().Where(n => n.Kind == SignatureKind.Task && !IsCallback(handle.Root!, n))
+            ["children"] = new JsonArray(handle.Root!.Nodes().Where(n => n.Kind == SignatureKind.Task && !callbacks.Contains(n))
                 .Select(n => (JsonNode?)JsonValue.Create(n.Id)).ToArray()),
             ["signature"] = CelerySignatures.ToJson(handle.Root!),
         });
     }
 
-    private static bool IsCallback(Signature root, Signature node) =>
-        root.Nodes().Any(n => n.Link.Concat(n.LinkError).SelectMany(l => l.Nodes()).Contains(node));
+    /// <summary>Every node inside a link or link_error, found in one walk (a chord of 100,000 has as many nodes).</summary>
+    private static HashSet<Signature> Callbacks(Signature root) =>
+        new(root.Nodes().SelectMany(n => n.Link.Concat(n.LinkError)).SelectMany(l => l.Nodes()), ReferenceEqualityComparer.Instance);
 
     private static async Task<IResult> GetTree(string id, CanvasClient canvas, HttpContext http)
     {

@@ -37,6 +37,7 @@ public static class JobsWebApp
         app.MapTaskEndpoints();
         app.MapClusterEndpoints();
         app.MapCanvasEndpoints();
+        app.MapWorkerEndpoints();
         app.MapMonitoringEndpoints();
         app.MapDashboard();
         return app;

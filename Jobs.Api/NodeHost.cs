@@ -25,6 +25,8 @@ public static class NodeHost
     {
         NodeOptions options;
         TaskRegistry? registry;
+        Akka.Configuration.Config config;
+        System.Net.IPAddress cmdAddress;
         try
         {
             options = NodeOptions.Parse(args);
@@ -38,6 +40,10 @@ public static class NodeHost
             var endpoint = options.Http ?? kind.DefaultHttp;
             if (endpoint is not null && !System.Net.IPAddress.IsLoopback(JobsWebApp.ParseEndpoint(endpoint).Address) && options.AuthToken is null)
                 throw new OptionException($"refusing to serve HTTP on {endpoint} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
+            config = options.ToConfig(kind.Roles, kind.DefaultPort);
+            cmdAddress = CommandAddress(config.GetString("jobs.commands.host", "127.0.0.1"));
+            if (!System.Net.IPAddress.IsLoopback(cmdAddress) && options.AuthToken is null)
+                throw new OptionException($"refusing to serve commands on {cmdAddress} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
             registry = tasks?.Invoke(options);
         }
         catch (Exception e) when (e is OptionException or ArgumentException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException)
@@ -46,11 +52,27 @@ public static class NodeHost
             return 2;
         }
 
-        var config = options.ToConfig(kind.Roles, kind.DefaultPort);
-        var node = await JobsNode.StartAsync(config, registry, TimeSpan.FromMinutes(5));
+        // The command host listens before the node joins, so a node whose seeds are wrong can be told `cluster join`.
+        CommandHost? started = null;
+        JobsNode node;
+        try
+        {
+            node = await JobsNode.StartAsync(config, registry, TimeSpan.FromMinutes(5), systemStarted: system =>
+            {
+                started = StartCommandHost(system, cmdAddress, options.CmdPort, options.AuthToken);
+                Console.WriteLine($"ActorJobs {kind.Name} node joining the cluster; commands: {started.Endpoint}");
+            });
+        }
+        catch
+        {
+            if (started is not null)
+                await started.DisposeAsync();
+            throw;
+        }
+        await using var commands = started!;
+        commands.Attach(node);
         var http = options.Http ?? kind.DefaultHttp;
         var web = http is null ? null : JobsWebApp.Build(node, options.AuthToken);
-        await using var commands = StartCommandHost(node, options.CmdPort, options.AuthToken);
         Console.WriteLine(Banner(kind, node, options, http, commands));
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -72,17 +94,22 @@ public static class NodeHost
     }
 
     /// <summary>The default port when free; a node started beside another on the same machine takes a free one.</summary>
-    private static CommandHost StartCommandHost(JobsNode node, int? port, string? token)
+    private static CommandHost StartCommandHost(Akka.Actor.ActorSystem system, System.Net.IPAddress address, int? port, string? token)
     {
         try
         {
-            return CommandHost.Start(node, port ?? CommandHost.DefaultPort, token);
+            return CommandHost.Start(system, address, port ?? CommandHost.DefaultPort, token);
         }
         catch (System.Net.Sockets.SocketException) when (port is null)
         {
-            return CommandHost.Start(node, 0, token);
+            return CommandHost.Start(system, address, 0, token);
         }
     }
+
+    private static System.Net.IPAddress CommandAddress(string host) =>
+        host == "localhost" ? System.Net.IPAddress.Loopback
+        : System.Net.IPAddress.TryParse(host, out var address) ? address
+        : throw new OptionException($"--cmd-host must be an IP address (or localhost), not '{host}'");
 
     private static string Banner(NodeKind kind, JobsNode node, NodeOptions options, string? http, CommandHost commands)
     {

@@ -33,7 +33,7 @@ public sealed class AskBenchClient(JobsNode node) : IBenchClient
     public static async Task<AskBenchClient> JoinAsync(BenchTarget target)
     {
         string[] args = ["--port", "0", "--seeds", target.Seed, .. target.Redis is { } redis ? new[] { "--journal", "redis", "--redis", redis } : []];
-        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\njobs.http.submit-timeout = 300s")
+        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING\njobs.http.submit-timeout = 300s\n" + BenchTarget.LargeCanvases)
             .WithFallback(NodeOptions.Parse(args).ToConfig(["client"], 0));
         return new AskBenchClient(await JobsNode.StartAsync(config, registry: null, TimeSpan.FromMinutes(1)));
     }

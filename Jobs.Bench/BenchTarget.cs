@@ -37,7 +37,11 @@ public sealed class BenchTarget : IAsyncDisposable
     {
         var redis = target is "redis" or "cluster" ? new RedisProcess() : null;
         var bench = new BenchTarget(target, redis);
-        string[] journal = redis is null ? ["--data", Path.Combine(bench._dir, "jobs.db")] : ["--journal", "redis", "--redis", redis.ConnectionString];
+        var config = Path.Combine(bench._dir, "bench.conf");
+        await File.WriteAllTextAsync(config, LargeCanvases);
+        string[] journal = redis is null
+            ? ["--data", Path.Combine(bench._dir, "jobs.db"), "--config", config]
+            : ["--journal", "redis", "--redis", redis.ConnectionString, "--config", config];
         if (target == "cluster")
         {
             bench.Start("seed", "Jobs.Seed", ["--port", bench.SeedPort.ToString(), "--seeds", bench.Seed, .. journal]);
@@ -52,6 +56,17 @@ public sealed class BenchTarget : IAsyncDisposable
         _ = bench.SampleMemoryAsync();
         return bench;
     }
+
+    /// <summary>
+    /// W5 sends a chord of 100,000 members as one message (about 10 MB as a signature, more as Celery JSON), so every
+    /// process of the benchmark, the client node included, accepts frames and request bodies that large.
+    /// </summary>
+    public const string LargeCanvases = """
+        akka.remote.dot-netty.tcp.maximum-frame-size = 64MiB
+        akka.remote.dot-netty.tcp.send-buffer-size = 64MiB
+        akka.remote.dot-netty.tcp.receive-buffer-size = 64MiB
+        jobs.http.max-body-size = 67108864
+        """;
 
     private void Start(string name, string assembly, string[] args)
     {
@@ -125,6 +140,34 @@ public sealed class BenchTarget : IAsyncDisposable
             _peakRss.Clear();
             return peaks;
         }
+    }
+
+    /// <summary>Each node's RSS now, in MB, by node name.</summary>
+    public IReadOnlyDictionary<string, double> CurrentRss() =>
+        _nodes.Where(n => !n.HasExited).ToDictionary(n => _names[n.Id], n => Math.Round(ReadRssMb(n.Id), 1));
+
+    /// <summary>
+    /// Each node's RSS once finished canvases and tasks have passivated (30 s idle by default): light traffic keeps
+    /// running meanwhile, so the nodes allocate and their GC gets the chance to give memory back, as in real use.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, double>> SettledRssAsync(IBenchClient client, TimeSpan settle)
+    {
+        var until = DateTime.UtcNow + settle;
+        while (DateTime.UtcNow < until)
+        {
+            await client.ResultAsync(await client.SendAsync("tasks.add", 1, 1));
+            await Task.Delay(50);
+        }
+        return CurrentRss();
+    }
+
+    /// <summary>The journal's size on disk: the SQLite file and its WAL, or Redis's append-only file.</summary>
+    public double JournalMb()
+    {
+        var dir = _redis?.DataDirectory ?? _dir;
+        var pattern = _redis is null ? "jobs.db*" : "*";
+        var bytes = Directory.EnumerateFiles(dir, pattern, SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        return Math.Round(bytes / 1024.0 / 1024.0, 1);
     }
 
     private static double ReadRssMb(int pid)

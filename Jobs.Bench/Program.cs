@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Jobs.Bench;
 
-// dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4] [--target standalone,redis,cluster]
+// dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
 //     [--via ask,http] [--peer celery] [--quick]
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick]
 var quick = args.Contains("--quick");
@@ -39,10 +39,18 @@ else
             await Workloads.WarmUpAsync(client);
             foreach (var workload in workloads)
             {
+                var before = bench.CurrentRss();
                 bench.TakePeakRss();
                 var figure = await Workloads.RunAsync(workload, client, system, quick);
                 var rss = bench.TakePeakRss();
-                figures.Add(figure with { PeakRssMb = rss.Values.DefaultIfEmpty(0).Max(), RssByProcess = rss });
+                figure = figure with { PeakRssMb = rss.Values.DefaultIfEmpty(0).Max(), RssByProcess = rss };
+                if (Workloads.Parse(workload).Name == "W5")
+                {
+                    // Memory must come back once the chord's coordinator and tasks have passivated (30 s idle).
+                    var after = await bench.SettledRssAsync(client, TimeSpan.FromSeconds(quick ? 5 : 45));
+                    figure = figure with { RssBefore = before, RssAfter = after, JournalMb = bench.JournalMb() };
+                }
+                figures.Add(figure);
                 Console.Error.WriteLine($"{system} {workload}: {figure.Seconds:0.000} s");
             }
         }
@@ -80,7 +88,13 @@ foreach (var f in figures)
     {
         system = f.System, workload = f.Workload, n = f.N, seconds = Math.Round(f.Seconds, 4), per_second = Math.Round(f.PerSecond, 1),
         p50_ms = f.P50, p95_ms = f.P95, p99_ms = f.P99, peak_rss_mb = f.PeakRssMb, rss_by_process = f.RssByProcess,
-    }));
+        rss_before_mb = f.RssBefore, rss_after_mb = f.RssAfter, journal_mb = f.JournalMb,
+    }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
+foreach (var f in figures.Where(f => f.RssAfter is not null))
+    Console.WriteLine($"memory {f.System} {f.Workload}: RSS MB before {Rss(f.RssBefore)}, peak {Rss(f.RssByProcess)}, after {Rss(f.RssAfter)}; journal {f.JournalMb} MB");
+
+static string Rss(IReadOnlyDictionary<string, double>? rss) =>
+    rss is null ? "" : string.Join(" ", rss.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}:{p.Value:0}")));
 
 // Celery's harness from shared/peers, in this same run, on this same machine.
 static List<Figure> CeleryPeer(string[] workloads, bool quick)

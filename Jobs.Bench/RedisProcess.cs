@@ -42,6 +42,9 @@ public sealed class RedisProcess : IDisposable
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 
+    /// <summary>Where this server keeps its append-only file.</summary>
+    public string DataDirectory => _dir;
+
     /// <summary>redis-benchmark's pipelined RPUSH on this server: the raw rate the journal is compared with.</summary>
     public double PipelinedRpushPerSecond(int requests = 500_000)
     {

@@ -6,21 +6,41 @@ namespace Jobs.Bench;
 /// <summary>
 /// The standard workloads, defined as for Celery's peer harness: W1 throughput (n × add(i, i), then every
 /// result), W2 latency (sequential add(1, 1) round trips), W3 chord (1,000 × add(i, i) → xsum = 999,000),
-/// W4 chain (add(0, 0) then 99 × add(1) = 99). Every result is checked; a wrong one stops the run.
+/// W4 chain (add(0, 0) then 99 × add(1) = 99), W5 memory (a chord of 100,000 × add(i, i) → xsum). A size may be
+/// given after a colon (<c>W1:100000</c>). Every result is checked; a wrong one stops the run.
 /// </summary>
 public static class Workloads
 {
-    public static async Task<Figure> RunAsync(string workload, IBenchClient client, string system, bool quick) => workload switch
+    public static async Task<Figure> RunAsync(string workload, IBenchClient client, string system, bool quick)
     {
-        "W1" => await ThroughputAsync(client, system, quick ? 200 : 10_000),
-        "W2" => await LatencyAsync(client, system, quick ? 30 : 500),
-        "W3" => await ChordAsync(client, system, quick ? 50 : 1_000),
-        "W4" => await ChainAsync(client, system, quick ? 10 : 100),
+        var (name, size) = Parse(workload);
+        var figure = await RunAsync(name, size, client, system, quick);
+        return size is null ? figure : figure with { Workload = workload };
+    }
+
+    /// <summary>"W1:100000" → ("W1", 100000); "W1" → ("W1", null).</summary>
+    public static (string Name, int? Size) Parse(string workload)
+    {
+        var colon = workload.IndexOf(':');
+        if (colon < 0)
+            return (workload, null);
+        return int.TryParse(workload[(colon + 1)..], out var size) && size > 0
+            ? (workload[..colon], size)
+            : throw new ArgumentException($"'{workload}': the size after the colon must be a positive whole number");
+    }
+
+    private static async Task<Figure> RunAsync(string workload, int? size, IBenchClient client, string system, bool quick) => workload switch
+    {
+        "W1" => await ThroughputAsync(client, system, size ?? (quick ? 200 : 10_000)),
+        "W2" => await LatencyAsync(client, system, size ?? (quick ? 30 : 500)),
+        "W3" => await ChordAsync(client, system, size ?? (quick ? 50 : 1_000)),
+        "W4" => await ChainAsync(client, system, size ?? (quick ? 10 : 100)),
+        "W5" => (await ChordAsync(client, system, size ?? (quick ? 2_000 : 100_000))) with { Workload = "W5" },
         // Big canvases, run on request: their coordinators journal and snapshot thousands of member results.
         "chord10k" => (await ChordAsync(client, system, quick ? 500 : 10_000)) with { Workload = "chord10k" },
         "group10k" => await GroupAsync(client, system, quick ? 500 : 10_000),
         "chain1k" => (await ChainAsync(client, system, quick ? 50 : 1_000)) with { Workload = "chain1k" },
-        _ => throw new ArgumentException($"unknown workload '{workload}'; known: W1, W2, W3, W4, chord10k, group10k, chain1k"),
+        _ => throw new ArgumentException($"unknown workload '{workload}'; known: W1, W2, W3, W4, W5, chord10k, group10k, chain1k"),
     };
 
     /// <summary>A short run of every workload so JIT, connections and shard allocation are paid before measuring.</summary>

@@ -5,7 +5,7 @@ using Jobs.Actors.Control;
 
 namespace Jobs.Cli;
 
-/// <summary>One connection to a node's command host: a request line out, a reply line back.</summary>
+/// <summary>One connection to a node's command host: a request line out, reply lines back (several for a stream).</summary>
 public sealed class CommandClient : IDisposable
 {
     private readonly TcpClient _tcp;
@@ -36,11 +36,22 @@ public sealed class CommandClient : IDisposable
         return new CommandClient(tcp);
     }
 
-    public async Task<JsonObject> SendAsync(string palette, string command, IEnumerable<string> args, string? token)
+    /// <summary>
+    /// Sends one request and returns its reply; the items of a stream go to <paramref name="onItem"/> as they come.
+    /// Cancelling <paramref name="cancel"/> ends a stream (the connection is then unusable).
+    /// </summary>
+    public async Task<JsonObject> SendAsync(string palette, string command, IEnumerable<string> args, string? token,
+        Action<JsonNode?>? onItem = null, CancellationToken cancel = default)
     {
-        await _writer.WriteLineAsync(CommandProtocol.Request(palette, command, args, token).ToJsonString());
-        var line = await _reader.ReadLineAsync() ?? throw new IOException("the node closed the connection");
-        return JsonNode.Parse(line)!.AsObject();
+        await _writer.WriteLineAsync(CommandProtocol.Request(palette, command, args, token).ToJsonString().AsMemory(), cancel);
+        while (true)
+        {
+            var line = await _reader.ReadLineAsync(cancel) ?? throw new IOException("the node closed the connection");
+            var reply = JsonNode.Parse(line)!.AsObject();
+            if (!reply.ContainsKey("item"))
+                return reply;
+            onItem?.Invoke(reply["item"]);
+        }
     }
 
     public void Dispose() => _tcp.Dispose();

@@ -10,11 +10,20 @@ public static class Rendering
     public static string Render(JsonNode? result) => result switch
     {
         JsonObject o when o["members"] is JsonArray members => Members(o, members),
+        JsonObject { Count: 0 } => "(none)",
         JsonObject o when o.Count > 0 && o.All(p => p.Value is JsonObject) => Rows(o),
         JsonObject o => Table(["key", "value"], o.Select(p => new[] { p.Key, Text(p.Value) })),
         JsonArray a => a.Count == 0 ? "(none)" : string.Join(Environment.NewLine, a.Select(Text)),
         null => "(nothing)",
         _ => Text(result),
+    };
+
+    /// <summary>One line of a stream: a log line as is, a cluster event as time, event, member, status and roles.</summary>
+    public static string RenderItem(JsonNode? item) => item switch
+    {
+        JsonObject e when e["event"] is not null => string.Join("  ",
+            new[] { e["at"], e["event"], e["address"] ?? e["leader"], e["status"], e["roles"] }.Select(Text).Where(t => t.Length > 0)),
+        _ => Text(item),
     };
 
     private static string Members(JsonObject cluster, JsonArray members)

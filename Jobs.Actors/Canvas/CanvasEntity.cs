@@ -18,6 +18,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly HashSet<IActorRef> _waiters = new();
     private readonly HashSet<string> _sent = new();
+    private int _inFlight;
     private readonly Dictionary<string, NodeStatus> _settled = new();
     private bool _advancePending;
     private CanvasState _state;
@@ -85,6 +86,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         Persist(new CanvasMemberFinished(_state.CanvasId, result.TaskId, result.State, result.Result, result.Error), e =>
         {
             _state = _state.Apply(e);
+            if (_sent.Contains(e.TaskId))
+                _inFlight--;
             MaybeSnapshot();
             AdvanceSoon();
         });
@@ -115,11 +118,15 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             Finish();
             return;
         }
-        var (status, submissions) = _state.Evaluate(_sent.Contains, _settled);
+        // A window of members in flight keeps a chord of 100,000 from holding 100,000 live task entities at once.
+        var (status, submissions) = _state.Evaluate(_sent.Contains, _settled, Math.Max(0, _settings.MaxInFlight - _inFlight));
         foreach (var submission in submissions)
         {
-            if (_sent.Add(submission.TaskId))
-                _tasks.Tell(ToCommand(submission));
+            if (!_sent.Add(submission.TaskId))
+                continue;
+            _tasks.Tell(ToCommand(submission));
+            if (submission.AwaitResult)
+                _inFlight++;
         }
         switch (status)
         {
@@ -173,9 +180,13 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             Context.Watch(waiter);
     }
 
+    /// <summary>
+    /// A snapshot holds the whole tree, so a big canvas snapshots less often: at most about twenty snapshots per
+    /// canvas keeps their total size linear in its members, and a recovery replays at most a twentieth of them.
+    /// </summary>
     private void MaybeSnapshot()
     {
-        if (++_eventsSinceSnapshot < _settings.SnapshotEvery)
+        if (++_eventsSinceSnapshot < Math.Max(_settings.SnapshotEvery, _state.MemberIds.Count / 20))
             return;
         _eventsSinceSnapshot = 0;
         SaveSnapshot(_state.ToSnapshot());
@@ -202,4 +213,4 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     }
 }
 
-public sealed record CanvasSettings(TaskRoutes Routes, TimeSpan PassivateAfter, TimeSpan ReaskInterval, int SnapshotEvery);
+public sealed record CanvasSettings(TaskRoutes Routes, TimeSpan PassivateAfter, TimeSpan ReaskInterval, int SnapshotEvery, int MaxInFlight);

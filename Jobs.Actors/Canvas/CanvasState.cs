@@ -78,20 +78,34 @@ public sealed record CanvasState
     /// <paramref name="settled"/> remembers nodes that are done or failed — final, since outcomes never change —
     /// so re-evaluating after each member costs a lookup per settled node instead of walking its subtree again.
     /// </remarks>
+    /// <remarks>
+    /// At most <paramref name="room"/> member tasks are returned (the coordinator's window of members in flight);
+    /// callbacks are never held back, since a finished tree is not evaluated again.
+    /// </remarks>
     public (NodeStatus Status, IReadOnlyList<CanvasSubmission> Submissions) Evaluate(Func<string, bool>? alreadySent = null,
-        Dictionary<string, NodeStatus>? settled = null)
+        Dictionary<string, NodeStatus>? settled = null, int room = int.MaxValue)
     {
-        var submissions = new Submissions(alreadySent ?? (_ => false), settled ?? new Dictionary<string, NodeStatus>());
+        var submissions = new Submissions(alreadySent ?? (_ => false), settled ?? new Dictionary<string, NodeStatus>(), room);
         var status = Root is null ? NodeStatus.Waiting : Evaluate(Root, null, submissions);
         return (status, submissions);
     }
 
     /// <summary>The tasks to send, skipping those sent before without building their arguments again.</summary>
-    private sealed class Submissions(Func<string, bool> alreadySent, Dictionary<string, NodeStatus> settled) : List<CanvasSubmission>
+    private sealed class Submissions(Func<string, bool> alreadySent, Dictionary<string, NodeStatus> settled, int room) : List<CanvasSubmission>
     {
+        private int _members;
+
         public Dictionary<string, NodeStatus> Settled { get; } = settled;
 
         public bool Wants(Signature node) => !alreadySent(node.Id!);
+
+        public bool WantsMember(Signature node) => _members < room && Wants(node);
+
+        public void AddMember(CanvasSubmission member)
+        {
+            Add(member);
+            _members++;
+        }
     }
 
     private NodeStatus Evaluate(Signature node, JsonElement? input, Submissions submissions)
@@ -126,8 +140,8 @@ public sealed record CanvasState
     {
         if (!Finished.TryGetValue(node.Id!, out var finished))
         {
-            if (submissions.Wants(node))
-                submissions.Add(Submission(node, input, awaitResult: true));
+            if (submissions.WantsMember(node))
+                submissions.AddMember(Submission(node, input, awaitResult: true));
             return NodeStatus.Waiting;
         }
         if (finished.State == TaskState.Success)

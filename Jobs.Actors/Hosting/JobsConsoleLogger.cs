@@ -57,6 +57,7 @@ public sealed class LogRing(int capacity)
 
     private readonly string[] _lines = new string[capacity];
     private long _written;
+    private volatile Action<string>[] _followers = [];
 
     public void Add(string line)
     {
@@ -64,6 +65,28 @@ public sealed class LogRing(int capacity)
         {
             _lines[_written % _lines.Length] = line;
             _written++;
+        }
+        foreach (var follower in _followers)
+            follower(line);
+    }
+
+    /// <summary>
+    /// Calls <paramref name="onLine"/> with every line added from now on (on the logger's thread: it must not block)
+    /// until the result is disposed.
+    /// </summary>
+    public IDisposable Follow(Action<string> onLine)
+    {
+        lock (_lines)
+            _followers = [.. _followers, onLine];
+        return new Unfollow(this, onLine);
+    }
+
+    private sealed class Unfollow(LogRing ring, Action<string> onLine) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (ring._lines)
+                ring._followers = ring._followers.Where(f => f != onLine).ToArray();
         }
     }
 

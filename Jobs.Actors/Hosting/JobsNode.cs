@@ -63,10 +63,11 @@ public sealed class JobsNode : IAsyncDisposable
 
     /// <summary>
     /// Starts the node and waits until it is Up in the cluster. A <paramref name="registry"/> makes it a worker
-    /// for the queues in <c>jobs.worker.queues</c>, provided it has the shard role.
+    /// for the queues in <c>jobs.worker.queues</c>, provided it has the shard role. <paramref name="systemStarted"/>
+    /// runs as soon as the actor system exists, before the node joins (the command host starts there).
     /// </summary>
     public static async Task<JobsNode> StartAsync(Config config, TaskRegistry? registry, TimeSpan joinTimeout,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, Action<ActorSystem>? systemStarted = null)
     {
         // Only nodes that host shards write the journal; a client or seed node must not create a database file.
         var shardRole = config.GetString("akka.cluster.sharding.role", "worker");
@@ -75,6 +76,7 @@ public sealed class JobsNode : IAsyncDisposable
         var system = ActorSystem.Create("jobs", config);
         try
         {
+            systemStarted?.Invoke(system);
             var settings = JobsSettings.Create(system.Settings.Config);
             var cluster = Cluster.Get(system);
             var hostsShards = cluster.SelfRoles.Contains(settings.ShardRole);
@@ -87,6 +89,7 @@ public sealed class JobsNode : IAsyncDisposable
             IActorRef queues, tasks, canvases;
             if (hostsShards)
             {
+                StartTaskLists(system, settings.RevokedListSize);
                 // Queues hold nothing durable, so they are not remembered: workers and entities recreate them.
                 queues = await sharding.StartAsync(QueueTypeName, QueueActor.Props,
                     ClusterShardingSettings.Create(system).WithRememberEntities(false), queueExtractor).ConfigureAwait(false);
@@ -134,6 +137,19 @@ public sealed class JobsNode : IAsyncDisposable
             await system.Terminate().ConfigureAwait(false);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The registries behind <c>tasks scheduled</c> and <c>tasks revoked</c>, subscribed to what task entities publish
+    /// before any entity starts, so no announcement is missed.
+    /// </summary>
+    private static void StartTaskLists(ActorSystem system, int revokedListSize)
+    {
+        var scheduled = system.ActorOf(ScheduledTaskRegistry.Props(), ScheduledTaskRegistry.Name);
+        system.EventStream.Subscribe(scheduled, typeof(TaskWaiting));
+        system.EventStream.Subscribe(scheduled, typeof(TaskNoLongerWaiting));
+        var revoked = system.ActorOf(RevokedTaskIndex.Props(revokedListSize), "revoked-tasks");
+        system.EventStream.Subscribe(revoked, typeof(TaskRevoked));
     }
 
     /// <summary>

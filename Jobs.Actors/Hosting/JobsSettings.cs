@@ -20,6 +20,8 @@ public sealed record JobsSettings(
     long MaxBodySize,
     TimeSpan ApplyTimeout,
     TimeSpan SubmitTimeout,
+    string CommandHost,
+    int RevokedListSize,
     Monitoring.MonitoringSettings Monitoring)
 {
     public static JobsSettings Create(Config config)
@@ -42,17 +44,20 @@ public sealed record JobsSettings(
             DrainTimeout: jobs.GetTimeSpan("worker.drain-timeout", TimeSpan.FromSeconds(30)),
             Routes: taskRoutes,
             TaskEntity: new TaskEntitySettings(
-                jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(30)),
+                jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(5)),
                 jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5))),
             Canvas: new Canvas.CanvasSettings(
                 taskRoutes,
                 jobs.GetTimeSpan("canvas.passivate-after", TimeSpan.FromSeconds(30)),
                 jobs.GetTimeSpan("canvas.reask-interval", TimeSpan.FromSeconds(10)),
-                jobs.GetInt("canvas.snapshot-every", 500)),
+                jobs.GetInt("canvas.snapshot-every", 500),
+                jobs.GetInt("canvas.max-in-flight", 2000)),
             HttpEndpoint: jobs.GetString("http.endpoint", "127.0.0.1:5555"),
             MaxBodySize: jobs.GetLong("http.max-body-size", 1024 * 1024),
             ApplyTimeout: jobs.GetTimeSpan("http.apply-timeout", TimeSpan.FromSeconds(60)),
             SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)),
+            CommandHost: jobs.GetString("commands.host", "127.0.0.1"),
+            RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)),
             Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config));
     }
 }

@@ -19,6 +19,9 @@ public sealed record NodeOptions
     /// <summary>The command host's port on loopback; null means 9110, or a free port when 9110 is taken.</summary>
     public int? CmdPort { get; init; }
 
+    /// <summary>The command host's address (jobs.commands.host, loopback by default); beyond loopback a token is required.</summary>
+    public string? CmdHost { get; init; }
+
     /// <summary>Required of HTTP clients (and CLI requests) when set; mandatory when HTTP is served beyond loopback.</summary>
     public string? AuthToken { get; init; }
     public string? Journal { get; init; }
@@ -41,7 +44,8 @@ public sealed record NodeOptions
           --roles R[,R]          extra cluster roles
           --http HOST:PORT       serve the HTTP facade here (default 127.0.0.1:5555 for api/standalone)
           --auth-token TOKEN     required of HTTP and CLI requests (JOBS_AUTH_TOKEN); mandatory for non-loopback --http
-          --cmd-port N           the command host for the jobs CLI on 127.0.0.1 (default 9110; 0 takes a free port)
+          --cmd-port N           the command host for the jobs CLI (default 9110; 0 takes a free port)
+          --cmd-host ADDR        the command host's address (default 127.0.0.1); others need --auth-token
           --journal sqlite|redis where task state is journaled (default sqlite)
           --redis HOST:PORT      Redis for --journal redis (a StackExchange.Redis configuration string)
           --data PATH            SQLite file for --journal sqlite (default ./data/jobs.db)
@@ -78,6 +82,7 @@ public sealed record NodeOptions
                 "--http" => options with { Http = Value() },
                 "--auth-token" => options with { AuthToken = Value() },
                 "--cmd-port" => options with { CmdPort = Int(arg, Value(), min: 0) },
+                "--cmd-host" => options with { CmdHost = Value() },
                 "--journal" => options with { Journal = JournalName(Value()) },
                 "--redis" => options with { Redis = Value() },
                 "--data" => options with { DataPath = Value() },
@@ -105,6 +110,7 @@ public sealed record NodeOptions
         if (env("JOBS_HTTP") is { Length: > 0 } http) options = options with { Http = http };
         if (env("JOBS_AUTH_TOKEN") is { Length: > 0 } token) options = options with { AuthToken = token };
         if (env("JOBS_CMD_PORT") is { Length: > 0 } cmd) options = options with { CmdPort = Int("JOBS_CMD_PORT", cmd, min: 0) };
+        if (env("JOBS_CMD_HOST") is { Length: > 0 } cmdHost) options = options with { CmdHost = cmdHost };
         if (env("JOBS_JOURNAL") is { Length: > 0 } journal) options = options with { Journal = JournalName(journal) };
         if (env("JOBS_REDIS") is { Length: > 0 } redis) options = options with { Redis = redis };
         if (env("JOBS_DATA") is { Length: > 0 } data) options = options with { DataPath = data };
@@ -133,6 +139,7 @@ public sealed record NodeOptions
         if (Standalone && Seeds.Count == 0)
             hocon.AppendLine("jobs.cluster.join-self = on");
         if (Http is not null) hocon.AppendLine($"jobs.http.endpoint = {JobsConfig.Quote(Http)}");
+        if (CmdHost is not null) hocon.AppendLine($"jobs.commands.host = {JobsConfig.Quote(CmdHost)}");
         if (Journal is not null) hocon.AppendLine($"jobs.persistence.journal = {Journal}");
         if (Redis is not null)
         {

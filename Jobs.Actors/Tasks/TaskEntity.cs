@@ -25,6 +25,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     private IActorRef? _queue;
     private IActorRef? _worker;
     private IActorRef? _awaitingPersist;
+    private bool _announcedWaiting;
 
     public TaskEntity(string taskId, IActorRef queues, TaskEntitySettings settings, IActorRef? events)
     {
@@ -147,6 +148,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             _state = _state.Apply(e);
             Publish(e);
             _awaitingPersist = null;
+            Context.System.EventStream.Publish(e);
             // Journaled first, so a restart cannot run it; then the queue and the worker are told, best effort.
             if (queue is not null)
                 _queues.Tell(new ForgetTask(queue, _state.TaskId, revoke.Terminate));
@@ -182,6 +184,8 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         {
             _state = _state.Apply(e);
             Publish(e);
+            if (e is TaskRevoked)
+                Context.System.EventStream.Publish(e);
             PlanNextStep();
         });
     }
@@ -195,6 +199,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     {
         if (_state.IsReady)
         {
+            WithdrawWaiting();
             Timers.CancelAll();
             if (_queue is not null)
                 Context.Unwatch(_queue);
@@ -218,13 +223,29 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         if (_state.ExpiresAt is { } expires)
             Timers.StartSingleTimer(ExpiryDue.Instance, ExpiryDue.Instance, Max(expires - Now, TimeSpan.Zero));
         if (_state.DueAt is { } due && due > Now)
+        {
             Timers.StartSingleTimer(AttemptDue.Instance, AttemptDue.Instance, due - Now);
+            _announcedWaiting = true;
+            Context.System.EventStream.Publish(new TaskWaiting(_state.TaskId, _state.Name!, _state.Queue!, due, _state.Retries, Self));
+        }
         else
+        {
             Enqueue();
+        }
+    }
+
+    /// <summary>The node's <see cref="ScheduledTaskRegistry"/> lists this task while it waits for its due time.</summary>
+    private void WithdrawWaiting()
+    {
+        if (!_announcedWaiting)
+            return;
+        _announcedWaiting = false;
+        Context.System.EventStream.Publish(new TaskNoLongerWaiting(_state.TaskId));
     }
 
     private void Enqueue()
     {
+        WithdrawWaiting();
         if (!_state.IsKnown || _state.IsReady)
             return;
         if (_state.IsExpired(Now))

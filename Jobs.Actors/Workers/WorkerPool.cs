@@ -26,6 +26,9 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     private readonly Random _random = new();
     private readonly WorkerCounters _counters = new();
     private readonly RateLimits _rateLimits = new();
+    private readonly Dictionary<string, string?> _rateLimitOverrides = new();
+    private readonly Dictionary<string, (TimeSpan? Soft, TimeSpan? Hard)> _timeLimitOverrides = new();
+    private int _concurrency;
     private int _abandonedBodies;
     private IActorRef? _drainedReplyTo;
     private bool _draining;
@@ -38,6 +41,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         _tasks = tasks;
         _queues = queues;
         _scheduler = scheduler;
+        _concurrency = settings.Concurrency;
         foreach (var queue in settings.Queues)
             _links[queue] = new QueueLink(queue);
 
@@ -52,6 +56,12 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         Receive<HardLimitReached>(OnHardLimit);
         Receive<RateLimitPassed>(_ => StartWhatFits());
         Receive<AbandonRunning>(_ => { _drainTimedOut = true; });
+        Receive<SetRateLimit>(OnSetRateLimit);
+        Receive<SetTimeLimit>(OnSetTimeLimit);
+        Receive<ResizePool>(OnResizePool);
+        Receive<AddConsumer>(OnAddConsumer);
+        Receive<CancelConsumer>(OnCancelConsumer);
+        Receive<ShutdownWorker>(_ => OnShutdown());
     }
 
     public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
@@ -59,10 +69,10 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    private int Capacity => _settings.Concurrency + _settings.Prefetch;
+    private int Capacity => _concurrency + _settings.Prefetch;
 
-    /// <summary>Each queue may hold an equal share of the capacity, and at least one task.</summary>
-    private int Share => Math.Max(1, Capacity / Math.Max(1, _links.Count));
+    /// <summary>Each queue consumed may hold an equal share of the capacity, and at least one task.</summary>
+    private int Share => Math.Max(1, Capacity / Math.Max(1, _links.Values.Count(l => l.Consuming)));
 
     protected override void PreStart()
     {
@@ -82,6 +92,13 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     private void OnRunTasks(RunTasks run)
     {
         var link = _links[run.Queue];
+        if (!link.Consuming)
+        {
+            // Leased while the consumer was being cancelled: straight back to the queue.
+            link.Outstanding = 0;
+            _queues.Tell(new WithdrawDemand(link.Name, run.Tasks.Select(t => t.TaskId).ToArray()));
+            return;
+        }
         foreach (var task in run.Tasks)
         {
             link.Outstanding = Math.Max(0, link.Outstanding - 1);
@@ -99,11 +116,12 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     {
         var node = _buffer.First;
         TimeSpan? wake = null;
-        while (!_draining && _running.Count < _settings.Concurrency && node is not null)
+        while (!_draining && _running.Count < _concurrency && node is not null)
         {
             var next = node.Next;
             var task = node.Value;
-            var limit = _registry.TryGet(task.Name, out var definition) ? definition.RateLimit : null;
+            var limit = _rateLimitOverrides.TryGetValue(task.Name, out var set) ? set
+                : _registry.TryGet(task.Name, out var definition) ? definition.RateLimit : null;
             var wait = limit is null ? TimeSpan.Zero : _rateLimits.TryTake(task.Name, limit, DateTimeOffset.UtcNow);
             if (wait == TimeSpan.Zero)
             {
@@ -150,8 +168,9 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             }
             body = context => definition.InvokeAsync(arguments, context);
             retry = definition.Retry;
-            softLimit = definition.SoftTimeLimit;
-            hardLimit = definition.TimeLimit;
+            (softLimit, hardLimit) = _timeLimitOverrides.TryGetValue(task.Name, out var limits)
+                ? limits
+                : (definition.SoftTimeLimit, definition.TimeLimit);
         }
         else
         {
@@ -255,7 +274,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         _running.Remove(attempt.Task.TaskId);
         Timers.Cancel(HardLimitKey(attempt.Task.TaskId));
         _abandonedBodies++;
-        _scheduler.Resize(_settings.Concurrency + _abandonedBodies);
+        _scheduler.Resize(_concurrency + _abandonedBodies);
         Release(attempt.Task);
         StartWhatFits();
         ReplyIfDrained();
@@ -318,13 +337,13 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
     private void RequestMore(QueueLink link)
     {
-        var want = _draining ? 0 : Math.Max(0, Share - link.Outstanding - link.Held);
+        var want = _draining || !link.Consuming ? 0 : Math.Max(0, Share - link.Outstanding - link.Held);
         if (want == 0 && link.Finished.Count == 0)
             return;
         _queues.Tell(new RequestTasks(link.Name, want, link.Finished.ToArray()));
         link.Finished.Clear();
         link.Outstanding += want;
-        if (link.Queue is null && !_draining)
+        if (link.Queue is null && !_draining && link.Consuming)
             Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromSeconds(2));
     }
 
@@ -360,11 +379,103 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         link.Queue = null;
         link.Outstanding = 0;
         link.Finished.Clear();
-        if (!_draining)
+        if (!_draining && link.Consuming)
             Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromMilliseconds(200));
     }
 
-    private WorkerStats Stats() => new(_settings.Hostname, _settings.Concurrency, _settings.Prefetch, _settings.Queues,
+    private void OnSetRateLimit(SetRateLimit set)
+    {
+        if (!IsKnownTask(set.TaskName))
+            return;
+        _rateLimitOverrides[set.TaskName] = set.Rate;
+        Reply(true, set.Rate is null ? $"rate limit of {set.TaskName} lifted" : $"new rate limit of {set.TaskName} set to {set.Rate}");
+        StartWhatFits();
+    }
+
+    private void OnSetTimeLimit(SetTimeLimit set)
+    {
+        if (!IsKnownTask(set.TaskName))
+            return;
+        _timeLimitOverrides[set.TaskName] = (Seconds(set.Soft), Seconds(set.Hard));
+        Reply(true, $"time limits of {set.TaskName} set to soft {set.Soft:0.###} s, hard {set.Hard:0.###} s (0 = none)");
+
+        static TimeSpan? Seconds(double value) => value > 0 ? TimeSpan.FromSeconds(value) : null;
+    }
+
+    private bool IsKnownTask(string name)
+    {
+        if (_registry.TryGet(name, out _))
+            return true;
+        Reply(false, $"task '{name}' is not registered on {_settings.Hostname}");
+        return false;
+    }
+
+    /// <summary>More slots start waiting tasks at once; fewer let running bodies finish and start nothing until below the new size.</summary>
+    private void OnResizePool(ResizePool resize)
+    {
+        var size = _concurrency + resize.Delta;
+        if (size < 1)
+        {
+            Reply(false, $"cannot shrink the pool of {_concurrency} by {-resize.Delta}: at least one slot stays");
+            return;
+        }
+        _concurrency = size;
+        _scheduler.Resize(_concurrency + _abandonedBodies);
+        Reply(true, $"pool {(resize.Delta >= 0 ? "grown" : "shrunk")} to {_concurrency}");
+        foreach (var link in _links.Values)
+            RequestMore(link);
+        StartWhatFits();
+    }
+
+    private void OnAddConsumer(AddConsumer add)
+    {
+        if (_links.TryGetValue(add.Queue, out var existing) && existing.Consuming)
+        {
+            Reply(true, $"already consuming from queue '{add.Queue}'");
+            return;
+        }
+        if (existing is null)
+            _links[add.Queue] = existing = new QueueLink(add.Queue);
+        existing.Consuming = true;
+        Reply(true, $"add consumer {add.Queue}");
+        if (!_draining)
+            RequestMore(existing);
+    }
+
+    /// <summary>
+    /// Stops asking the queue for work and gives back what has not started; the link stays, so the leases of the
+    /// tasks still running are handed back when they finish.
+    /// </summary>
+    private void OnCancelConsumer(CancelConsumer cancel)
+    {
+        if (!_links.TryGetValue(cancel.Queue, out var link) || !link.Consuming)
+        {
+            Reply(false, $"not consuming from queue '{cancel.Queue}'");
+            return;
+        }
+        link.Consuming = false;
+        var returned = _buffer.Where(t => t.Queue == link.Name).ToArray();
+        foreach (var task in returned)
+            _buffer.Remove(task);
+        _queues.Tell(new WithdrawDemand(link.Name, returned.Select(t => t.TaskId).ToArray()));
+        link.Held = Math.Max(0, link.Held - returned.Length);
+        link.Outstanding = 0;
+        Timers.Cancel(link.Name);
+        Reply(true, $"no longer consuming from '{cancel.Queue}'");
+    }
+
+    /// <summary>Celery's shutdown: the node's coordinated shutdown drains this worker first, then leaves the cluster.</summary>
+    private void OnShutdown()
+    {
+        Reply(true, "shutting down: draining, then leaving the cluster");
+        _log.Info("Shutdown requested by remote control");
+        _ = CoordinatedShutdown.Get(Context.System).Run(CoordinatedShutdown.ClusterLeavingReason.Instance);
+    }
+
+    private void Reply(bool ok, string message) => Sender.Tell(new WorkerControlReply(_settings.Hostname, ok, message));
+
+    private WorkerStats Stats() => new(_settings.Hostname, _concurrency, _settings.Prefetch,
+        _links.Values.Where(l => l.Consuming).Select(l => l.Name).ToArray(),
         _running.Values.Select(r => r.Task.TaskId).ToArray(), _buffer.Select(t => t.TaskId).ToArray(),
         _counters.Succeeded, _counters.Failed, _counters.Retried, Context.System.Uptime.TotalSeconds);
 
@@ -381,6 +492,9 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         public int Outstanding { get; set; }
         public int Held { get; set; }
         public List<string> Finished { get; } = new();
+
+        /// <summary>False after cancel-consumer: no more demand, but finished leases are still handed back.</summary>
+        public bool Consuming { get; set; } = true;
     }
 
     private sealed record RunningAttempt(TaskEnvelope Task, RetryPolicy Retry, DateTimeOffset StartedAt, long Clock,

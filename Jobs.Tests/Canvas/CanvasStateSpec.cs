@@ -125,4 +125,20 @@ public sealed class CanvasStateSpec
         var again = CelerySignatures.Parse(JsonDocument.Parse(CelerySignatures.ToJson(chord).ToJsonString()).RootElement);
         Assert.Equal(CelerySignatures.ToJson(chord).ToJsonString(), CelerySignatures.ToJson(again).ToJsonString());
     }
+
+    [Fact]
+    public void A_window_holds_back_members_beyond_its_room_but_never_a_callback()
+    {
+        var header = Enumerable.Range(0, 5).Select(i => Signature.Of("tasks.add", i, i).WithLink(Signature.Of("tasks.echo")));
+        var state = Started(Signature.Group(header));
+        var sent = new HashSet<string>();
+        var (_, first) = state.Evaluate(sent.Contains, room: 2);
+        Assert.Equal(["[0,0]", "[1,1]"], first.Select(s => s.Args.GetRawText()));
+        sent.UnionWith(first.Select(s => s.TaskId));
+
+        state = Finish(state, first[0].TaskId, 0);
+        var (_, next) = state.Evaluate(sent.Contains, room: 1);
+        Assert.Equal(["[0]", "[2,2]"], next.Select(s => s.Args.GetRawText()));
+        Assert.Equal([false, true], next.Select(s => s.AwaitResult));
+    }
 }

@@ -9,11 +9,15 @@ namespace Jobs.Tests.Infrastructure;
 public sealed class ClusterProcesses : IAsyncDisposable
 {
     private readonly string _redis;
+    private readonly IReadOnlyList<string> _everyNode;
     private readonly List<NodeProcess> _all = new();
 
-    public ClusterProcesses(string redisConnection)
+    /// <param name="redisConnection">The shared journal.</param>
+    /// <param name="everyNode">Options given to every node, e.g. a --config file.</param>
+    public ClusterProcesses(string redisConnection, params string[] everyNode)
     {
         _redis = redisConnection;
+        _everyNode = everyNode;
         WorkDir = Path.Combine(Path.GetTempPath(), "jobs-cluster-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(WorkDir);
         SeedPorts = [FreePort.Next(), FreePort.Next()];
@@ -32,7 +36,11 @@ public sealed class ClusterProcesses : IAsyncDisposable
 
     private string SeedList => string.Join(",", SeedPorts.Take(SeedCount).Select(p => $"akka.tcp://jobs@127.0.0.1:{p}"));
 
-    private string[] Common => ["--seeds", SeedList, "--journal", "redis", "--redis", _redis];
+    private string[] Common => ["--seeds", SeedList, .. Storage];
+
+    private string[] Storage => ["--journal", "redis", "--redis", _redis, .. _everyNode];
+
+    public string SeedAddress(int index = 0) => $"akka.tcp://jobs@127.0.0.1:{SeedPorts[index]}";
 
     public NodeProcess StartSeed(int index = 0)
     {
@@ -41,9 +49,22 @@ public sealed class ClusterProcesses : IAsyncDisposable
     }
 
     /// <summary>A worker node on a free port; <paramref name="extra"/> adds options such as --queues.</summary>
-    public NodeProcess StartWorker(string name, params string[] extra) =>
+    public NodeProcess StartWorker(string name, params string[] extra)
+    {
+        var port = FreePort.Next();
+        WorkerAddresses[name] = $"akka.tcp://jobs@127.0.0.1:{port}";
+        return Track(NodeProcess.Start("Jobs.Node",
+            ["--port", port.ToString(), "--hostname", name, "--tasks", typeof(ClusterProcesses).Assembly.Location, .. Common, .. extra],
+            Dir(name), null));
+    }
+
+    /// <summary>Each worker's actor system address, by worker name.</summary>
+    public Dictionary<string, string> WorkerAddresses { get; } = new();
+
+    /// <summary>A worker given <paramref name="seeds"/> instead of the cluster's (e.g. an address nobody listens on).</summary>
+    public NodeProcess StartWorkerWithSeeds(string name, string seeds, params string[] extra) =>
         Track(NodeProcess.Start("Jobs.Node",
-            ["--port", FreePort.Next().ToString(), "--hostname", name, "--tasks", typeof(ClusterProcesses).Assembly.Location, .. Common, .. extra],
+            ["--port", FreePort.Next().ToString(), "--hostname", name, "--tasks", typeof(ClusterProcesses).Assembly.Location, "--seeds", seeds, .. Storage, .. extra],
             Dir(name), null));
 
     public async Task<NodeProcess> StartApiAsync()

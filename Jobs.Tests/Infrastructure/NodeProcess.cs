@@ -104,11 +104,40 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>SIGTERM, as a service manager stops a node; waits for a graceful exit.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
-        if (!_process.HasExited)
-            Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
+        Signal("TERM");
         using var cancel = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cancel.Token);
         return _process.ExitCode;
+    }
+
+    /// <summary>
+    /// SIGSTOP: the process stays alive but answers nothing, which its peers cannot tell from a network partition
+    /// that cuts it off alone.
+    /// </summary>
+    public void Freeze() => Signal("STOP");
+
+    /// <summary>SIGCONT: the frozen process runs on, unaware of what the others decided meanwhile.</summary>
+    public void Resume() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        if (!_process.HasExited)
+            Process.Start("kill", [$"-{signal}", _process.Id.ToString()])!.WaitForExit();
+    }
+
+    /// <summary>Waits for the process to exit on its own and answers whether it did within <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cancel.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
     }
 
     /// <summary>POSTs JSON (or raw text) and returns the status and parsed body.</summary>

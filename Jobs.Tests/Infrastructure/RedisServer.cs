@@ -12,19 +12,24 @@ namespace Jobs.Tests.Infrastructure;
 public sealed class RedisServer : IDisposable
 {
     private readonly string _appendFsync;
+    private readonly string? _password;
     private Process? _process;
 
-    public RedisServer() : this("always")
+    public RedisServer() : this("always", null)
     {
     }
 
     /// <summary>A server with its own fsync policy: "everysec" as in production, for throughput figures.</summary>
-    public static RedisServer WithAppendFsync(string appendFsync) => new(appendFsync);
+    public static RedisServer WithAppendFsync(string appendFsync) => new(appendFsync, null);
+
+    /// <summary>A server that requires <paramref name="password"/>; <see cref="ConnectionString"/> carries it.</summary>
+    public static RedisServer WithPassword(string password) => new("always", password);
 
     /// <summary><paramref name="appendFsync"/>: "always" makes every acknowledged write survive a kill, so tests are exact.</summary>
-    private RedisServer(string appendFsync)
+    private RedisServer(string appendFsync, string? password)
     {
         _appendFsync = appendFsync;
+        _password = password;
         Port = FreePort.Next();
         Directory = Path.Combine(Path.GetTempPath(), "jobs-redis-" + Guid.NewGuid().ToString("N")[..12]);
         System.IO.Directory.CreateDirectory(Directory);
@@ -33,7 +38,7 @@ public sealed class RedisServer : IDisposable
 
     public int Port { get; }
     public string Directory { get; }
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    public string ConnectionString => _password is null ? $"127.0.0.1:{Port}" : $"127.0.0.1:{Port},password={_password}";
     public bool IsRunning => _process is { HasExited: false };
 
     public void Start()
@@ -49,6 +54,11 @@ public sealed class RedisServer : IDisposable
         };
         foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", Directory, "--save", "", "--appendonly", "yes", "--appendfsync", _appendFsync })
             info.ArgumentList.Add(arg);
+        if (_password is not null)
+        {
+            info.ArgumentList.Add("--requirepass");
+            info.ArgumentList.Add(_password);
+        }
         _process = Process.Start(info) ?? throw new InvalidOperationException("could not start redis-server");
         _process.OutputDataReceived += (_, _) => { };
         _process.ErrorDataReceived += (_, _) => { };
@@ -80,10 +90,18 @@ public sealed class RedisServer : IDisposable
             {
                 using var client = new TcpClient("127.0.0.1", Port);
                 using var stream = client.GetStream();
-                stream.Write("PING\r\n"u8);
-                var buffer = new byte[16];
-                var read = stream.Read(buffer);
-                if (Encoding.ASCII.GetString(buffer, 0, read).StartsWith("+PONG", StringComparison.Ordinal))
+                var ping = _password is null ? "PING\r\n" : $"AUTH {_password}\r\nPING\r\n";
+                stream.Write(Encoding.ASCII.GetBytes(ping));
+                var answer = new StringBuilder();
+                var buffer = new byte[64];
+                while (answer.ToString().Split("\r\n").Length <= (_password is null ? 1 : 2))
+                {
+                    var read = stream.Read(buffer);
+                    if (read == 0)
+                        break;
+                    answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
+                }
+                if (answer.ToString().Contains("+PONG", StringComparison.Ordinal))
                     return;
             }
             catch (SocketException)
@@ -112,4 +130,12 @@ public sealed class RedisServer : IDisposable
 public sealed class RedisCollection : ICollectionFixture<RedisServer>
 {
     public const string Name = "redis";
+}
+
+/// <summary>A redis-server that requires a password, for the specs proving the password passes through.</summary>
+public sealed class PasswordRedisServer : IDisposable
+{
+    public RedisServer Server { get; } = RedisServer.WithPassword("s3cret-" + Guid.NewGuid().ToString("N")[..6]);
+
+    public void Dispose() => Server.Dispose();
 }

@@ -15,6 +15,10 @@ public sealed class RedisSnapshotStoreSpec(RedisServer redis) : SnapshotStoreCon
 public sealed class RedisReadJournalSpec(RedisServer redis)
     : ReadJournalConformanceSpec(PersistenceBackends.Redis(redis), Jobs.Actors.Persistence.Redis.Query.RedisReadJournal.Identifier);
 
+/// <summary>The same journal suite through a connection string with a password: it reaches StackExchange.Redis unchanged.</summary>
+public sealed class RedisWithPasswordJournalSpec(PasswordRedisServer redis)
+    : JournalConformanceSpec(PersistenceBackends.Redis(redis.Server)), IClassFixture<PasswordRedisServer>;
+
 public sealed class SqliteJournalSpec() : JournalConformanceSpec(PersistenceBackends.Sqlite(PersistenceBackends.TempSqlitePath()));
 
 public sealed class SqliteSnapshotStoreSpec() : SnapshotStoreConformanceSpec(PersistenceBackends.Sqlite(PersistenceBackends.TempSqlitePath()));

@@ -148,4 +148,17 @@ public abstract class JournalConformanceSpec(Config config) : TestKit(config)
         Assert.Equal(4, ExpectMsg<WriteMessageSuccess>().Persistent.SequenceNr);
         Assert.Equal([1L, 4], Replay(1, long.MaxValue).SequenceNrs);
     }
+
+    [Fact]
+    public void A_second_writer_of_a_sequence_number_already_written_fails_and_changes_nothing()
+    {
+        WriteEvents(2);
+        var stale = new Persistent("stale", 2, _pid, string.Empty, false, ActorRefs.NoSender, "another-writer");
+        Journal.Tell(new WriteMessages([new AtomicWrite(stale)], TestActor, 1));
+        ExpectMsg<WriteMessagesFailed>();
+        Assert.Equal(2, ExpectMsg<WriteMessageFailure>().Persistent.SequenceNr);
+        var (replayed, highest) = Replay(1, long.MaxValue);
+        Assert.Equal([1L, 2], replayed);
+        Assert.Equal(2, highest);
+    }
 }

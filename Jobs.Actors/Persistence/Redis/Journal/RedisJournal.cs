@@ -17,15 +17,20 @@ public sealed class RedisJournal : AsyncWriteJournal
     /// <summary>
     /// KEYS: events, highest, ids, idlog, then one key per tag. ARGV: pid, highest, channel, event count,
     /// (score, member) per event, tag-entry count, (index into KEYS, "seq:pid") per tag entry.
+    /// A sequence number at or below the stored highest means a second writer of the same persistence id (a stale
+    /// node after a partition): the write fails, as a SQL journal's primary key would make it fail.
     /// </summary>
     private const string WriteScript = """
         local n = tonumber(ARGV[4])
+        local high = tonumber(redis.call('GET', KEYS[2]) or '0')
+        if tonumber(ARGV[5]) <= high then
+          return redis.error_reply('sequence number ' .. ARGV[5] .. ' of ' .. ARGV[1] .. ' is already written (highest ' .. high .. '): another writer is active')
+        end
         local i = 5
         for e = 1, n do
           redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
           i = i + 2
         end
-        local high = tonumber(redis.call('GET', KEYS[2]) or '0')
         if tonumber(ARGV[2]) > high then redis.call('SET', KEYS[2], ARGV[2]) end
         if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[4], ARGV[1]) end
         local m = tonumber(ARGV[i])

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Akka.Actor;
+using Akka.Cluster;
+using Jobs.Actors.Hosting;
+using Jobs.Actors.Workers;
+
+namespace Jobs.Actors.Control;
+
+/// <summary>
+/// Celery's inspect and control across the cluster: every Up member with the shard role is asked at its
+/// <c>/user/worker</c>. Control answers per worker, like Celery's replies: <c>{"w1": {"ok": "…"}}</c>.
+/// Used by the command host and by the HTTP facade alike.
+/// </summary>
+public sealed partial class WorkerControl(JobsNode node)
+{
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>Every worker that answers in time; one that does not is left out rather than failing the command.</summary>
+    public async Task<IReadOnlyList<(WorkerStats Stats, ActorSelection Worker)>> WorkersAsync()
+    {
+        var asks = Cluster.Get(node.System).State.Members
+            .Where(m => m.Status == MemberStatus.Up && m.HasRole(node.Settings.ShardRole))
+            .Select(async m =>
+            {
+                var worker = node.System.ActorSelection(new RootActorPath(m.Address) / "user" / "worker");
+                try
+                {
+                    return (Stats: await worker.Ask<WorkerStats>(GetWorkerStats.Instance, AskTimeout).ConfigureAwait(false), Worker: worker);
+                }
+                catch (AskTimeoutException)
+                {
+                    return (Stats: (WorkerStats?)null, Worker: worker);
+                }
+            });
+        return (await Task.WhenAll(asks).ConfigureAwait(false))
+            .Where(w => w.Stats is not null)
+            .Select(w => (w.Stats!, w.Worker))
+            .OrderBy(w => w.Item1.Hostname, StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    /// <summary>Sends <paramref name="command"/> to every worker, or to the one named <paramref name="worker"/>.</summary>
+    /// <exception cref="UnknownNameException">No worker of that name answered.</exception>
+    public async Task<JsonObject> SendAsync(IWorkerControlCommand command, string? worker = null)
+    {
+        var workers = await WorkersAsync().ConfigureAwait(false);
+        var targets = worker is null ? workers : workers.Where(w => w.Stats.Hostname == worker).ToArray();
+        if (targets.Count == 0)
+            throw new UnknownNameException(worker is null
+                ? "no worker answered"
+                : $"unknown worker '{worker}'; workers: {string.Join(", ", workers.Select(w => w.Stats.Hostname))}");
+        var replies = await Task.WhenAll(targets.Select(async target =>
+        {
+            try
+            {
+                return await target.Worker.Ask<WorkerControlReply>(command, AskTimeout).ConfigureAwait(false);
+            }
+            catch (AskTimeoutException)
+            {
+                return new WorkerControlReply(target.Stats.Hostname, false, $"no reply within {AskTimeout.TotalSeconds:0} s");
+            }
+        })).ConfigureAwait(false);
+        var result = new JsonObject();
+        foreach (var reply in replies.OrderBy(r => r.Hostname, StringComparer.Ordinal))
+            result[reply.Hostname] = new JsonObject { [reply.Ok ? "ok" : "error"] = reply.Message };
+        return result;
+    }
+
+    /// <exception cref="UnknownNameException">No worker of the cluster registers <paramref name="name"/>.</exception>
+    public void RequireTask(string name)
+    {
+        if (!node.Catalog.IsRegistered(name))
+            throw new UnknownNameException($"unknown task '{name}': no worker registers it");
+    }
+
+    /// <summary>Celery's rate forms: "10/s", "100/m", "1000/h", a bare number per second; "0" lifts the limit (null).</summary>
+    public static string? ParseRate(string rate)
+    {
+        rate = rate.Trim();
+        if (rate is "0" or "none" or "off")
+            return null;
+        if (double.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out var perSecond) && perSecond > 0)
+            return rate + "/s";
+        if (RatePattern().IsMatch(rate) && double.Parse(rate[..rate.IndexOf('/')], CultureInfo.InvariantCulture) > 0)
+            return rate;
+        throw new CommandException($"'{rate}' is not a rate limit; use 10/s, 100/m, 1000/h (or 0 to lift it)");
+    }
+
+    /// <summary>Seconds, 0 meaning none.</summary>
+    public static double ParseSeconds(string value, string what) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0 && double.IsFinite(seconds)
+            ? seconds
+            : throw new CommandException($"{what} must be a number of seconds >= 0 (0 = none), not '{value}'");
+
+    public static SetTimeLimit TimeLimit(string task, double soft, double hard) =>
+        soft > 0 && hard > 0 && soft > hard
+            ? throw new CommandException($"the soft limit ({soft:0.###} s) must not exceed the hard limit ({hard:0.###} s)")
+            : new SetTimeLimit(task, soft, hard);
+
+    public static int ParseCount(string value) =>
+        int.TryParse(value, out var n) && n > 0 ? n : throw new CommandException($"N must be a whole number > 0, not '{value}'");
+
+    public static string ParseQueue(string? queue) =>
+        string.IsNullOrWhiteSpace(queue) ? throw new CommandException("give a queue name") : queue.Trim();
+
+    [GeneratedRegex(@"^\d+(\.\d+)?/[smh]$")]
+    private static partial Regex RatePattern();
+}
