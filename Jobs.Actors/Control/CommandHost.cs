@@ -98,16 +98,37 @@ public sealed class CommandHost : IAsyncDisposable
     private async Task StreamAsync(Func<CancellationToken, IAsyncEnumerable<JsonNode>> items, StreamReader reader, StreamWriter writer)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        _ = reader.ReadLineAsync(stop.Token).AsTask().ContinueWith(_ => stop.Cancel(), TaskScheduler.Default);
+        var watching = StopWhenTheClientSpeaksAsync(reader, stop);
         try
         {
-            await foreach (var item in items(stop.Token).WithCancellation(stop.Token).ConfigureAwait(false))
-                await writer.WriteLineAsync(CommandProtocol.Item(item).ToJsonString()).ConfigureAwait(false);
+            try
+            {
+                await foreach (var item in items(stop.Token).WithCancellation(stop.Token).ConfigureAwait(false))
+                    await writer.WriteLineAsync(CommandProtocol.Item(item).ToJsonString()).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+            }
+            await writer.WriteLineAsync(CommandProtocol.End().ToJsonString()).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            await watching.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Any line from the client, or its hanging up, ends the stream it is reading.</summary>
+    private static async Task StopWhenTheClientSpeaksAsync(StreamReader reader, CancellationTokenSource stop)
+    {
+        try
+        {
+            await reader.ReadLineAsync(stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
         {
         }
-        await writer.WriteLineAsync(CommandProtocol.End().ToJsonString()).ConfigureAwait(false);
+        await stop.CancelAsync().ConfigureAwait(false);
     }
 
     private async Task<(JsonObject Reply, Func<CancellationToken, IAsyncEnumerable<JsonNode>>? Items)> AnswerAsync(string line)

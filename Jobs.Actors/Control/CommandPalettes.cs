@@ -19,6 +19,7 @@ namespace Jobs.Actors.Control;
 public sealed class CommandPalettes(ActorSystem system)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
+
     /// <summary>What a node that has not joined a cluster yet can answer.</summary>
     private static readonly HashSet<string> BeforeJoining = ["cluster show", "cluster join", "cluster tail", "log peek", "log tail", "actor hierarchy"];
 
@@ -70,7 +71,7 @@ public sealed class CommandPalettes(ActorSystem system)
             ("control", "cancel-consumer") => await ConsumerAsync(args, queue => new CancelConsumer(queue)),
             ("control", "shutdown") => await ShutdownAsync(args),
             ("sharding", "regions") => new JsonArray(ShardingView.Types.Select(t => (JsonNode?)t).ToArray()),
-            ("sharding", "region-stats") => ShardingView.PerNode(await ShardingStatsAsync(args)),
+            ("sharding", "region-stats") => ShardingView.RegionStats(await ShardingStatsAsync(args)),
             ("sharding", "shard-stats") => ShardStats(await ShardingStatsAsync(args)),
             ("actor", "hierarchy") => new JsonArray(ActorHierarchy.Describe(system, Depth(args)).Select(l => (JsonNode?)l).ToArray()),
             ("log", "peek") => new JsonArray(LogRing.Shared.Latest(args.Count > 0 && int.TryParse(args[0], out var n) && n > 0 ? n : 20)
@@ -93,8 +94,9 @@ public sealed class CommandPalettes(ActorSystem system)
         var type = Required(args, $"give a type: {string.Join(", ", ShardingView.Types)}")[0];
         if (!ShardingView.Types.Contains(type))
             throw new CommandException($"unknown type '{type}'; types: {string.Join(", ", ShardingView.Types)}");
-        return await ShardingView.StatsAsync(ShardingView.RegionOf(Node, type), Timeout).ConfigureAwait(false);
+        return await ShardingView.RegionOf(Node, type).Ask<ClusterShardingStats>(new GetClusterShardingStats(Timeout), Timeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
     }
+
 
     /// <summary>Every shard of one entity type: its entity count and the node that holds it.</summary>
     private static JsonObject ShardStats(ClusterShardingStats stats)

@@ -18,11 +18,16 @@ public static class ShardingView
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, $"types: {string.Join(", ", Types)}"),
     };
 
-    public static Task<ClusterShardingStats> StatsAsync(IActorRef region, TimeSpan timeout) =>
-        region.Ask<ClusterShardingStats>(new GetClusterShardingStats(timeout), timeout + TimeSpan.FromSeconds(1));
-
     /// <summary><c>{address: {"shards": n, "entities": m}}</c> for one entity type, addresses in order.</summary>
-    public static JsonObject PerNode(ClusterShardingStats stats)
+    public static async Task<JsonObject> RegionStatsAsync(IActorRef region, TimeSpan timeout)
+    {
+        var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(timeout), timeout + TimeSpan.FromSeconds(1))
+            .ConfigureAwait(false);
+        return RegionStats(stats);
+    }
+
+    /// <summary><c>{address: {"shards": n, "entities": m}}</c>, addresses in order.</summary>
+    public static JsonObject RegionStats(ClusterShardingStats stats)
     {
         var result = new JsonObject();
         foreach (var (address, regionStats) in stats.Regions.OrderBy(r => r.Key.ToString(), StringComparer.Ordinal))
@@ -33,7 +38,7 @@ public static class ShardingView
     /// <summary><c>{address: {type: {"shards", "entities"}}}</c> for every entity type: what each node hosts.</summary>
     public static async Task<JsonObject> ByNodeAsync(JobsNode node, TimeSpan timeout)
     {
-        var perType = await Task.WhenAll(Types.Select(async t => (Type: t, Stats: PerNode(await StatsAsync(RegionOf(node, t), timeout).ConfigureAwait(false)))))
+        var perType = await Task.WhenAll(Types.Select(async t => (Type: t, Stats: await RegionStatsAsync(RegionOf(node, t), timeout).ConfigureAwait(false))))
             .ConfigureAwait(false);
         var result = new JsonObject();
         foreach (var (type, stats) in perType)

@@ -40,6 +40,16 @@ public sealed class NodeOptionsSpec
         Assert.Equal("akka.persistence.snapshot-store.redis", config.GetString("akka.persistence.snapshot-store.plugin"));
     }
 
+    [Fact]
+    public void The_command_host_binds_loopback_unless_cmd_host_or_the_environment_names_another_address()
+    {
+        Assert.Equal("127.0.0.1", JobsSettings.Create(NodeOptions.Parse([], NoEnvironment).ToConfig(["worker"], 0)).CommandHost);
+        var config = NodeOptions.Parse(["--cmd-host", "0.0.0.0"], NoEnvironment).ToConfig(["worker"], 0);
+        Assert.Equal("0.0.0.0", JobsSettings.Create(config).CommandHost);
+        var fromEnvironment = NodeOptions.Parse([], name => name == "JOBS_CMD_HOST" ? "10.0.0.7" : null);
+        Assert.Equal("10.0.0.7", fromEnvironment.CmdHost);
+    }
+
     [Theory]
     [InlineData(new[] { "--port", "x" }, "--port must be a whole number")]
     [InlineData(new[] { "--journal", "mongo" }, "--journal must be sqlite or redis")]

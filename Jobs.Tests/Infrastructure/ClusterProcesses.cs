@@ -61,11 +61,9 @@ public sealed class ClusterProcesses : IAsyncDisposable
     /// <summary>Each worker's actor system address, by worker name.</summary>
     public Dictionary<string, string> WorkerAddresses { get; } = new();
 
-    /// <summary>A worker given <paramref name="seeds"/> instead of the cluster's (e.g. an address nobody listens on).</summary>
-    public NodeProcess StartWorkerWithSeeds(string name, string seeds, params string[] extra) =>
-        Track(NodeProcess.Start("Jobs.Node",
-            ["--port", FreePort.Next().ToString(), "--hostname", name, "--tasks", typeof(ClusterProcesses).Assembly.Location, "--seeds", seeds, .. Storage, .. extra],
-            Dir(name), null));
+    /// <summary>A seed-kind node (no shards, no HTTP) given <paramref name="seeds"/> instead of the cluster's, e.g. an address nobody listens on.</summary>
+    public NodeProcess StartSeedWithSeeds(string name, string seeds, params string[] extra) =>
+        Track(NodeProcess.Start("Jobs.Seed", ["--seeds", seeds, .. Storage, .. extra], Dir(name), null));
 
     public async Task<NodeProcess> StartApiAsync()
     {

@@ -83,10 +83,13 @@ public sealed class NodeProcess : IAsyncDisposable
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
+            var exited = _process.HasExited;
+            if (exited)
+                await _process.WaitForExitAsync(); // the output read to its end
             var line = _output.FirstOrDefault(match);
             if (line is not null)
                 return line;
-            if (_process.HasExited)
+            if (exited)
                 break;
             await Task.Delay(50);
         }

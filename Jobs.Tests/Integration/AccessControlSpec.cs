@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using Jobs.Tests.Infrastructure;
@@ -25,13 +24,25 @@ public sealed class AccessControlSpec
     }
 
     [Fact]
+    public async Task A_node_refuses_to_serve_commands_beyond_loopback_without_a_token()
+    {
+        await using var node = NodeProcess.Start("Jobs.Node", ["--standalone", "--port", "0", "--http", $"127.0.0.1:{FreePort.Next()}", "--cmd-host", "0.0.0.0"],
+            Path.Combine(Path.GetTempPath(), "jobs-auth-" + Guid.NewGuid().ToString("N")[..8]), null);
+        await node.WaitForOutputAsync(l => l.Contains("refusing to serve commands on 0.0.0.0 without --auth-token"), TimeSpan.FromSeconds(30));
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!node.HasExited && DateTime.UtcNow < deadline)
+            await Task.Delay(50);
+        Assert.True(node.HasExited);
+    }
+
+    [Fact]
     public async Task Requests_without_the_right_token_are_refused_and_the_token_never_appears_in_the_log()
     {
         var workDir = Path.Combine(Path.GetTempPath(), "jobs-auth-" + Guid.NewGuid().ToString("N")[..8]);
         var httpPort = FreePort.Next();
         var cmdPort = FreePort.Next();
         await using var node = NodeProcess.Start("Jobs.Node",
-            ["--standalone", "--port", "0", "--http", $"0.0.0.0:{httpPort}", "--cmd-port", cmdPort.ToString(), "--auth-token", Token],
+            ["--standalone", "--port", "0", "--http", $"0.0.0.0:{httpPort}", "--cmd-host", "0.0.0.0", "--cmd-port", cmdPort.ToString(), "--auth-token", Token],
             workDir, $"127.0.0.1:{httpPort}");
         await node.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
 
@@ -47,22 +58,15 @@ public sealed class AccessControlSpec
             Assert.Equal(HttpStatusCode.OK, (await node.Http.SendAsync(right)).StatusCode);
         }
 
-        Assert.Equal(1, await CliAsync($"127.0.0.1:{cmdPort}", "cluster", "show"));
-        Assert.Equal(0, await CliAsync($"127.0.0.1:{cmdPort}", "cluster", "show", "--token", Token));
+        await node.WaitForOutputAsync(l => l.Contains($"commands: 0.0.0.0:{cmdPort}"), TimeSpan.FromSeconds(10));
+        var (refused, _, refusal) = await CliProcess.RunAsync(null, $"127.0.0.1:{cmdPort}", "cluster", "show");
+        Assert.Equal(1, refused);
+        Assert.Contains("refused: missing or wrong token", refusal);
+        Assert.Equal(1, (await CliProcess.RunAsync(null, $"127.0.0.1:{cmdPort}", "log", "tail", "--token", "not-the-token")).Exit);
+        Assert.Equal(0, (await CliProcess.RunAsync(null, $"127.0.0.1:{cmdPort}", "cluster", "show", "--token", Token)).Exit);
+        var (peeked, log, _) = await CliProcess.RunAsync(null, $"127.0.0.1:{cmdPort}", "log", "peek", "2000", "--token", Token);
+        Assert.Equal(0, peeked);
+        Assert.DoesNotContain(Token, log);
         Assert.DoesNotContain(Token, node.OutputText);
-    }
-
-    private static async Task<int> CliAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "jobs.dll"));
-        foreach (var arg in args)
-            info.ArgumentList.Add(arg);
-        info.Environment.Remove("JOBS_AUTH_TOKEN");
-        using var process = Process.Start(info)!;
-        await process.StandardOutput.ReadToEndAsync();
-        await process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return process.ExitCode;
     }
 }

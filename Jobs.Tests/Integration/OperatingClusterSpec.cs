@@ -6,8 +6,8 @@ namespace Jobs.Tests.Integration;
 
 /// <summary>
 /// A cluster for the operating specs: seed, w1 and w2, the api node, plus w3 (queue "drain", to be shut down),
-/// w5 (to be killed), w6 (to be downed) and w4, whose only seed is an address nobody listens on (to be told
-/// `cluster join`). The split-brain resolver waits a minute, so an unreachable member stays for an operator to down.
+/// w5 (to be killed), w6 (to be downed) and n4, a node without shards whose only seed is an address nobody listens
+/// on (to be told `cluster join`). The split-brain resolver waits a minute, so an unreachable member stays for an operator to down.
 /// </summary>
 public sealed class OperatingClusterFixture : IAsyncLifetime
 {
@@ -26,7 +26,8 @@ public sealed class OperatingClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         var config = Path.Combine(Path.GetTempPath(), $"jobs-operating-{Guid.NewGuid():N}.conf");
-        await File.WriteAllTextAsync(config, "akka.cluster.split-brain-resolver.stable-after = 60s");
+        // The resolver would otherwise also hold a downed member's singletons (the shard coordinators) for its minute.
+        await File.WriteAllTextAsync(config, "akka.cluster.split-brain-resolver.stable-after = 60s\nakka.cluster.down-removal-margin = 2s");
         Cluster = new ClusterProcesses(Redis.ConnectionString, "--config", config);
         Cluster.StartSeed();
         Cluster.Workers["w1"] = Cluster.StartWorker("w1", "--concurrency", "2");
@@ -34,7 +35,7 @@ public sealed class OperatingClusterFixture : IAsyncLifetime
         Cluster.Workers["w3"] = Cluster.StartWorker("w3", "--concurrency", "2", "--queues", "drain");
         Cluster.Workers["w5"] = Cluster.StartWorker("w5", "--port", W5Port.ToString());
         Cluster.Workers["w6"] = Cluster.StartWorker("w6", "--port", W6Port.ToString());
-        W4 = Cluster.StartWorkerWithSeeds("w4", Address(FreePort.Next()), "--port", W4Port.ToString(), "--cmd-port", W4CmdPort.ToString());
+        W4 = Cluster.StartSeedWithSeeds("n4", Address(FreePort.Next()), "--port", W4Port.ToString(), "--cmd-port", W4CmdPort.ToString());
         await Cluster.StartApiAsync();
         await Cluster.WaitForMembersUpAsync(7, TimeSpan.FromSeconds(120));
         await Cluster.WaitForTaskTypesAsync(TimeSpan.FromSeconds(30));
@@ -80,12 +81,38 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
 
     private static JsonNode? Member(JsonArray members, string address) => members.FirstOrDefault(m => m!["address"]!.GetValue<string>() == address);
 
+    /// <summary>
+    /// Sends a task and waits for its result, sending again (same id) while shards move after a membership change,
+    /// so the next spec starts on a cluster that serves.
+    /// </summary>
+    private async Task<JsonNode> SendRetryingAsync(string name, object args, string? queue = null)
+    {
+        var id = Guid.NewGuid().ToString();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (true)
+        {
+            var request = new Dictionary<string, object> { ["args"] = args, ["task_id"] = id };
+            if (queue is not null)
+                request["queue"] = queue;
+            var (status, body) = await Cluster.Api!.PostAsync($"api/task/async-apply/{name}", request);
+            if (status == 200)
+                return body!;
+            Assert.True(status == 503 && DateTime.UtcNow < deadline, $"async-apply {name} answered {status}: {body}");
+        }
+    }
+
+    private async Task ServesAgainAsync()
+    {
+        var id = (await SendRetryingAsync("tasks.add", new[] { 1, 2 }))["task-id"]!.GetValue<string>();
+        Assert.Equal(3, (await Cluster.ResultAsync(id, TimeSpan.FromSeconds(90)))["result"]!.GetValue<int>());
+    }
+
     private async Task WaitForExitAsync(NodeProcess process)
     {
         var deadline = DateTime.UtcNow + Deadline;
         while (!process.HasExited && DateTime.UtcNow < deadline)
             await Task.Delay(100);
-        Assert.True(process.HasExited, "the node's process did not exit");
+        Assert.True(process.HasExited, $"the node's process did not exit; its last lines:{Environment.NewLine}{string.Join(Environment.NewLine, process.Output.TakeLast(30))}");
     }
 
     [Fact]
@@ -95,6 +122,10 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
         await tail.WaitForLineAsync(l => l.Contains("CurrentClusterState"), Deadline);
         await fixture.W4.WaitForOutputAsync(l => l.Contains("commands:"), Deadline);
         var w4 = OperatingClusterFixture.Address(fixture.W4Port);
+
+        var (early, _, earlyError) = await CliProcess.RunAsync(null, $"127.0.0.1:{fixture.W4CmdPort}", "tasks", "stats");
+        Assert.Equal(1, early);
+        Assert.Contains("has not joined a cluster yet", earlyError);
 
         var (joined, _, joinError) = await CliProcess.RunAsync(null, $"127.0.0.1:{fixture.W4CmdPort}", "cluster", "join", Cluster.SeedAddress());
         Assert.True(joined == 0, joinError);
@@ -110,6 +141,7 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
         await MembersUntilAsync(m => Member(m, w4) is null, $"{w4} gone");
         await tail.WaitForLineAsync(l => l.Contains("MemberRemoved") && l.Contains(w4), Deadline);
         await WaitForExitAsync(fixture.W4);
+        await ServesAgainAsync();
     }
 
     [Fact]
@@ -119,6 +151,7 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
         var (exit, _, error) = await Cli("cluster", "down", w6);
         Assert.True(exit == 0, error);
         await MembersUntilAsync(m => Member(m, w6) is null, $"{w6} gone");
+        await ServesAgainAsync();
     }
 
     [Fact]
@@ -131,6 +164,7 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
         var downed = await JsonAsync("cluster", "down-unreachable");
         Assert.Equal("downed", downed[w5]!.GetValue<string>());
         await MembersUntilAsync(m => Member(m, w5) is null, $"{w5} gone");
+        await ServesAgainAsync();
     }
 
     [Fact]
@@ -154,7 +188,7 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
     [Fact]
     public async Task A_task_for_a_new_queue_runs_after_add_consumer_and_waits_again_after_cancel_consumer()
     {
-        var first = await Cluster.SendAsync("tasks.mul", new { args = new[] { 6, 7 }, queue = "reports" });
+        var first = (await SendRetryingAsync("tasks.mul", new[] { 6, 7 }, "reports"))["task-id"]!.GetValue<string>();
         var (waiting, _) = await Cluster.Api!.GetAsync($"api/task/result/{first}?timeout=1");
         Assert.Equal(408, waiting);
 
@@ -166,7 +200,7 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
 
         await JsonAsync("control", "cancel-consumer", "reports", "--worker", "w2");
         Assert.DoesNotContain("reports", (await JsonAsync("tasks", "stats"))["w2"]!["queues"]!.AsArray().Select(q => q!.GetValue<string>()));
-        var second = await Cluster.SendAsync("tasks.mul", new { args = new[] { 2, 3 }, queue = "reports" });
+        var second = (await SendRetryingAsync("tasks.mul", new[] { 2, 3 }, "reports"))["task-id"]!.GetValue<string>();
         var (stillWaiting, body) = await Cluster.Api!.GetAsync($"api/task/result/{second}?timeout=2");
         Assert.Equal(408, stillWaiting);
         Assert.Equal("RECEIVED", body!["state"]!.GetValue<string>());
@@ -175,7 +209,7 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
     [Fact]
     public async Task Shutdown_lets_the_running_task_finish_then_the_worker_leaves_the_cluster()
     {
-        var nap = await Cluster.SendAsync("test.nap", new { args = new[] { 3 }, queue = "drain" });
+        var nap = (await SendRetryingAsync("test.nap", new[] { 3 }, "drain"))["task-id"]!.GetValue<string>();
         var deadline = DateTime.UtcNow + Deadline;
         while ((await Cluster.Api!.GetAsync($"api/task/info/{nap}")).Body?["state"]?.GetValue<string>() != "STARTED")
         {
@@ -190,6 +224,7 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
         Assert.Equal("w3", await Cluster.WorkerOfAsync(nap));
         await WaitForExitAsync(Cluster.Workers["w3"]);
         Assert.DoesNotContain("w3", (await JsonAsync("tasks", "stats")).AsObject().Select(p => p.Key));
+        await ServesAgainAsync();
     }
 
     [Fact]
