@@ -85,8 +85,7 @@ public sealed class DashboardPagingSpec(BrowserFixture browser, ThousandTasksFix
         await Expect(page.Locator("#tasks-body tr[data-uuid]")).ToHaveCountAsync(20);
         await Expect(page.Locator("#tasks-body .state", new() { HasText = "FAILURE" }).First).ToBeVisibleAsync();
         await Expect(page.Locator("#tasks-body .state", new() { HasText = "SUCCESS" }).First).ToBeVisibleAsync();
-        var path = Path.Combine(RepositoryRoot.Find(), "docs", "dashboard.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var path = RepositoryRoot.Screenshot("dashboard.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = false });
         Assert.True(new FileInfo(path).Length > 10_000);
         Assert.Empty(browser.ScriptErrors(page));

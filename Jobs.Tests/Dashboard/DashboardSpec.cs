@@ -83,8 +83,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         var drawn = await page.Locator(".cv-task").EvaluateAllAsync<string[]>("nodes => nodes.map(n => n.dataset.id)");
         Assert.Equal(memberIds.Order(), drawn.Order());
 
-        var shot = Path.Combine(RepositoryRoot.Find(), "docs", "dashboard-canvas.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(shot)!);
+        var shot = RepositoryRoot.Screenshot("dashboard-canvas.png");
         await page.Locator("#canvas-view").ScreenshotAsync(new() { Path = shot });
 
         // Each box links to its task's page, and that page back to the canvas.

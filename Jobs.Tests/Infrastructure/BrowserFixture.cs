@@ -68,6 +68,19 @@ public sealed class BrowserFixture : IAsyncLifetime
 /// <summary>The repository's root (where ActorJobs.sln is), for files the suite writes into it such as docs/dashboard.png.</summary>
 public static class RepositoryRoot
 {
+    /// <summary>
+    /// Where a screenshot goes: the repository's docs/ (the README's pictures) when JOBS_UPDATE_SCREENSHOTS=1, else the
+    /// test output, so an ordinary run leaves the working tree as it was.
+    /// </summary>
+    public static string Screenshot(string name)
+    {
+        var dir = Environment.GetEnvironmentVariable("JOBS_UPDATE_SCREENSHOTS") == "1"
+            ? Path.Combine(Find(), "docs")
+            : Path.Combine(AppContext.BaseDirectory, "screenshots");
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, name);
+    }
+
     public static string Find()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
