@@ -55,7 +55,7 @@ public sealed class Prompt(CommandRunner runner)
                     break;
                 if (words[0] == "help")
                 {
-                    CommandRunner.PrintHelp();
+                    CommandRunner.PrintHelp(words.Length > 1 ? words[1] : null);
                     continue;
                 }
                 if (words.Length < 2)
