@@ -85,7 +85,7 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
     /// Sends a task and waits for its result, sending again (same id) while shards move after a membership change,
     /// so the next spec starts on a cluster that serves.
     /// </summary>
-    private async Task<JsonNode> SendRetryingAsync(string name, object args, string? queue = null)
+    private async Task<JsonNode> SendRetryingAsync(string name, object args, string? queue = null, int? countdown = null)
     {
         var id = Guid.NewGuid().ToString();
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
@@ -94,6 +94,8 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
             var request = new Dictionary<string, object> { ["args"] = args, ["task_id"] = id };
             if (queue is not null)
                 request["queue"] = queue;
+            if (countdown is not null)
+                request["countdown"] = countdown;
             var (status, body) = await Cluster.Api!.PostAsync($"api/task/async-apply/{name}", request);
             if (status == 200)
                 return body!;
@@ -225,6 +227,29 @@ public sealed class OperatingClusterSpec(OperatingClusterFixture fixture) : ICla
         await WaitForExitAsync(Cluster.Workers["w3"]);
         Assert.DoesNotContain("w3", (await JsonAsync("tasks", "stats")).AsObject().Select(p => p.Key));
         await ServesAgainAsync();
+    }
+
+    [Fact]
+    public async Task Tasks_scheduled_and_revoked_asked_at_a_node_without_shards_cover_every_shard_node()
+    {
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+            ids.Add((await SendRetryingAsync("tasks.add", new[] { i, i }, countdown: 300))["task-id"]!.GetValue<string>());
+        var scheduled = await JsonAsync("tasks", "scheduled");
+        Assert.All(ids, id => Assert.Equal("tasks.add", scheduled[id]?["name"]?.GetValue<string>()));
+
+        await JsonAsync(["control", "revoke", .. ids]);
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var revoked = await JsonAsync("tasks", "revoked");
+            if (ids.All(id => revoked[id]?["reason"]?.GetValue<string>() == "revoked"))
+                break;
+            Assert.True(DateTime.UtcNow < deadline, $"tasks revoked at the api node never listed every revoked task: {revoked.ToJsonString()}");
+            await Task.Delay(200);
+        }
+        scheduled = await JsonAsync("tasks", "scheduled");
+        Assert.All(ids, id => Assert.Null(scheduled[id]));
     }
 
     [Fact]
