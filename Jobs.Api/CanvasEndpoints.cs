@@ -13,6 +13,7 @@ public static class CanvasEndpoints
         var api = app.MapGroup("/api/canvas").WithTags("canvas");
         api.MapPost("/", Start).WithSummary("Starts a chain, group, chord, map, starmap or chunks given as Celery signature JSON");
         api.MapGet("/{id}", Get).WithSummary("The state, result and members of a canvas; with ?timeout= waits up to that many seconds");
+        api.MapGet("/{id}/tree", GetTree).WithSummary("The canvas as a tree (chain, group, chord, task nodes) with each node's state, for drawing it");
         return app;
     }
 
@@ -42,6 +43,67 @@ public static class CanvasEndpoints
     /// <summary>Every node inside a link or link_error, found in one walk (a chord of 100,000 has as many nodes).</summary>
     private static HashSet<Signature> Callbacks(Signature root) =>
         new(root.Nodes().SelectMany(n => n.Link.Concat(n.LinkError)).SelectMany(l => l.Nodes()), ReferenceEqualityComparer.Instance);
+
+    private static async Task<IResult> GetTree(string id, CanvasClient canvas, HttpContext http)
+    {
+        var tree = await canvas.Handle(id).GetTreeAsync(http.RequestAborted);
+        if (tree.Root is null)
+            return Results.Json(new { error = $"Unknown canvas '{id}'" }, statusCode: 404);
+        var states = tree.Result.Members.ToDictionary(m => m.TaskId, m => m.State);
+        var json = TaskEndpoints.Describe(new TaskResult(tree.CanvasId, tree.Result.State, tree.Result.Result, tree.Result.Error));
+        json["root"] = TreeNode(tree.Root, states, tree.Result.State);
+        return Results.Json(json);
+    }
+
+    /// <summary>
+    /// One node of the drawn tree. A task's state is the coordinator's (PENDING until its result arrives); a chain's,
+    /// group's or chord's is summed up from its tasks, except the root's, which is the canvas's own outcome.
+    /// Link callbacks are fire and forget, not members, so their state is unknown here (null).
+    /// </summary>
+    private static JsonObject TreeNode(Signature node, IReadOnlyDictionary<string, TaskState> states, TaskState? own = null)
+    {
+        var json = new JsonObject
+        {
+            ["id"] = node.Id,
+            ["type"] = node.Kind.ToString().ToLowerInvariant(),
+            ["state"] = (own ?? Summed(node, states))?.ToCelery(),
+        };
+        if (node.Kind == SignatureKind.Task)
+        {
+            json["task"] = node.Task;
+            json["args"] = node.Args is { } args ? JsonNode.Parse(args.GetRawText()) : new JsonArray();
+            json["kwargs"] = node.Kwargs is { } kwargs ? JsonNode.Parse(kwargs.GetRawText()) : new JsonObject();
+        }
+        json["children"] = new JsonArray(node.Members.Select(m => (JsonNode?)TreeNode(m, states)).ToArray());
+        if (node.Body is not null)
+            json["body"] = TreeNode(node.Body, states);
+        if (node.Link.Count > 0)
+            json["link"] = new JsonArray(node.Link.Select(l => (JsonNode?)TreeNode(l, states)).ToArray());
+        if (node.LinkError.Count > 0)
+            json["link_error"] = new JsonArray(node.LinkError.Select(l => (JsonNode?)TreeNode(l, states)).ToArray());
+        return json;
+    }
+
+    /// <summary>FAILURE if any task failed or was revoked, SUCCESS when all succeeded, STARTED once any finished, else PENDING.</summary>
+    private static TaskState? Summed(Signature node, IReadOnlyDictionary<string, TaskState> states)
+    {
+        var leaves = Leaves(node).Select(id => states.TryGetValue(id, out var s) ? s : (TaskState?)null).ToArray();
+        if (leaves.Length == 0 || leaves.All(s => s is null))
+            return null;
+        if (leaves.Any(s => s is TaskState.Failure or TaskState.Revoked))
+            return TaskState.Failure;
+        if (leaves.All(s => s == TaskState.Success))
+            return TaskState.Success;
+        return leaves.Any(s => s == TaskState.Success) ? TaskState.Started : TaskState.Pending;
+    }
+
+    /// <summary>The tasks whose outcome make up a node (a chord's body included, callbacks not).</summary>
+    private static IEnumerable<string> Leaves(Signature node) => node.Kind switch
+    {
+        SignatureKind.Task => [node.Id!],
+        SignatureKind.Chord => node.Members.SelectMany(Leaves).Concat(Leaves(node.Body!)),
+        _ => node.Members.SelectMany(Leaves),
+    };
 
     private static async Task<IResult> Get(string id, double? timeout, CanvasClient canvas, HttpContext http)
     {

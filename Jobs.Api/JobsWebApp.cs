@@ -39,6 +39,7 @@ public static class JobsWebApp
         app.MapCanvasEndpoints();
         app.MapWorkerEndpoints();
         app.MapMonitoringEndpoints();
+        app.MapDashboard();
         return app;
     }
 

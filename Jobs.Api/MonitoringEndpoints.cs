@@ -249,6 +249,11 @@ public static class MonitoringEndpoints
         foreach (var worker in workers.Workers.Where(w => w.Online))
             text.Append("jobs_worker_active_tasks{worker=\"").Append(TaskMetrics.Escape(worker.Last.Hostname)).Append("\"} ").Append(worker.Last.Active).Append('\n');
 
+        var streams = await monitor.Ref.Ask<EventStreamCount>(GetEventStreamCount.Instance, AskTimeout, cancel);
+        text.AppendLine("# HELP jobs_event_streams Live event streams (GET /api/events connections) this node feeds.");
+        text.AppendLine("# TYPE jobs_event_streams gauge");
+        text.Append("jobs_event_streams ").Append(streams.Count).Append('\n');
+
         var state = Cluster.Get(node.System).State;
         text.AppendLine("# HELP jobs_cluster_members Cluster members as this node sees them, by status.");
         text.AppendLine("# TYPE jobs_cluster_members gauge");

@@ -4,8 +4,9 @@ using System.Text;
 namespace Jobs.Api;
 
 /// <summary>
-/// Bearer-token access to the HTTP facade: every request but the health check must carry
-/// <c>Authorization: Bearer &lt;token&gt;</c>. Compared in constant time; the token is never logged.
+/// Bearer-token access to the HTTP facade: every request but the health check and the dashboard's static files must
+/// carry <c>Authorization: Bearer &lt;token&gt;</c>. The event stream alone also takes <c>?token=</c>, because a
+/// browser's EventSource cannot set headers. Compared in constant time; the token is never logged.
 /// </summary>
 public static class TokenCheck
 {
@@ -14,7 +15,7 @@ public static class TokenCheck
         var expected = Encoding.UTF8.GetBytes(token);
         return async (http, next) =>
         {
-            if (http.Request.Path.StartsWithSegments("/healthcheck") || Matches(http.Request.Headers.Authorization.ToString(), expected))
+            if (IsPublic(http.Request) || Matches(http.Request.Headers.Authorization.ToString(), expected) || QueryMatches(http.Request, expected))
             {
                 await next(http);
                 return;
@@ -25,6 +26,10 @@ public static class TokenCheck
         };
     }
 
+    /// <summary>The health check, and the dashboard's page and scripts: they hold no data, and the page asks for the token itself.</summary>
+    private static bool IsPublic(HttpRequest request) =>
+        request.Path.StartsWithSegments("/healthcheck") || request.Path == "/" || request.Path.StartsWithSegments(DashboardEndpoints.AssetPath);
+
     /// <summary>Equal in constant time, so the comparison does not leak how much of a guess was right.</summary>
     public static bool Matches(string header, byte[] expected)
     {
@@ -33,4 +38,8 @@ public static class TokenCheck
             return false;
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..]), expected);
     }
+
+    private static bool QueryMatches(HttpRequest request, byte[] expected) =>
+        request.Path.StartsWithSegments("/api/events") && request.Query["token"] is [{ } given] &&
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), expected);
 }

@@ -37,6 +37,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
 
         Command<StartCanvas>(Start);
         Command<GetCanvasResult>(_ => Sender.Tell(_state.ToResult()));
+        Command<GetCanvasTree>(_ => Sender.Tell(new CanvasTree(_state.CanvasId, _state.Root, _state.ToResult())));
         Command<AwaitCanvasResult>(_ => ReplyWhenReady(Sender));
         Command<TaskResult>(OnMemberResult);
         Command<ReaskMembers>(_ => AskMembersAgain());

@@ -17,6 +17,12 @@ public sealed record CanvasAccepted(string CanvasId, Signature Root) : IJobsMess
 
 public sealed record GetCanvasResult(string CanvasId) : ICanvasCommand;
 
+/// <summary>Asks for the tree itself, for drawing the canvas. Answered with <see cref="CanvasTree"/>.</summary>
+public sealed record GetCanvasTree(string CanvasId) : ICanvasCommand;
+
+/// <summary>The canvas's tree with every id (null if it never started) and where its members stand.</summary>
+public sealed record CanvasTree(string CanvasId, Signature? Root, CanvasResult Result) : IJobsMessage;
+
 /// <summary>Answered once the canvas is ready, by message.</summary>
 public sealed record AwaitCanvasResult(string CanvasId) : ICanvasCommand;
 

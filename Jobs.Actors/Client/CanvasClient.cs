@@ -19,6 +19,9 @@ public sealed class CanvasClient(IActorRef canvases, TimeSpan submitTimeout)
     internal Task<CanvasResult> AskAsync(ICanvasCommand command, TimeSpan? timeout, CancellationToken cancellationToken) =>
         canvases.Ask<CanvasResult>(command, timeout, cancellationToken);
 
+    internal Task<CanvasTree> AskTreeAsync(string canvasId, CancellationToken cancellationToken) =>
+        canvases.Ask<CanvasTree>(new GetCanvasTree(canvasId), submitTimeout, cancellationToken);
+
     internal TimeSpan SubmitTimeout => submitTimeout;
 }
 
@@ -41,6 +44,9 @@ public sealed class CanvasHandle
 
     public Task<CanvasResult> GetStateAsync(CancellationToken cancellationToken = default) =>
         _client.AskAsync(new GetCanvasResult(Id), _client.SubmitTimeout, cancellationToken);
+
+    /// <summary>The tree with every id and the members' states, as its coordinator knows them now.</summary>
+    public Task<CanvasTree> GetTreeAsync(CancellationToken cancellationToken = default) => _client.AskTreeAsync(Id, cancellationToken);
 
     /// <summary>Waits until the canvas is ready; a failure throws <see cref="TaskFailedException"/> when propagating.</summary>
     public async Task<T?> GetAsync<T>(TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)

@@ -19,7 +19,6 @@ namespace Jobs.Actors.Control;
 public sealed class CommandPalettes(ActorSystem system)
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(10);
-    private static readonly string[] ShardTypes = [JobsNode.TaskTypeName, JobsNode.QueueTypeName, JobsNode.CanvasTypeName];
 
     /// <summary>What a node that has not joined a cluster yet can answer.</summary>
     private static readonly HashSet<string> BeforeJoining = ["cluster show", "cluster join", "cluster tail", "log peek", "log tail", "actor hierarchy"];
@@ -71,8 +70,8 @@ public sealed class CommandPalettes(ActorSystem system)
             ("control", "add-consumer") => await ConsumerAsync(args, queue => new AddConsumer(queue)),
             ("control", "cancel-consumer") => await ConsumerAsync(args, queue => new CancelConsumer(queue)),
             ("control", "shutdown") => await ShutdownAsync(args),
-            ("sharding", "regions") => new JsonArray(ShardTypes.Select(t => (JsonNode?)t).ToArray()),
-            ("sharding", "region-stats") => RegionStats(await ShardingStatsAsync(args)),
+            ("sharding", "regions") => new JsonArray(ShardingView.Types.Select(t => (JsonNode?)t).ToArray()),
+            ("sharding", "region-stats") => ShardingView.RegionStats(await ShardingStatsAsync(args)),
             ("sharding", "shard-stats") => ShardStats(await ShardingStatsAsync(args)),
             ("actor", "hierarchy") => new JsonArray(ActorHierarchy.Describe(system, Depth(args)).Select(l => (JsonNode?)l).ToArray()),
             ("log", "peek") => new JsonArray(LogRing.Shared.Latest(args.Count > 0 && int.TryParse(args[0], out var n) && n > 0 ? n : 20)
@@ -92,25 +91,12 @@ public sealed class CommandPalettes(ActorSystem system)
 
     private async Task<ClusterShardingStats> ShardingStatsAsync(IReadOnlyList<string> args)
     {
-        var type = Required(args, $"give a type: {string.Join(", ", ShardTypes)}")[0];
-        var region = type switch
-        {
-            JobsNode.TaskTypeName => Node.Tasks,
-            JobsNode.QueueTypeName => Node.Queues,
-            JobsNode.CanvasTypeName => Node.Canvases,
-            _ => throw new CommandException($"unknown type '{type}'; types: {string.Join(", ", ShardTypes)}"),
-        };
-        return await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(Timeout), Timeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+        var type = Required(args, $"give a type: {string.Join(", ", ShardingView.Types)}")[0];
+        if (!ShardingView.Types.Contains(type))
+            throw new CommandException($"unknown type '{type}'; types: {string.Join(", ", ShardingView.Types)}");
+        return await ShardingView.RegionOf(Node, type).Ask<ClusterShardingStats>(new GetClusterShardingStats(Timeout), Timeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
     }
 
-    /// <summary>Shards and entities per node for one entity type, as the cluster's regions report them.</summary>
-    private static JsonObject RegionStats(ClusterShardingStats stats)
-    {
-        var result = new JsonObject();
-        foreach (var (address, regionStats) in stats.Regions.OrderBy(r => r.Key.ToString(), StringComparer.Ordinal))
-            result[address.ToString()] = new JsonObject { ["shards"] = regionStats.Stats.Count, ["entities"] = regionStats.Stats.Values.Sum() };
-        return result;
-    }
 
     /// <summary>Every shard of one entity type: its entity count and the node that holds it.</summary>
     private static JsonObject ShardStats(ClusterShardingStats stats)

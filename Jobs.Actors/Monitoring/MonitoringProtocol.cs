@@ -80,6 +80,14 @@ public sealed record SubscribeEvents(IActorRef Subscriber);
 
 public sealed record UnsubscribeEvents(IActorRef Subscriber);
 
+/// <summary>Answers an <see cref="EventStreamCount"/>: how many live streams (SSE connections) the monitor feeds.</summary>
+public sealed record GetEventStreamCount
+{
+    public static readonly GetEventStreamCount Instance = new();
+}
+
+public sealed record EventStreamCount(int Count);
+
 /// <summary>Answers a <see cref="WorkerList"/>: the workers the monitor has heard of, online or not.</summary>
 public sealed record GetWorkers
 {

@@ -30,7 +30,7 @@ public sealed record MonitoringSettings(
             Path.GetFullPath(path),
             Math.Max(16, monitor.GetInt("max-result-length", 4096)),
             monitor.GetTimeSpan("heartbeat-interval", TimeSpan.FromSeconds(2)),
-            monitor.GetTimeSpan("offline-after", TimeSpan.FromSeconds(6)),
+            monitor.GetTimeSpan("offline-after", TimeSpan.FromSeconds(10)),
             Math.Max(1, monitor.GetInt("batch-size", 1000)),
             monitor.GetTimeSpan("batch-interval", TimeSpan.FromMilliseconds(200)),
             monitor.GetTimeSpan("stream.flush-interval", TimeSpan.FromMilliseconds(250)),

@@ -120,8 +120,12 @@ public sealed class TaskIndex : IDisposable
     public TaskPage Query(TaskQuery query)
     {
         var where = new StringBuilder(" WHERE 1 = 1");
+        // One read transaction: the total and the page come from the same snapshot, whatever the writer commits between.
+        using var snapshot = _connection.BeginTransaction(deferred: true);
         using var count = _connection.CreateCommand();
         using var page = _connection.CreateCommand();
+        count.Transaction = snapshot;
+        page.Transaction = snapshot;
         void Parameter(string name, object value)
         {
             count.Parameters.AddWithValue(name, value);

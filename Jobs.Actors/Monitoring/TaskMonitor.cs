@@ -63,6 +63,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
                 Context.Unwatch(unsubscribe.Subscriber);
         });
         Receive<Terminated>(terminated => _subscribers.Remove(terminated.ActorRef));
+        Receive<GetEventStreamCount>(_ => Sender.Tell(new EventStreamCount(_subscribers.Count)));
     }
 
     public static Props Props(MonitoringSettings settings, string readJournalId, TaskMetrics metrics) =>

@@ -59,6 +59,23 @@ public sealed class CanvasClientSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_canvas_tree_is_the_started_signature_with_ids_and_its_members_states()
+    {
+        var chord = await _node.Canvas.ApplyAsync(Signature.Chord([Signature.Of("tasks.add", 1, 1), Signature.Of("tasks.add", 2, 2)], Signature.Of("tasks.xsum")));
+        await chord.GetAsync<long>(Deadline);
+        var tree = await chord.GetTreeAsync();
+        Assert.Equal(chord.Id, tree.CanvasId);
+        Assert.Equal(chord.Root!.Nodes().Select(n => (n.Kind, n.Task, n.Id)), tree.Root!.Nodes().Select(n => (n.Kind, n.Task, n.Id)));
+        Assert.Equal(SignatureKind.Chord, tree.Root.Kind);
+        Assert.Equal(tree.Root.Members.Select(m => m.Id).Append(tree.Root.Body!.Id), tree.Result.Members.Select(m => m.TaskId));
+        Assert.All(tree.Result.Members, m => Assert.Equal(TaskState.Success, m.State));
+
+        var never = await _node.Canvas.Handle(Guid.NewGuid().ToString()).GetTreeAsync();
+        Assert.Null(never.Root);
+        Assert.Equal(TaskState.Pending, never.Result.State);
+    }
+
+    [Fact]
     public async Task A_failed_canvas_propagates_the_cause_unless_told_not_to()
     {
         var chain = await _node.Canvas.ApplyAsync(Signature.Chain(Signature.Of("tasks.fail", "nope"), Signature.Of("tasks.add", 1)));

@@ -10,31 +10,15 @@ namespace Jobs.Tests.Integration;
 /// and their shard moves to the surviving worker, which recovers them from the Redis journal; no node is restarted,
 /// no client resubmits, the results are right and the chord's body runs once.
 /// </summary>
-public sealed class CanvasFailoverSpec : IAsyncLifetime
+public sealed class CanvasFailoverSpec() : RedisClusterSpec(seeds: 1, workers: 2, "--concurrency", "2", "--prefetch", "2")
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(180);
-    private readonly RedisServer _redis = new();
-    private ClusterProcesses _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        _cluster = new ClusterProcesses(_redis.ConnectionString);
-        await _cluster.StartAllAsync(2, "--concurrency", "2", "--prefetch", "2");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        _redis.Dispose();
-    }
-
     private static JsonObject Sig(string task, params object[] args) => new()
     {
         ["task"] = task, ["args"] = new JsonArray(args.Select(a => JsonValue.Create(a)).ToArray<JsonNode?>()),
         ["kwargs"] = new JsonObject(), ["options"] = new JsonObject(), ["subtask_type"] = null, ["immutable"] = false,
     };
 
-    private async Task<JsonNode> CanvasAsync(string id) => (await _cluster.Api!.GetAsync($"api/canvas/{id}")).Body!;
+    private async Task<JsonNode> CanvasAsync(string id) => (await Cluster.Api!.GetAsync($"api/canvas/{id}")).Body!;
 
     private static int Succeeded(JsonNode canvas) =>
         canvas["children"]?.AsArray().Count(c => c!["state"]!.GetValue<string>() == "SUCCESS") ?? 0;
@@ -70,8 +54,8 @@ public sealed class CanvasFailoverSpec : IAsyncLifetime
                 ["tasks"] = new JsonArray([Sig("test.slow_add", 0, 0, 0.2), .. Enumerable.Range(0, 39).Select(_ => (JsonNode?)Sig("test.slow_add", 1, 0.2))]),
             },
         };
-        Assert.Equal(200, (await _cluster.Api!.PostAsync("api/canvas", chain.ToJsonString())).Status);
-        Assert.Equal(200, (await _cluster.Api!.PostAsync("api/canvas", chord.ToJsonString())).Status);
+        Assert.Equal(200, (await Cluster.Api!.PostAsync("api/canvas", chain.ToJsonString())).Status);
+        Assert.Equal(200, (await Cluster.Api!.PostAsync("api/canvas", chord.ToJsonString())).Status);
 
         var host = await CoordinatorHostAsync();
         var deadline = DateTime.UtcNow + Deadline;
@@ -82,30 +66,30 @@ public sealed class CanvasFailoverSpec : IAsyncLifetime
         }
         Assert.InRange(Succeeded(await CanvasAsync(chordId)), 300, 999);
         Assert.InRange(Succeeded(await CanvasAsync(chainId)), 1, 39);
-        await _cluster.Workers[host].KillAsync();
+        await Cluster.Workers[host].KillAsync();
 
         var chordResult = await ReadyAsync(chordId, deadline + Deadline);
         var chainResult = await ReadyAsync(chainId, deadline + Deadline);
         Assert.Equal(999_000, chordResult["result"]!.GetValue<long>());
         Assert.Equal(39, chainResult["result"]!.GetValue<long>());
-        Assert.Equal(["TaskReceived", "TaskSucceeded"], RedisJournalReader.Manifests(_redis, bodyId));
+        Assert.Equal(["TaskReceived", "TaskSucceeded"], RedisJournalReader.Manifests(Redis, bodyId));
     }
 
     /// <summary>The worker whose canvas region holds the coordinators, as `jobs … sharding region-stats canvas` tells.</summary>
     private async Task<string> CoordinatorHostAsync()
     {
-        var (exit, output, error) = await CliSpec.JobsAsync($"127.0.0.1:{_cluster.ApiCmdPort}", "sharding", "region-stats", "canvas", "--json");
+        var (exit, output, error) = await CliSpec.JobsAsync($"127.0.0.1:{Cluster.ApiCmdPort}", "sharding", "region-stats", "canvas", "--json");
         Assert.True(exit == 0, error);
         var hosting = JsonNode.Parse(output)!.AsObject().Where(r => r.Value!["entities"]!.GetValue<int>() > 0).Select(r => r.Key).ToArray();
         var address = Assert.Single(hosting);
-        return _cluster.WorkerAddresses.Single(w => w.Value == address).Key;
+        return Cluster.WorkerAddresses.Single(w => w.Value == address).Key;
     }
 
     private async Task<JsonNode> ReadyAsync(string canvasId, DateTime deadline)
     {
         while (true)
         {
-            var (status, body) = await _cluster.Api!.GetAsync($"api/canvas/{canvasId}?timeout=5");
+            var (status, body) = await Cluster.Api!.GetAsync($"api/canvas/{canvasId}?timeout=5");
             // While the shard moves, the api node may answer 408 or an error: ask again until the deadline.
             if (status == 200 && body?["state"]?.GetValue<string>() is "SUCCESS" or "FAILURE")
             {

@@ -8,37 +8,14 @@ namespace Jobs.Tests.Integration;
 /// and the whole cluster restarted from the same Redis. Each case asserts one terminal event per task, read
 /// from the journal in Redis.
 /// </summary>
-public sealed class ClusterFaultSpec : IAsyncLifetime
+public sealed class ClusterFaultSpec() : RedisClusterSpec(seeds: 1, workers: 2, "--concurrency", "2", "--prefetch", "2")
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
-    private readonly RedisServer _redis = new();
-    private ClusterProcesses _cluster = null!;
-
-    public async Task InitializeAsync()
-    {
-        _cluster = new ClusterProcesses(_redis.ConnectionString);
-        await _cluster.StartAllAsync(2, "--concurrency", "2", "--prefetch", "2");
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _cluster.DisposeAsync();
-        _redis.Dispose();
-    }
-
-    private void AssertOneTerminalEvent(string taskId)
-    {
-        var events = RedisJournalReader.Manifests(_redis, taskId);
-        Assert.Single(events, e => e is "TaskSucceeded" or "TaskFailed" or "TaskRevoked");
-        Assert.Equal("TaskSucceeded", events[^1]);
-    }
-
     private async Task<Dictionary<string, string>> StatesAsync(IEnumerable<string> ids)
     {
         var states = new Dictionary<string, string>();
         foreach (var id in ids)
         {
-            var (_, info) = await _cluster.Api!.GetAsync($"api/task/info/{id}");
+            var (_, info) = await Cluster.Api!.GetAsync($"api/task/info/{id}");
             states[id] = info?["state"]?.GetValue<string>() + "@" + info?["worker"]?.GetValue<string>();
         }
         return states;
@@ -49,10 +26,10 @@ public sealed class ClusterFaultSpec : IAsyncLifetime
     {
         var sleeping = new List<string>();
         for (var i = 0; i < 8; i++)
-            sleeping.Add(await _cluster.SendAsync("tasks.sleep", new { args = new[] { 3 } }));
+            sleeping.Add(await Cluster.SendAsync("tasks.sleep", new { args = new[] { 3 } }));
         var waiting = new List<string>();
         for (var i = 0; i < 8; i++)
-            waiting.Add(await _cluster.SendAsync("tasks.add", new { args = new[] { i, 1 }, countdown = 6 }));
+            waiting.Add(await Cluster.SendAsync("tasks.add", new { args = new[] { i, 1 }, countdown = 6 }));
 
         var deadline = DateTime.UtcNow + Deadline;
         while (!(await StatesAsync(sleeping)).Values.Any(s => s == "STARTED@w1"))
@@ -60,18 +37,18 @@ public sealed class ClusterFaultSpec : IAsyncLifetime
             Assert.True(DateTime.UtcNow < deadline, "no task started on w1");
             await Task.Delay(100);
         }
-        await _cluster.Workers["w1"].KillAsync();
+        await Cluster.Workers["w1"].KillAsync();
 
         foreach (var id in sleeping)
         {
-            Assert.Equal("SUCCESS", (await _cluster.ResultAsync(id, Deadline))["state"]!.GetValue<string>());
-            AssertOneTerminalEvent(id);
+            Assert.Equal("SUCCESS", (await Cluster.ResultAsync(id, Deadline))["state"]!.GetValue<string>());
+            AssertSucceededOnce(id);
         }
         for (var i = 0; i < waiting.Count; i++)
         {
-            Assert.Equal(i + 1, (await _cluster.ResultAsync(waiting[i], Deadline))["result"]!.GetValue<int>());
-            Assert.Equal("w2", await _cluster.WorkerOfAsync(waiting[i]));
-            AssertOneTerminalEvent(waiting[i]);
+            Assert.Equal(i + 1, (await Cluster.ResultAsync(waiting[i], Deadline))["result"]!.GetValue<int>());
+            Assert.Equal("w2", await Cluster.WorkerOfAsync(waiting[i]));
+            AssertSucceededOnce(waiting[i]);
         }
     }
 
@@ -80,7 +57,7 @@ public sealed class ClusterFaultSpec : IAsyncLifetime
     {
         var ids = new List<string>();
         for (var i = 0; i < 8; i++)
-            ids.Add(await _cluster.SendAsync("tasks.sleep", new { args = new[] { 3 } }));
+            ids.Add(await Cluster.SendAsync("tasks.sleep", new { args = new[] { 3 } }));
         var deadline = DateTime.UtcNow + Deadline;
         Dictionary<string, string> states;
         while (!(states = await StatesAsync(ids)).Values.Any(s => s == "STARTED@w1"))
@@ -90,38 +67,38 @@ public sealed class ClusterFaultSpec : IAsyncLifetime
         }
         var runningOnW1 = states.Where(s => s.Value == "STARTED@w1").Select(s => s.Key).ToArray();
 
-        Assert.Equal(0, await _cluster.Workers["w1"].TerminateAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal(0, await Cluster.Workers["w1"].TerminateAsync(TimeSpan.FromSeconds(60)));
 
         foreach (var id in ids)
         {
-            Assert.Equal("SUCCESS", (await _cluster.ResultAsync(id, Deadline))["state"]!.GetValue<string>());
-            AssertOneTerminalEvent(id);
+            Assert.Equal("SUCCESS", (await Cluster.ResultAsync(id, Deadline))["state"]!.GetValue<string>());
+            AssertSucceededOnce(id);
         }
         foreach (var id in runningOnW1)
-            Assert.Equal("w1", await _cluster.WorkerOfAsync(id));
-        Assert.True(_cluster.Workers["w1"].HasExited);
-        await _cluster.WaitForMembersUpAsync(3, TimeSpan.FromSeconds(30));
+            Assert.Equal("w1", await Cluster.WorkerOfAsync(id));
+        Assert.True(Cluster.Workers["w1"].HasExited);
+        await Cluster.WaitForMembersUpAsync(3, TimeSpan.FromSeconds(30));
     }
 
     [Fact]
-    public async Task The_whole_cluster_restarted_from_the_same_redis_runs_what_it_had_accepted()
+    public async Task The_wholeCluster_restarted_from_the_sameRedis_runs_what_it_had_accepted()
     {
-        var before = await _cluster.SendAsync("tasks.add", new { args = new[] { 1, 1 } });
-        Assert.Equal(2, (await _cluster.ResultAsync(before, Deadline))["result"]!.GetValue<int>());
+        var before = await Cluster.SendAsync("tasks.add", new { args = new[] { 1, 1 } });
+        Assert.Equal(2, (await Cluster.ResultAsync(before, Deadline))["result"]!.GetValue<int>());
         var waiting = new List<string>();
         for (var i = 0; i < 6; i++)
-            waiting.Add(await _cluster.SendAsync("tasks.add", new { args = new[] { i, 10 }, countdown = 5 }));
+            waiting.Add(await Cluster.SendAsync("tasks.add", new { args = new[] { i, 10 }, countdown = 5 }));
 
-        await _cluster.DisposeAsync();
-        _cluster = new ClusterProcesses(_redis.ConnectionString);
-        await _cluster.StartAllAsync(2, "--concurrency", "2");
+        await Cluster.DisposeAsync();
+        Cluster = new ClusterProcesses(Redis.ConnectionString);
+        await Cluster.StartAllAsync(2, "--concurrency", "2");
 
         for (var i = 0; i < waiting.Count; i++)
         {
-            Assert.Equal(i + 10, (await _cluster.ResultAsync(waiting[i], Deadline))["result"]!.GetValue<int>());
-            AssertOneTerminalEvent(waiting[i]);
+            Assert.Equal(i + 10, (await Cluster.ResultAsync(waiting[i], Deadline))["result"]!.GetValue<int>());
+            AssertSucceededOnce(waiting[i]);
         }
-        Assert.Equal(2, (await _cluster.ResultAsync(before, Deadline))["result"]!.GetValue<int>());
-        AssertOneTerminalEvent(before);
+        Assert.Equal(2, (await Cluster.ResultAsync(before, Deadline))["result"]!.GetValue<int>());
+        AssertSucceededOnce(before);
     }
 }

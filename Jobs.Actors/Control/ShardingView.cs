@@ -1,0 +1,55 @@
+using System.Text.Json.Nodes;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Jobs.Actors.Hosting;
+
+namespace Jobs.Actors.Control;
+
+/// <summary>Shards and entities per node, as the cluster's regions report them (for the CLI and the dashboard).</summary>
+public static class ShardingView
+{
+    public static readonly IReadOnlyList<string> Types = [JobsNode.TaskTypeName, JobsNode.QueueTypeName, JobsNode.CanvasTypeName];
+
+    public static IActorRef RegionOf(JobsNode node, string type) => type switch
+    {
+        JobsNode.TaskTypeName => node.Tasks,
+        JobsNode.QueueTypeName => node.Queues,
+        JobsNode.CanvasTypeName => node.Canvases,
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, $"types: {string.Join(", ", Types)}"),
+    };
+
+    /// <summary><c>{address: {"shards": n, "entities": m}}</c> for one entity type, addresses in order.</summary>
+    public static async Task<JsonObject> RegionStatsAsync(IActorRef region, TimeSpan timeout)
+    {
+        var stats = await region.Ask<ClusterShardingStats>(new GetClusterShardingStats(timeout), timeout + TimeSpan.FromSeconds(1))
+            .ConfigureAwait(false);
+        return RegionStats(stats);
+    }
+
+    /// <summary><c>{address: {"shards": n, "entities": m}}</c>, addresses in order.</summary>
+    public static JsonObject RegionStats(ClusterShardingStats stats)
+    {
+        var result = new JsonObject();
+        foreach (var (address, regionStats) in stats.Regions.OrderBy(r => r.Key.ToString(), StringComparer.Ordinal))
+            result[address.ToString()] = new JsonObject { ["shards"] = regionStats.Stats.Count, ["entities"] = regionStats.Stats.Values.Sum() };
+        return result;
+    }
+
+    /// <summary><c>{address: {type: {"shards", "entities"}}}</c> for every entity type: what each node hosts.</summary>
+    public static async Task<JsonObject> ByNodeAsync(JobsNode node, TimeSpan timeout)
+    {
+        var perType = await Task.WhenAll(Types.Select(async t => (Type: t, Stats: await RegionStatsAsync(RegionOf(node, t), timeout).ConfigureAwait(false))))
+            .ConfigureAwait(false);
+        var result = new JsonObject();
+        foreach (var (type, stats) in perType)
+        {
+            foreach (var (address, counts) in stats)
+            {
+                if (result[address] is not JsonObject forNode)
+                    result[address] = forNode = new JsonObject();
+                forNode[type] = counts!.DeepClone();
+            }
+        }
+        return result;
+    }
+}

@@ -1,0 +1,32 @@
+// Queues: how many tasks wait in each queue (GET /api/queues/length), fetched again every two seconds.
+import { api, escapeHtml } from './core.js';
+
+let poll = null;
+
+export async function render(main) {
+  main.innerHTML = `<h1>Queues</h1><div id="queues-view"><span class="muted">Loading…</span></div>`;
+  poll = setInterval(() => load().catch(() => {}), 2000);
+  await load();
+}
+
+async function load() {
+  const view = document.getElementById('queues-view');
+  let body;
+  try {
+    body = await api('api/queues/length');
+  } catch (e) {
+    if (view) view.innerHTML = `<p class="error">${escapeHtml(e.message)}</p>`;
+    return;
+  }
+  if (!view) return;
+  const queues = (body && body.active_queues) || [];
+  const max = Math.max(1, ...queues.map(q => q.messages || 0));
+  view.innerHTML = queues.length === 0 ? `<p class="muted">No queues.</p>`
+    : `<table id="queues"><thead><tr><th>Queue</th><th class="num">Messages</th><th style="width:50%"></th></tr></thead><tbody>
+      ${queues.map(q => `<tr data-queue="${escapeHtml(q.name)}"><td>${escapeHtml(q.name)}</td><td class="num messages">${escapeHtml(q.messages)}</td>
+        <td><div class="bar" style="width:${(100 * (q.messages || 0)) / max}%"></div></td></tr>`).join('')}</tbody></table>`;
+}
+
+export function dispose() {
+  clearInterval(poll);
+}
