@@ -32,6 +32,7 @@ public sealed class DashboardAccessSpec(BrowserFixture browser)
         await page.Locator("#token-input").FillAsync(Token);
         await page.Locator("#token-form button").ClickAsync();
         await Expect(page.Locator("#members tbody tr")).ToHaveCountAsync(1);
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 

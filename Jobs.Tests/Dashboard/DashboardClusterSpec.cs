@@ -38,6 +38,7 @@ public sealed class DashboardClusterSpec(BrowserFixture browser)
         await Expect(members.Filter(new() { HasText = "api" })).ToHaveCountAsync(1, new() { Timeout = 60_000 });
         await Expect(members.Filter(new() { HasText = "worker" }).Filter(new() { HasText = "yes" }).First.Locator("td").Nth(4))
             .ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+ / \d+$"), new() { Timeout = 60_000 });
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 }

@@ -71,6 +71,7 @@ public sealed class DashboardPagingSpec(BrowserFixture browser, ThousandTasksFix
         await page.Locator("#tasks-table th[data-key=name]").ClickAsync();
         await Expect(page.Locator("#tasks-table th[data-key=name]")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("sorted-asc"));
         await Expect(rows.First.Locator(".name")).ToHaveTextAsync("tasks.add");
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -84,10 +85,10 @@ public sealed class DashboardPagingSpec(BrowserFixture browser, ThousandTasksFix
         await Expect(page.Locator("#tasks-body tr[data-uuid]")).ToHaveCountAsync(20);
         await Expect(page.Locator("#tasks-body .state", new() { HasText = "FAILURE" }).First).ToBeVisibleAsync();
         await Expect(page.Locator("#tasks-body .state", new() { HasText = "SUCCESS" }).First).ToBeVisibleAsync();
-        var path = Path.Combine(RepositoryRoot.Find(), "docs", "dashboard.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var path = RepositoryRoot.Screenshot("dashboard.png");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = path, FullPage = false });
         Assert.True(new FileInfo(path).Length > 10_000);
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 }

@@ -30,6 +30,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         await Expect(row.Locator(".state")).ToHaveTextAsync("SUCCESS", new() { Timeout = 30_000 });
         await Expect(row.Locator(".name")).ToHaveTextAsync("tasks.sleep");
         Assert.True(await page.EvaluateAsync<bool>("() => window.__notReloaded === true"));
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -47,6 +48,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         var traceback = page.Locator("#task-traceback");
         await Expect(traceback).ToContainTextAsync("InvalidOperationException");
         await Expect(traceback).ToContainTextAsync("at ");
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -81,8 +83,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         var drawn = await page.Locator(".cv-task").EvaluateAllAsync<string[]>("nodes => nodes.map(n => n.dataset.id)");
         Assert.Equal(memberIds.Order(), drawn.Order());
 
-        var shot = Path.Combine(RepositoryRoot.Find(), "docs", "dashboard-canvas.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(shot)!);
+        var shot = RepositoryRoot.Screenshot("dashboard-canvas.png");
         await page.Locator("#canvas-view").ScreenshotAsync(new() { Path = shot });
 
         // Each box links to its task's page, and that page back to the canvas.
@@ -90,6 +91,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         await Expect(page.Locator("#task-result")).ToHaveTextAsync("20");
         await page.Locator("#task-canvas").ClickAsync();
         await Expect(page.Locator(".cv-header .cv-task")).ToHaveCountAsync(4);
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -107,6 +109,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
             await Node.ResultAsync(id, TimeSpan.FromSeconds(30));
         await page.WaitForFunctionAsync("() => parseInt(document.querySelector('#rate-cards .card .muted').textContent) >= 5",
             null, new() { Timeout = 30_000 });
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 
@@ -116,6 +119,7 @@ public sealed class DashboardSpec(BrowserFixture browser, StandaloneNodeFixture 
         var page = await browser.NewPageAsync();
         await page.GotoAsync(Url("queues"));
         await Expect(page.Locator("#queues tr[data-queue='default'] .messages")).ToHaveTextAsync(new System.Text.RegularExpressions.Regex(@"^\d+$"));
+        Assert.Empty(browser.ScriptErrors(page));
         await page.CloseAsync();
     }
 }

@@ -35,13 +35,20 @@ public sealed class BrowserFixture : IAsyncLifetime
         });
     }
 
-    /// <summary>A new tab; waits on conditions give up after 30 s unless told otherwise.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IPage, System.Collections.Concurrent.ConcurrentQueue<string>> _errors = new();
+
+    /// <summary>A new tab; waits on conditions give up after 30 s unless told otherwise; its uncaught script errors are kept.</summary>
     public async Task<IPage> NewPageAsync()
     {
         var page = await Context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
+        var errors = _errors.GetOrAdd(page, _ => new());
+        page.PageError += (_, error) => errors.Enqueue(error);
         return page;
     }
+
+    /// <summary>Uncaught exceptions thrown by the dashboard's scripts in this tab so far.</summary>
+    public IReadOnlyList<string> ScriptErrors(IPage page) => _errors.TryGetValue(page, out var errors) ? errors.ToArray() : [];
 
     public async Task DisposeAsync()
     {
@@ -61,6 +68,19 @@ public sealed class BrowserFixture : IAsyncLifetime
 /// <summary>The repository's root (where ActorJobs.sln is), for files the suite writes into it such as docs/dashboard.png.</summary>
 public static class RepositoryRoot
 {
+    /// <summary>
+    /// Where a screenshot goes: the repository's docs/ (the README's pictures) when JOBS_UPDATE_SCREENSHOTS=1, else the
+    /// test output, so an ordinary run leaves the working tree as it was.
+    /// </summary>
+    public static string Screenshot(string name)
+    {
+        var dir = Environment.GetEnvironmentVariable("JOBS_UPDATE_SCREENSHOTS") == "1"
+            ? Path.Combine(Find(), "docs")
+            : Path.Combine(AppContext.BaseDirectory, "screenshots");
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, name);
+    }
+
     public static string Find()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
