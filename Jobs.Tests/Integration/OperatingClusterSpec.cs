@@ -39,6 +39,22 @@ public sealed class OperatingClusterFixture : IAsyncLifetime
         await Cluster.StartApiAsync();
         await Cluster.WaitForMembersUpAsync(7, TimeSpan.FromSeconds(120));
         await Cluster.WaitForTaskTypesAsync(TimeSpan.FromSeconds(30));
+        await WaitUntilEveryWorkerAnswersAsync(["w1", "w2", "w3", "w5", "w6"], TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Until inspection at the api node reaches every worker (remoting to each is set up by then).</summary>
+    private async Task WaitUntilEveryWorkerAnswersAsync(string[] workers, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var output = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            (var exit, output, _) = await CliProcess.RunAsync(null, $"127.0.0.1:{Cluster.ApiCmdPort}", "tasks", "stats", "--json");
+            if (exit == 0 && JsonNode.Parse(output)!.AsObject().Select(p => p.Key).Order().SequenceEqual(workers))
+                return;
+            await Task.Delay(250);
+        }
+        throw new TimeoutException($"tasks stats at the api node never listed {string.Join(", ", workers)}: {output}");
     }
 
     public async Task DisposeAsync()
