@@ -17,6 +17,7 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
             BadRequestException e => (400, (object)new { error = e.Message, parameter = e.Parameter }),
             UnknownTaskException e => (404, new { error = e.Message, task = e.TaskName }),
             Jobs.Actors.Control.UnknownNameException e => (404, new { error = e.Message }),
+            Jobs.Actors.Control.NoReplyException e => (504, new { error = e.Message }),
             Jobs.Actors.Control.CommandException e => (400, new { error = e.Message }),
             PayloadTooLargeException e => (413, new { error = e.Message }),
             BadHttpRequestException { StatusCode: 413 } e => (413, new { error = e.Message }),

@@ -64,11 +64,14 @@ public static class NodeHost
                 Console.WriteLine($"ActorJobs {kind.Name} node joining the cluster; commands: {started.Endpoint}");
             });
         }
-        catch
+        catch (Exception e)
         {
             if (started is not null)
                 await started.DisposeAsync();
-            throw;
+            if (e is not NodeNotUpException)
+                throw;
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return 1;
         }
         await using var commands = started!;
         commands.Attach(node);

@@ -80,9 +80,10 @@ public sealed class CommandRunner(string host, int port, string? token, bool jso
 
     private static bool IsStream(string palette, string command) => command == "tail" && palette is "cluster" or "log";
 
-    public static void PrintHelp()
+    /// <summary>Every command, or those of one palette.</summary>
+    public static void PrintHelp(string? palette = null)
     {
-        foreach (var usage in CommandCatalog.All)
+        foreach (var usage in CommandCatalog.All.Where(c => palette is null || c.Palette == palette))
             Console.WriteLine($"{usage.Palette,-8} {(usage.Command + " " + usage.Arguments).TrimEnd(),-42} {usage.Summary}");
         Console.WriteLine("Options: --json (JSON for scripts), --token TOKEN (or JOBS_AUTH_TOKEN) for a node started with --auth-token.");
     }

@@ -30,11 +30,8 @@ public sealed class Prompt(CommandRunner runner)
         }
         var editor = new LineEditor(_completion.Candidates);
         var keepHistory = !Console.IsInputRedirected;
-        if (keepHistory && File.Exists(HistoryFile))
-        {
-            foreach (var line in File.ReadLines(HistoryFile).TakeLast(HistoryKept))
-                editor.Remember(line);
-        }
+        if (keepHistory)
+            Load(editor);
         Console.CancelKeyPress += (_, e) =>
         {
             // Ctrl-C while a command runs ends that command (a tail), not the prompt.
@@ -55,7 +52,7 @@ public sealed class Prompt(CommandRunner runner)
                     break;
                 if (words[0] == "help")
                 {
-                    CommandRunner.PrintHelp();
+                    CommandRunner.PrintHelp(words.Length > 1 ? words[1] : null);
                     continue;
                 }
                 if (words.Length < 2)
@@ -70,9 +67,36 @@ public sealed class Prompt(CommandRunner runner)
         {
             _client?.Dispose();
             if (keepHistory)
-                File.WriteAllLines(HistoryFile, editor.History.TakeLast(HistoryKept));
+                Save(editor);
         }
         return 0;
+    }
+
+    /// <summary>History is a convenience: a home directory that cannot be read or written only loses it.</summary>
+    private static void Load(LineEditor editor)
+    {
+        try
+        {
+            if (File.Exists(HistoryFile))
+            {
+                foreach (var line in File.ReadLines(HistoryFile).TakeLast(HistoryKept))
+                    editor.Remember(line);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static void Save(LineEditor editor)
+    {
+        try
+        {
+            File.WriteAllLines(HistoryFile, editor.History.TakeLast(HistoryKept));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
     }
 
     private async Task RunAsync(string[] words)

@@ -97,7 +97,6 @@ public sealed class CommandPalettes(ActorSystem system)
         return await ShardingView.RegionOf(Node, type).Ask<ClusterShardingStats>(new GetClusterShardingStats(Timeout), Timeout + TimeSpan.FromSeconds(1)).ConfigureAwait(false);
     }
 
-
     /// <summary>Every shard of one entity type: its entity count and the node that holds it.</summary>
     private static JsonObject ShardStats(ClusterShardingStats stats)
     {

@@ -43,3 +43,6 @@ public class CommandException(string message) : Exception(message);
 
 /// <summary>A command named a worker or task the cluster does not know (HTTP answers 404).</summary>
 public sealed class UnknownNameException(string message) : CommandException(message);
+
+/// <summary>A command found no one to answer it in time (HTTP answers 504).</summary>
+public sealed class NoReplyException(string message) : CommandException(message);

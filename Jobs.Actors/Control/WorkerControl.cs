@@ -15,10 +15,12 @@ namespace Jobs.Actors.Control;
 /// </summary>
 public sealed partial class WorkerControl(JobsNode node)
 {
-    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>Every worker that answers in time; one that does not is left out rather than failing the command.</summary>
-    public async Task<IReadOnlyList<(WorkerStats Stats, ActorSelection Worker)>> WorkersAsync()
+    public async Task<IReadOnlyList<(WorkerStats Stats, ActorSelection Worker)>> WorkersAsync() => (await AskAllAsync().ConfigureAwait(false)).Answered;
+
+    private async Task<(IReadOnlyList<(WorkerStats Stats, ActorSelection Worker)> Answered, int Silent)> AskAllAsync()
     {
         var asks = Cluster.Get(node.System).State.Members
             .Where(m => m.Status == MemberStatus.Up && m.HasRole(node.Settings.ShardRole))
@@ -34,22 +36,26 @@ public sealed partial class WorkerControl(JobsNode node)
                     return (Stats: (WorkerStats?)null, Worker: worker);
                 }
             });
-        return (await Task.WhenAll(asks).ConfigureAwait(false))
-            .Where(w => w.Stats is not null)
+        var all = await Task.WhenAll(asks).ConfigureAwait(false);
+        var answered = all.Where(w => w.Stats is not null)
             .Select(w => (w.Stats!, w.Worker))
             .OrderBy(w => w.Item1.Hostname, StringComparer.Ordinal)
             .ToArray();
+        return (answered, all.Length - answered.Length);
     }
 
     /// <summary>Sends <paramref name="command"/> to every worker, or to the one named <paramref name="worker"/>.</summary>
-    /// <exception cref="UnknownNameException">No worker of that name answered.</exception>
+    /// <exception cref="UnknownNameException">No worker of that name is in the cluster.</exception>
+    /// <exception cref="NoReplyException">The worker may exist but did not answer in time.</exception>
     public async Task<JsonObject> SendAsync(IWorkerControlCommand command, string? worker = null)
     {
-        var workers = await WorkersAsync().ConfigureAwait(false);
+        var (workers, silent) = await AskAllAsync().ConfigureAwait(false);
         var targets = worker is null ? workers : workers.Where(w => w.Stats.Hostname == worker).ToArray();
+        if (targets.Count == 0 && silent > 0)
+            throw new NoReplyException($"{silent} worker(s) did not answer within {AskTimeout.TotalSeconds:0} s{(worker is null ? "" : $", '{worker}' may be one of them")}; try again");
         if (targets.Count == 0)
             throw new UnknownNameException(worker is null
-                ? "no worker answered"
+                ? "the cluster has no worker"
                 : $"unknown worker '{worker}'; workers: {string.Join(", ", workers.Select(w => w.Stats.Hostname))}");
         var replies = await Task.WhenAll(targets.Select(async target =>
         {

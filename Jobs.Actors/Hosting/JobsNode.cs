@@ -111,6 +111,9 @@ public sealed class JobsNode : IAsyncDisposable
 
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            // Told to leave (or downed) before it saw itself Up, the node would otherwise wait out the join timeout.
+            cluster.RegisterOnMemberRemoved(() => up.TrySetException(
+                new NodeNotUpException($"{cluster.SelfAddress} was removed from the cluster before it was Up")));
             if (system.Settings.Config.GetBoolean("jobs.cluster.join-self"))
                 cluster.Join(cluster.SelfAddress);
             await up.Task.WaitAsync(joinTimeout, cancellationToken).ConfigureAwait(false);
@@ -177,3 +180,6 @@ public sealed class JobsNode : IAsyncDisposable
         _bodies?.Dispose();
     }
 }
+
+/// <summary>The node left the cluster, or its actor system stopped, before it was Up.</summary>
+public sealed class NodeNotUpException(string message) : Exception(message);

@@ -23,7 +23,9 @@ public sealed class RevokedTaskIndex : ReceiveActor
             replicator.Tell(Dsl.Update(Key, LWWDictionary<string, RevokedTaskEntry>.Empty, WriteLocal.Instance, list =>
             {
                 list = list.SetItem(cluster, entry.TaskId, entry);
-                foreach (var oldest in list.Entries.Values.OrderBy(e => e.RevokedAt).Take(Math.Max(0, list.Count - capacity)).ToArray())
+                if (list.Count <= capacity)
+                    return list;
+                foreach (var oldest in list.Entries.Values.OrderBy(e => e.RevokedAt).Take(list.Count - capacity).ToArray())
                     list = list.Remove(cluster, oldest.TaskId);
                 return list;
             }));
