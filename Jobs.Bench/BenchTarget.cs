@@ -33,12 +33,13 @@ public sealed class BenchTarget : IAsyncDisposable
     public string Journal => _redis is null ? "sqlite" : "redis";
     public string? Redis => _redis?.ConnectionString;
 
-    public static async Task<BenchTarget> StartAsync(string target)
+    /// <param name="nodeConfig">More HOCON for every node (e.g. to compare settings), or null.</param>
+    public static async Task<BenchTarget> StartAsync(string target, string? nodeConfig = null)
     {
         var redis = target is "redis" or "cluster" ? new RedisProcess() : null;
         var bench = new BenchTarget(target, redis);
         var config = Path.Combine(bench._dir, "bench.conf");
-        await File.WriteAllTextAsync(config, LargeCanvases);
+        await File.WriteAllTextAsync(config, LargeCanvases + (nodeConfig is null ? "" : "\n" + await File.ReadAllTextAsync(nodeConfig)));
         string[] journal = redis is null
             ? ["--data", Path.Combine(bench._dir, "jobs.db"), "--config", config]
             : ["--journal", "redis", "--redis", redis.ConnectionString, "--config", config];

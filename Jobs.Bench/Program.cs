@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using Jobs.Bench;
 
 // dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
-//     [--via ask,http] [--peer celery] [--quick]
+//     [--via ask,http] [--peer celery] [--quick] [--node-config FILE.conf (more HOCON for every node)]
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick]
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
@@ -26,7 +26,7 @@ else
     {
         if (target is not ("standalone" or "redis" or "cluster"))
             throw new ArgumentException($"unknown target '{target}'; known: standalone, redis, cluster");
-        await using var bench = await BenchTarget.StartAsync(target);
+        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault());
         foreach (var via in Option("--via", "ask,http"))
         {
             await using IBenchClient client = via switch
