@@ -10,34 +10,17 @@ using Xunit;
 namespace Jobs.Tests.Workers;
 
 /// <summary>Celery's remote control on one worker: limits, pool size and queues change while it runs, and it answers each change.</summary>
-public sealed class WorkerControlSpec : TestKit
+public sealed class WorkerControlSpec() : WorkerPoolHarness(bodyThreads: 1)
 {
-    private readonly TestProbe _tasks;
-    private readonly TestProbe _queues;
-    private readonly BodyScheduler _bodies = new(1, "task-body");
-    private readonly TaskRegistry _registry = TaskRegistry.FromTypes([typeof(GateTasks), typeof(Jobs.Node.Tasks)]);
-
-    public WorkerControlSpec() : base("akka.loglevel = WARNING")
-    {
-        _tasks = CreateTestProbe();
-        _queues = CreateTestProbe();
-    }
-
-    protected override void AfterAll()
-    {
-        _bodies.Dispose();
-        base.AfterAll();
-    }
-
     private IActorRef Worker(int concurrency = 1, int prefetch = 0, params string[] queues)
     {
         queues = queues.Length == 0 ? ["default"] : queues;
-        var worker = Sys.ActorOf(WorkerPool.Props(_registry, new WorkerSettings("worker@test", concurrency, prefetch, queues),
-            _tasks.Ref, _queues.Ref, _bodies));
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, new WorkerSettings("worker@test", concurrency, prefetch, queues),
+            TaskProbe.Ref, QueueProbe.Ref, Bodies));
         foreach (var _ in queues)
         {
-            var request = _queues.ExpectMsg<RequestTasks>();
-            _queues.Reply(new ConsumerRegistered(request.Queue));
+            var request = QueueProbe.ExpectMsg<RequestTasks>();
+            QueueProbe.Reply(new ConsumerRegistered(request.Queue));
         }
         return worker;
     }
@@ -62,12 +45,12 @@ public sealed class WorkerControlSpec : TestKit
     {
         var worker = Worker(concurrency: 1);
         worker.Tell(new RunTasks("default", [Envelope("p1", "test.gate", """["pool-1"]"""), Envelope("p2", "test.gate", """["pool-2"]""")]));
-        Assert.Equal("p1", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
-        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal("p1", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
+        TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
         var grown = Control(worker, new ResizePool(2));
         Assert.True(grown.Ok);
-        Assert.Equal("p2", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        Assert.Equal("p2", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
         Assert.Equal(3, Stats(worker).Concurrency);
 
         var refused = Control(worker, new ResizePool(-3));
@@ -84,21 +67,21 @@ public sealed class WorkerControlSpec : TestKit
     {
         var worker = Worker(concurrency: 1, prefetch: 1);
         worker.Tell(new RunTasks("default", [Envelope("c1", "test.gate", """["consumer-1"]"""), Envelope("c2", "tasks.add", "[1, 1]")]));
-        Assert.Equal("c1", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        Assert.Equal("c1", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
 
         Assert.True(Control(worker, new CancelConsumer("default")).Ok);
-        var withdrawn = _queues.ExpectMsg<WithdrawDemand>();
+        var withdrawn = QueueProbe.ExpectMsg<WithdrawDemand>();
         Assert.Equal(["c2"], withdrawn.Returned);
         Assert.Empty(Stats(worker).Queues);
         Assert.False(Control(worker, new CancelConsumer("default")).Ok);
 
         // The running task's lease is still handed back when it finishes, with no new demand.
         GateTasks.For("consumer-1").SetResult(1);
-        var finished = _queues.FishForMessage<RequestTasks>(r => r.Finished.Contains("c1"));
+        var finished = QueueProbe.FishForMessage<RequestTasks>(r => r.Finished.Contains("c1"));
         Assert.Equal(0, finished.Demand);
 
         Assert.True(Control(worker, new AddConsumer("images")).Ok);
-        var request = _queues.FishForMessage<RequestTasks>(r => r.Queue == "images");
+        var request = QueueProbe.FishForMessage<RequestTasks>(r => r.Queue == "images");
         Assert.True(request.Demand > 0);
         Assert.Equal(["images"], Stats(worker).Queues);
     }
@@ -109,12 +92,12 @@ public sealed class WorkerControlSpec : TestKit
         var worker = Worker(concurrency: 1);
         Assert.True(Control(worker, new SetRateLimit("tasks.add", "1/h")).Ok);
         worker.Tell(new RunTasks("default", [Envelope("r1", "tasks.add", "[1, 1]"), Envelope("r2", "tasks.add", "[2, 2]")]));
-        Assert.Equal("r1", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
-        _tasks.ExpectMsg<CompleteAttempt>();
-        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Assert.Equal("r1", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
+        TaskProbe.ExpectMsg<CompleteAttempt>();
+        TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
 
         Assert.True(Control(worker, new SetRateLimit("tasks.add", null)).Ok);
-        Assert.Equal("r2", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        Assert.Equal("r2", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
     }
 
     [Fact]
@@ -123,7 +106,7 @@ public sealed class WorkerControlSpec : TestKit
         var worker = Worker(concurrency: 1);
         Assert.True(Control(worker, new SetTimeLimit("test.gate", 0, 0.2)).Ok);
         worker.Tell(new RunTasks("default", [Envelope("t1", "test.gate", """["never-opened"]""")]));
-        var failed = _tasks.FishForMessage<CompleteAttempt>(c => c.TaskId == "t1");
+        var failed = TaskProbe.FishForMessage<CompleteAttempt>(c => c.TaskId == "t1");
         Assert.Equal(AttemptOutcome.Failed, failed.Outcome);
         Assert.Equal("TimeLimitExceeded", failed.Error!.Type);
     }

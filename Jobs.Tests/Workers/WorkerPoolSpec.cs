@@ -77,32 +77,15 @@ public static class GateTasks
     }
 }
 
-public sealed class WorkerPoolSpec : TestKit
+public sealed class WorkerPoolSpec() : WorkerPoolHarness(bodyThreads: 2)
 {
-    private readonly TestProbe _tasks;
-    private readonly TestProbe _queues;
-    private readonly BodyScheduler _bodies = new(2, "task-body");
-    private readonly TaskRegistry _registry = TaskRegistry.FromTypes([typeof(GateTasks), typeof(Jobs.Node.Tasks)]);
-
-    public WorkerPoolSpec() : base("akka.loglevel = WARNING")
-    {
-        _tasks = CreateTestProbe();
-        _queues = CreateTestProbe();
-    }
-
-    protected override void AfterAll()
-    {
-        _bodies.Dispose();
-        base.AfterAll();
-    }
-
     private IActorRef Worker(int concurrency = 2, int prefetch = 1)
     {
-        var worker = Sys.ActorOf(WorkerPool.Props(_registry, new WorkerSettings("worker@test", concurrency, prefetch, ["default"]),
-            _tasks.Ref, _queues.Ref, _bodies));
-        var request = _queues.ExpectMsg<RequestTasks>();
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, new WorkerSettings("worker@test", concurrency, prefetch, ["default"]),
+            TaskProbe.Ref, QueueProbe.Ref, Bodies));
+        var request = QueueProbe.ExpectMsg<RequestTasks>();
         Assert.Equal(concurrency + prefetch, request.Demand);
-        _queues.Reply(new ConsumerRegistered("default"));
+        QueueProbe.Reply(new ConsumerRegistered("default"));
         return worker;
     }
 
@@ -111,22 +94,22 @@ public sealed class WorkerPoolSpec : TestKit
 
     private static RunTasks Run(params TaskEnvelope[] tasks) => new("default", tasks);
 
-    private CompleteAttempt Completed(string id) => _tasks.FishForMessage<CompleteAttempt>(c => c.TaskId == id);
+    private CompleteAttempt Completed(string id) => TaskProbe.FishForMessage<CompleteAttempt>(c => c.TaskId == id);
 
     [Fact]
     public void It_never_runs_more_bodies_than_its_concurrency()
     {
         var worker = Worker(concurrency: 2, prefetch: 1);
         worker.Tell(Run(Envelope("g1", "test.gate", """["c1"]"""), Envelope("g2", "test.gate", """["c2"]"""), Envelope("g3", "test.gate", """["c3"]""")));
-        var started = new[] { _tasks.ExpectMsg<MarkTaskStarted>(), _tasks.ExpectMsg<MarkTaskStarted>() };
+        var started = new[] { TaskProbe.ExpectMsg<MarkTaskStarted>(), TaskProbe.ExpectMsg<MarkTaskStarted>() };
         Assert.Equal(["g1", "g2"], started.Select(s => s.TaskId).Order().ToArray());
-        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
 
         GateTasks.For("c1").SetResult(1);
-        var completed = _tasks.ExpectMsg<CompleteAttempt>();
+        var completed = TaskProbe.ExpectMsg<CompleteAttempt>();
         Assert.Equal(("g1", AttemptOutcome.Succeeded), (completed.TaskId, completed.Outcome));
-        Assert.Equal("g3", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
-        var more = _queues.ExpectMsg<RequestTasks>();
+        Assert.Equal("g3", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
+        var more = QueueProbe.ExpectMsg<RequestTasks>();
         Assert.Equal(["g1"], more.Finished);
         Assert.Equal(1, more.Demand);
 
@@ -203,19 +186,19 @@ public sealed class WorkerPoolSpec : TestKit
     public void When_its_queue_dies_it_drops_unstarted_tasks_and_asks_the_successor()
     {
         var queue = CreateTestProbe();
-        var worker = Sys.ActorOf(WorkerPool.Props(_registry, new WorkerSettings("worker@test", 1, 2, ["default"]),
-            _tasks.Ref, _queues.Ref, _bodies));
-        _queues.ExpectMsg<RequestTasks>();
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, new WorkerSettings("worker@test", 1, 2, ["default"]),
+            TaskProbe.Ref, QueueProbe.Ref, Bodies));
+        QueueProbe.ExpectMsg<RequestTasks>();
         worker.Tell(new ConsumerRegistered("default"), queue.Ref);
         worker.Tell(Run(Envelope("q1", "test.gate", """["q1"]"""), Envelope("q2", "test.gate", """["q2"]""")));
-        Assert.Equal("q1", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        Assert.Equal("q1", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
 
         Sys.Stop(queue.Ref);
-        var again = _queues.ExpectMsg<RequestTasks>(TimeSpan.FromSeconds(3));
+        var again = QueueProbe.ExpectMsg<RequestTasks>(TimeSpan.FromSeconds(3));
         Assert.Equal(2, again.Demand);
         GateTasks.For("q1").SetResult(1);
         Assert.Equal("q1", Completed("q1").TaskId);
-        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         GateTasks.For("q2").SetResult(2);
     }
 
@@ -224,9 +207,9 @@ public sealed class WorkerPoolSpec : TestKit
     {
         var worker = Worker(concurrency: 1, prefetch: 1);
         worker.Tell(Run(Envelope("stuck", "test.gate", """["never-opens"]"""), Envelope("next", "tasks.add", "[1, 1]")));
-        Assert.Equal("stuck", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        Assert.Equal("stuck", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
         worker.Tell(new CancelAttempt("stuck", Terminate: true));
-        Assert.Equal("next", _tasks.ExpectMsg<MarkTaskStarted>().TaskId);
+        Assert.Equal("next", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
         Assert.Equal(2, Completed("next").Result!.Value.GetInt32());
     }
 
@@ -235,11 +218,11 @@ public sealed class WorkerPoolSpec : TestKit
     {
         var worker = Worker(concurrency: 1, prefetch: 1);
         worker.Tell(Run(Envelope("first", "test.gate", """["drop-first"]"""), Envelope("dropped", "tasks.add", "[1, 1]")));
-        _tasks.ExpectMsg<MarkTaskStarted>();
+        TaskProbe.ExpectMsg<MarkTaskStarted>();
         worker.Tell(new CancelAttempt("dropped", Terminate: false));
         GateTasks.For("drop-first").SetResult(1);
         Completed("first");
-        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
 
     [Fact]
@@ -271,7 +254,7 @@ public sealed class WorkerPoolSpec : TestKit
     {
         var worker = Worker(concurrency: 2, prefetch: 4);
         worker.Tell(Run(Enumerable.Range(0, 5).Select(i => Envelope("rate" + i, "test.rated", $"[{i}]")).ToArray()));
-        var starts = Enumerable.Range(0, 5).Select(_ => _tasks.FishForMessage<MarkTaskStarted>(_ => true, TimeSpan.FromSeconds(5)).StartedAt).ToArray();
+        var starts = Enumerable.Range(0, 5).Select(_ => TaskProbe.FishForMessage<MarkTaskStarted>(_ => true, TimeSpan.FromSeconds(5)).StartedAt).ToArray();
         for (var i = 1; i < starts.Length; i++)
             Assert.True((starts[i] - starts[i - 1]).TotalMilliseconds >= 90, $"starts {i - 1} and {i} were {(starts[i] - starts[i - 1]).TotalMilliseconds} ms apart");
     }
