@@ -43,12 +43,18 @@ public static class Workloads
         _ => throw new ArgumentException($"unknown workload '{workload}'; known: W1, W2, W3, W4, W5, chord10k, group10k, chain1k"),
     };
 
-    /// <summary>A short run of every workload so JIT, connections and shard allocation are paid before measuring.</summary>
+    /// <summary>
+    /// A run of every workload so connections, shard allocation and the JIT are paid before measuring: .NET compiles
+    /// a method quickly first and again, optimized, after it has run a while (tiered compilation), so the warm-up is
+    /// thousands of tasks, not a handful; then a pause lets the background compiler finish.
+    /// </summary>
     public static async Task WarmUpAsync(IBenchClient client)
     {
-        await ThroughputAsync(client, "warm-up", 200);
-        await ChainAsync(client, "warm-up", 5);
-        await ChordAsync(client, "warm-up", 20);
+        await ThroughputAsync(client, "warm-up", 3_000);
+        await ChainAsync(client, "warm-up", 20);
+        await ChordAsync(client, "warm-up", 200);
+        await LatencyAsync(client, "warm-up", 50);
+        await Task.Delay(TimeSpan.FromSeconds(1));
     }
 
     private static async Task<Figure> ThroughputAsync(IBenchClient client, string system, int n)

@@ -56,7 +56,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     }
 
     public static Props Props(string canvasId, IActorRef tasks, CanvasSettings settings) =>
-        Akka.Actor.Props.Create(() => new CanvasEntity(canvasId, tasks, settings));
+        FactoryProps.Of(() => new CanvasEntity(canvasId, tasks, settings));
 
     public override string PersistenceId { get; }
 

@@ -11,6 +11,7 @@ public sealed record MonitoringSettings(
     TimeSpan OfflineAfter,
     int BatchSize,
     TimeSpan BatchInterval,
+    TimeSpan JournalSweepInterval,
     TimeSpan StreamFlushInterval,
     TimeSpan StreamPingInterval,
     int StreamBufferedBatches)
@@ -35,6 +36,7 @@ public sealed record MonitoringSettings(
             monitor.GetTimeSpan("offline-after", TimeSpan.FromSeconds(10)),
             Math.Max(1, monitor.GetInt("batch-size", 1000)),
             monitor.GetTimeSpan("batch-interval", TimeSpan.FromMilliseconds(200)),
+            monitor.GetTimeSpan("journal-sweep-interval", TimeSpan.FromSeconds(5)),
             monitor.GetTimeSpan("stream.flush-interval", TimeSpan.FromMilliseconds(250)),
             monitor.GetTimeSpan("stream.ping-interval", TimeSpan.FromSeconds(15)),
             Math.Max(1, monitor.GetInt("stream.buffered-batches", 400)));

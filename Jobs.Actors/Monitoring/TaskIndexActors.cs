@@ -26,7 +26,7 @@ public sealed class TaskIndexWriter : ReceiveActor
 
     /// <summary>
     /// A batch the index cannot take (disk full, file removed) is reported, not retried here: a journal batch fails its
-    /// ask, so the feed starts again from the stored offset; a live one is left to the journal feed.
+    /// ask, so the sweep ends and the next starts again from the stored offset; a live one is left to the next sweep.
     /// </summary>
     private void Write(WriteTaskEvents write)
     {

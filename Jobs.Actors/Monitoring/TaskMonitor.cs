@@ -13,9 +13,10 @@ namespace Jobs.Actors.Monitoring;
 /// <summary>
 /// The monitor of a node that serves HTTP (Flower's role). It owns the node's view of workers (from their events and
 /// cluster membership, in memory) and keeps the <see cref="TaskIndex"/> (on disk) current from two feeds: live events
-/// from DistributedPubSub, for low latency and the STARTED state that is never journaled, and the journal's task tag
-/// read from the offset stored in the index, so a restarted (or wiped) index catches up from the journal, not from
-/// memory. An event arriving by both feeds is recorded once. Live events also go to the node's SSE subscribers.
+/// from DistributedPubSub, for low latency and the STARTED state that is never journaled, and sweeps of the journal's
+/// task tag every few seconds from the offset stored in the index, so whatever the live feed missed is recorded, and
+/// a restarted (or wiped) index catches up from the journal, not from memory. An event arriving by both feeds is
+/// recorded once. Live events also go to the node's SSE subscribers.
 /// </summary>
 public sealed class TaskMonitor : ReceiveActor, IWithTimers
 {
@@ -31,7 +32,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     private readonly List<TaskEvent> _pending = new();
     private bool _liveBatchInFlight;
     private long _shed;
-    private UniqueKillSwitch? _journalFeed;
+    private UniqueKillSwitch? _sweep;
 
     public TaskMonitor(MonitoringSettings settings, string readJournalId, TaskMetrics metrics)
     {
@@ -43,6 +44,8 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         Receive<TaskEvent>(OnTaskEvent);
         Receive<WorkerEvent>(OnWorkerEvent);
         Receive<FlushPending>(_ => Flush());
+        Receive<SweepDue>(_ => SweepJournal());
+        Receive<JournalSwept>(OnSwept);
         Receive<LiveEventsWritten>(_ =>
         {
             _liveBatchInFlight = false;
@@ -90,51 +93,56 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartPeriodicTimer(CheckHeartbeats.Instance, CheckHeartbeats.Instance, TimeSpan.FromSeconds(1));
-        _journalFeed = FollowJournal();
+        SweepJournal();
     }
 
     protected override void PostStop()
     {
-        _journalFeed?.Shutdown();
+        _sweep?.Shutdown();
         Cluster.Get(Context.System).Unsubscribe(Self);
     }
 
     /// <summary>
-    /// Reads the journal's task events from the stored offset, in batches, each committed with its offset. Should the
-    /// journal be unavailable (Redis down, no file yet), the feed starts again with backoff from the stored offset.
+    /// Reads the journal's task events from the stored offset to the journal's current end, in batches, each committed
+    /// with its offset; the next sweep starts <see cref="MonitoringSettings.JournalSweepInterval"/> after this one
+    /// ends, whether it succeeded or not (the journal may be unavailable: Redis down, no file yet).
     /// </summary>
-    private UniqueKillSwitch FollowJournal()
+    private void SweepJournal()
     {
+        if (_sweep is not null)
+            return;
         var writer = _writer;
-        var settings = _settings;
-        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<IEventsByTagQuery>(_readJournalId);
-        var log = _log;
-        var feed = RestartSource.WithBackoff(() =>
-            Source.FromTask(writer.Ask<IndexOffset>(new GetIndexOffset(JournalStream), TimeSpan.FromSeconds(30)))
-                .ConcatMany(offset => journal.EventsByTag(TaskEventTagger.Tag, Offset.Sequence(offset.Value)))
-                .Where(envelope => envelope.Event is ITaskEvent)
-                .Select(envelope => (Event: TaskEvents.From((ITaskEvent)envelope.Event), Offset: ((Sequence)envelope.Offset).Value))
-                .GroupedWithin(settings.BatchSize, settings.BatchInterval)
-                .SelectAsync(1, batch =>
-                {
-                    var list = batch.ToList();
-                    return writer.Ask<IndexOffset>(new WriteTaskEvents(list.Select(b => b.Event).ToArray(), JournalStream, list[^1].Offset),
-                        TimeSpan.FromSeconds(60));
-                })
-                .Recover(e =>
-                {
-                    log.Warning("Monitor: reading task events from the journal failed ({0}); starting again", e.Message);
-                    return Akka.Util.Option<IndexOffset>.None;
-                }),
-            RestartSettings.Create(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(10), 0.2));
-        return feed.ViaMaterialized(KillSwitches.Single<IndexOffset>(), Keep.Right)
-            .To(Sink.Ignore<IndexOffset>())
+        var batchSize = _settings.BatchSize;
+        var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentEventsByTagQuery>(_readJournalId);
+        var (killSwitch, done) = Source.FromTask(writer.Ask<IndexOffset>(new GetIndexOffset(JournalStream), TimeSpan.FromSeconds(30)))
+            .ConcatMany(offset => journal.CurrentEventsByTag(TaskEventTagger.Tag, Offset.Sequence(offset.Value)))
+            .Where(envelope => envelope.Event is ITaskEvent)
+            .Select(envelope => (Event: TaskEvents.From((ITaskEvent)envelope.Event), Offset: ((Sequence)envelope.Offset).Value))
+            .Grouped(batchSize)
+            .SelectAsync(1, grouped =>
+            {
+                var batch = grouped.ToArray();
+                return writer.Ask<IndexOffset>(
+                    new WriteTaskEvents(batch.Select(b => b.Event).ToArray(), JournalStream, batch[^1].Offset), TimeSpan.FromSeconds(60));
+            })
+            .ViaMaterialized(KillSwitches.Single<IndexOffset>(), Keep.Right)
+            .ToMaterialized(Sink.Ignore<IndexOffset>(), Keep.Both)
             .Run(Context.Materializer());
+        _sweep = killSwitch;
+        done.PipeTo(Self, success: () => JournalSwept.Succeeded, failure: cause => new JournalSwept(cause));
+    }
+
+    private void OnSwept(JournalSwept swept)
+    {
+        _sweep = null;
+        if (swept.Failure is { } cause)
+            _log.Warning("Monitor: reading task events from the journal failed ({0}); trying again in {1}", cause.Message, _settings.JournalSweepInterval);
+        Timers.StartSingleTimer(SweepDue.Instance, SweepDue.Instance, _settings.JournalSweepInterval);
     }
 
     /// <summary>
     /// One live batch is written at a time. While the index is behind, at most a few batches wait here; beyond that,
-    /// live events are left out of the index (streams still get them): the journal feed brings every journaled
+    /// live events are left out of the index (streams still get them): the journal sweep brings every journaled
     /// event anyway, so only the STARTED and task-sent steps of those tasks are lost, and memory stays bounded.
     /// </summary>
     private void OnTaskEvent(TaskEvent e)
@@ -168,7 +176,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     {
         if (_shed == 0)
             return;
-        _log.Warning("Monitor: the task index is behind; {0} live events were left to the journal feed", _shed);
+        _log.Warning("Monitor: the task index is behind; {0} live events were left to the journal sweep", _shed);
         _shed = 0;
     }
 
@@ -211,5 +219,15 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     private sealed class CheckHeartbeats
     {
         public static readonly CheckHeartbeats Instance = new();
+    }
+
+    private sealed class SweepDue
+    {
+        public static readonly SweepDue Instance = new();
+    }
+
+    private sealed record JournalSwept(Exception? Failure)
+    {
+        public static readonly JournalSwept Succeeded = new((Exception?)null);
     }
 }

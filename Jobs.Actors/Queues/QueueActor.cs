@@ -29,7 +29,7 @@ public sealed class QueueActor : ReceiveActor
         Receive<GetQueueStats>(_ => Sender.Tell(new QueueStats(_name, _waiting.Count, _byTaskId.Count - _waiting.Count, _consumers.Count)));
     }
 
-    public static Props Props(string name) => Akka.Actor.Props.Create(() => new QueueActor(name));
+    public static Props Props(string name) => FactoryProps.Of(() => new QueueActor(name));
 
     private void Enqueue(EnqueueTask command)
     {

@@ -34,6 +34,9 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         _events = events;
         _state = TaskEntityState.Empty(taskId);
         PersistenceId = PersistenceIdOf(taskId);
+        // A task never snapshots (a handful of events is its whole life), so recovery skips asking the snapshot store:
+        // one journal round trip fewer for every task started.
+        SnapshotPluginId = NoSnapshots;
 
         Recover<ITaskEvent>(e => _state = _state.Apply(e));
         Recover<RecoveryCompleted>(_ =>
@@ -59,9 +62,11 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
 
     public static string PersistenceIdOf(string taskId) => "task-" + taskId;
 
+    private const string NoSnapshots = "akka.persistence.no-snapshot-store";
+
     /// <param name="events">Where task events are published (DistributedPubSub's mediator); null publishes none.</param>
     public static Props Props(string taskId, IActorRef queues, TaskEntitySettings settings, IActorRef? events = null) =>
-        Akka.Actor.Props.Create(() => new TaskEntity(taskId, queues, settings, events));
+        FactoryProps.Of(() => new TaskEntity(taskId, queues, settings, events));
 
     public override string PersistenceId { get; }
 
