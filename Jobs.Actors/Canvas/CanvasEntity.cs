@@ -29,6 +29,9 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
 
     private TreeSnapshot _treeSnapshot = TreeSnapshot.Unsaved;
 
+    /// <summary>Where the latest progress snapshot is (0: none), to delete it once a newer one is stored.</summary>
+    private long _progressSequenceNr;
+
     /// <summary>A progress snapshot found in recovery, waiting for the tree it indexes, and the events replayed after it.</summary>
     private CanvasSnapshot? _recoveredProgress;
 
@@ -76,8 +79,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         });
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(failure => _log.Warning("Canvas {0}: deleting events failed: {1}", _state.CanvasId, failure.Cause.Message));
-        Command<DeleteSnapshotsSuccess>(_ => { });
-        Command<DeleteSnapshotsFailure>(failure => _log.Warning("Canvas {0}: deleting snapshots failed: {1}", _state.CanvasId, failure.Cause.Message));
+        Command<DeleteSnapshotSuccess>(_ => { });
+        Command<DeleteSnapshotFailure>(failure => _log.Warning("Canvas {0}: deleting a snapshot failed: {1}", _state.CanvasId, failure.Cause.Message));
         Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)));
     }
 
@@ -92,6 +95,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
                 break;
             case CanvasSnapshot progress:
                 _recoveredProgress = progress;
+                _progressSequenceNr = offer.Metadata.SequenceNr;
                 _treeSequenceNr = progress.TreeSequenceNr;
                 _treeSnapshot = TreeSnapshot.Saved;
                 break;
@@ -302,8 +306,10 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             return;
         }
         DeleteMessages(success.Metadata.SequenceNr);
-        if (success.Metadata.SequenceNr - 1 > _treeSequenceNr)
-            DeleteSnapshots(new SnapshotSelectionCriteria(success.Metadata.SequenceNr - 1, DateTime.MaxValue, _treeSequenceNr + 1, null));
+        // One by one, by sequence number: not every snapshot store honours a lower bound when deleting by criteria.
+        if (_progressSequenceNr > 0)
+            DeleteSnapshot(_progressSequenceNr);
+        _progressSequenceNr = success.Metadata.SequenceNr;
     }
 
     private SubmitTask ToCommand(CanvasSubmission submission) => new(
