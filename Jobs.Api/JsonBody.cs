@@ -9,19 +9,28 @@ public static class JsonBody
     /// <summary>The parsed body, or null when the request has none.</summary>
     public static async Task<JsonElement?> ReadAsync(HttpContext http)
     {
+        using var document = await ReadDocumentAsync(http);
+        return document?.RootElement.Clone();
+    }
+
+    /// <summary>
+    /// The parsed body as a document the caller disposes, or null when the request has none: a 10 MB canvas is read
+    /// into one buffer of its own length and parsed once, not copied again into a clone.
+    /// </summary>
+    public static async Task<JsonDocument?> ReadDocumentAsync(HttpContext http)
+    {
         var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
         if (http.Request.ContentLength is { } length && limit is { } max && length > max)
             throw new PayloadTooLargeException(length, max);
         if (http.Request.ContentLength == 0)
             return null;
-        using var buffer = new MemoryStream();
+        using var buffer = new MemoryStream(http.Request.ContentLength is { } known and <= int.MaxValue ? (int)known : 0);
         await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
         if (buffer.Length == 0)
             return null;
         try
         {
-            using var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
-            return document.RootElement.Clone();
+            return JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
         }
         catch (JsonException e)
         {
