@@ -144,6 +144,17 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         });
     }
 
+    /// <summary>
+    /// A big canvas leaves hundreds of MB behind once its coordinator and member tasks are gone; a quiet node never
+    /// collects it (the GC runs when something allocates), so the process would keep its peak size.
+    /// </summary>
+    protected override void PostStop()
+    {
+        if (_settings.ReleaseMemoryAfter > 0 && _state.MemberCount >= _settings.ReleaseMemoryAfter)
+            MemoryRelease.Request();
+        base.PostStop();
+    }
+
     public static Props Props(string canvasId, IActorRef tasks, CanvasSettings settings) =>
         FactoryProps.Of(() => new CanvasEntity(canvasId, tasks, settings));
 
@@ -340,4 +351,6 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     }
 }
 
-public sealed record CanvasSettings(TaskRoutes Routes, TimeSpan PassivateAfter, TimeSpan ReaskInterval, int SnapshotEvery, int MaxInFlight);
+/// <param name="ReleaseMemoryAfter">A coordinator of at least this many members asks for a full GC when it stops (0: never).</param>
+public sealed record CanvasSettings(TaskRoutes Routes, TimeSpan PassivateAfter, TimeSpan ReaskInterval, int SnapshotEvery, int MaxInFlight,
+    int ReleaseMemoryAfter = 0);
