@@ -38,17 +38,15 @@ public static class CanvasEndpoints
         [FromQuery(Name = "children_offset")] int? childrenOffset, [FromQuery(Name = "children_limit")] int? childrenLimit)
     {
         var (offset, limit) = ChildrenPage(childrenOffset, childrenLimit);
+        var body = await JsonBody.ReadAsync(http) ?? throw new BadRequestException("the request body must be a signature");
         Signature root;
-        using (var body = await JsonBody.ReadDocumentAsync(http) ?? throw new BadRequestException("the request body must be a signature"))
+        try
         {
-            try
-            {
-                root = CelerySignatures.Parse(body.RootElement);
-            }
-            catch (FormatException e)
-            {
-                throw new BadRequestException(e.Message);
-            }
+            root = CelerySignatures.Parse(body);
+        }
+        catch (FormatException e)
+        {
+            throw new BadRequestException(e.Message);
         }
         var handle = await canvas.ApplyAsync(root, http.RequestAborted);
         var callbacks = Callbacks(handle.Root!);
