@@ -169,13 +169,14 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             Sender.Tell(new CanvasAccepted(_state.CanvasId, _state.Root!));
             return;
         }
-        var root = (start.Root with { Id = _state.CanvasId }).WithIds(() => Guid.NewGuid().ToString());
+        var given = start.Root.Id == _state.CanvasId && start.Root.Nodes().All(n => n.Id is not null);
+        var root = given ? start.Root : (start.Root with { Id = _state.CanvasId }).WithIds(() => Guid.NewGuid().ToString());
         var replyTo = Sender;
         Persist(new CanvasStarted(_state.CanvasId, root, DateTimeOffset.UtcNow), e =>
         {
             _state = _state.Apply(e);
             _treeSequenceNr = LastSequenceNr;
-            replyTo.Tell(new CanvasAccepted(_state.CanvasId, root));
+            replyTo.Tell(new CanvasAccepted(_state.CanvasId, given ? null : root));
             Advance();
         });
     }

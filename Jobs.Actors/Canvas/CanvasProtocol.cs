@@ -12,8 +12,11 @@ public interface ICanvasCommand : IJobsMessage
 /// <summary>Starts a workflow. Answered with <see cref="CanvasAccepted"/> once <see cref="CanvasStarted"/> is journaled.</summary>
 public sealed record StartCanvas(string CanvasId, Signature Root) : ICanvasCommand;
 
-/// <summary>The canvas's tree with every id assigned: the root's id is the canvas id.</summary>
-public sealed record CanvasAccepted(string CanvasId, Signature Root) : IJobsMessage;
+/// <summary>
+/// The canvas's tree with every id assigned (the root's id is the canvas id), or null when the starter gave every
+/// node its id and so knows the tree already.
+/// </summary>
+public sealed record CanvasAccepted(string CanvasId, Signature? Root) : IJobsMessage;
 
 /// <summary>
 /// Asks where a canvas stands, with at most <see cref="MembersLimit"/> members from <see cref="MembersOffset"/> on

@@ -10,8 +10,10 @@ public sealed class CanvasClient(IActorRef canvases, TimeSpan submitTimeout)
     public async Task<CanvasHandle> ApplyAsync(Signature root, CancellationToken cancellationToken = default)
     {
         var id = root.Id ?? Guid.NewGuid().ToString();
-        var accepted = await canvases.Ask<CanvasAccepted>(new StartCanvas(id, root), submitTimeout, cancellationToken).ConfigureAwait(false);
-        return new CanvasHandle(this, accepted.CanvasId, accepted.Root);
+        // Ids are given here, so the coordinator need not send a 100,000-member tree back to say which it chose.
+        var tree = (root with { Id = id }).WithIds(() => Guid.NewGuid().ToString());
+        var accepted = await canvases.Ask<CanvasAccepted>(new StartCanvas(id, tree), submitTimeout, cancellationToken).ConfigureAwait(false);
+        return new CanvasHandle(this, accepted.CanvasId, accepted.Root ?? tree);
     }
 
     public CanvasHandle Handle(string canvasId) => new(this, canvasId, null);

@@ -123,4 +123,20 @@ public sealed class CanvasEntitySpec : TestKit
         Assert.Empty(done.Members);
         _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
+    [Fact]
+    public void The_tree_is_sent_back_only_when_the_coordinator_chose_ids()
+    {
+        var chosen = Coordinator("c-ids");
+        chosen.Tell(new StartCanvas("c-ids", Chord(3)));
+        var accepted = ExpectMsg<CanvasAccepted>();
+        Assert.All(accepted.Root!.Nodes(), n => Assert.NotNull(n.Id));
+        Assert.Equal("c-ids", accepted.Root!.Id);
+        _tasks.ReceiveN(3);
+
+        var tree = (Chord(3) with { Id = "c-given" }).WithIds(() => Guid.NewGuid().ToString());
+        var given = Coordinator("c-given");
+        given.Tell(new StartCanvas("c-given", tree));
+        Assert.Null(ExpectMsg<CanvasAccepted>().Root);
+        Assert.Equal(tree.Members.Select(m => m.Id), _tasks.ReceiveN(3).Cast<SubmitTask>().Select(t => t.TaskId));
+    }
 }
