@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -56,40 +55,7 @@ public sealed class JobsSerializer : SerializerWithStringManifest
             ? manifest
             : throw new ArgumentException($"{o.GetType().FullName} is not an ActorJobs message", nameof(o));
 
-    /// <summary>A buffer this big or bigger is not kept for the next message on its thread.</summary>
-    private const int MaxKeptBuffer = 1024 * 1024;
-
-    [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;
-    [ThreadStatic] private static Utf8JsonWriter? _writer;
-
-    /// <summary>
-    /// Writes into a buffer kept per thread and copies out the bytes. Not the shared array pool: a 10 MB canvas tree
-    /// would leave its 16 MB buffers pooled for good, one per thread that wrote one; here they go to the GC.
-    /// </summary>
-    public override byte[] ToBinary(object obj)
-    {
-        var buffer = _buffer ??= new ArrayBufferWriter<byte>(4096);
-        var writer = _writer ??= new Utf8JsonWriter(buffer);
-        try
-        {
-            JsonSerializer.Serialize(writer, obj, obj.GetType(), _options);
-            writer.Flush();
-            return buffer.WrittenSpan.ToArray();
-        }
-        finally
-        {
-            if (buffer.Capacity >= MaxKeptBuffer)
-            {
-                _buffer = null;
-                _writer = null;
-            }
-            else
-            {
-                buffer.ResetWrittenCount();
-                writer.Reset(buffer);
-            }
-        }
-    }
+    public override byte[] ToBinary(object obj) => JsonSerializer.SerializeToUtf8Bytes(obj, obj.GetType(), _options);
 
     public override object FromBinary(byte[] bytes, string manifest) =>
         TypeOf.TryGetValue(manifest, out var type)

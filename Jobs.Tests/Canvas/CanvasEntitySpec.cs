@@ -5,35 +5,32 @@ using Akka.Persistence;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Jobs.Actors.Canvas;
+using Jobs.Actors.Hosting;
 using Jobs.Actors.Tasks;
+using Jobs.Tests.Infrastructure;
+using Jobs.Tests.Persistence;
 using Xunit;
 
 namespace Jobs.Tests.Canvas;
 
 /// <summary>
 /// The coordinator's snapshots: a big canvas writes its tree once and then only where its members stand, and a
-/// new incarnation (after passivation or a crash) recovers from the two.
+/// new incarnation (after passivation or a crash) recovers from the two. Run against each snapshot store.
 /// </summary>
-public sealed class CanvasEntitySpec : TestKit
+public abstract class CanvasEntitySpec(Config config) : TestKit(config)
 {
-    private static readonly Config Config = ConfigurationFactory.ParseString("""
-        akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
-        akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
-        akka.loglevel = WARNING
-        """);
+    protected static Config Persistent(Config backend) => ConfigurationFactory.ParseString("akka.actor.provider = local")
+        .WithFallback(backend).WithFallback(JobsConfig.Defaults());
 
     // A snapshot every two member results, so ten members make several progress snapshots.
     private static readonly CanvasSettings Settings = new(new TaskRoutes("default", []), TimeSpan.FromMinutes(10), TimeSpan.FromMinutes(10),
         SnapshotEvery: 2, MaxInFlight: 100);
 
-    private readonly TestProbe _tasks;
+    private TestProbe? _probe;
 
-    public CanvasEntitySpec() : base(Config)
-    {
-        _tasks = CreateTestProbe();
-    }
+    private TestProbe TaskRegion => _probe ??= CreateTestProbe();
 
-    private IActorRef Coordinator(string id) => Sys.ActorOf(CanvasEntity.Props(id, _tasks.Ref, Settings));
+    private IActorRef Coordinator(string id) => Sys.ActorOf(CanvasEntity.Props(id, TaskRegion.Ref, Settings));
 
     private static Signature Chord(int members) =>
         Signature.Chord(Enumerable.Range(0, members).Select(i => Signature.Of("tasks.add", i, i)), Signature.Of("tasks.xsum"));
@@ -53,7 +50,7 @@ public sealed class CanvasEntitySpec : TestKit
         var coordinator = Coordinator(id);
         coordinator.Tell(new StartCanvas(id, Chord(members)));
         ExpectMsg<CanvasAccepted>();
-        header = _tasks.ReceiveN(members).Cast<SubmitTask>().ToList();
+        header = TaskRegion.ReceiveN(members).Cast<SubmitTask>().ToList();
         return coordinator;
     }
 
@@ -108,11 +105,11 @@ public sealed class CanvasEntitySpec : TestKit
         Assert.Equal(header.Skip(5).Take(4).Select(t => t.TaskId), state.Members.Select(m => m.TaskId));
 
         // Only the three members without a result are sent again, then the body once, with every result.
-        var resent = _tasks.ReceiveN(3).Cast<SubmitTask>().ToList();
+        var resent = TaskRegion.ReceiveN(3).Cast<SubmitTask>().ToList();
         Assert.Equal(header.Skip(7).Select(t => t.TaskId), resent.Select(t => t.TaskId));
         foreach (var task in resent)
             again.Tell(Succeeded(task));
-        var body = _tasks.ExpectMsg<SubmitTask>();
+        var body = TaskRegion.ExpectMsg<SubmitTask>();
         Assert.Equal("tasks.xsum", body.Name);
         Assert.Equal(Enumerable.Range(0, 10).Select(i => 2L * i), body.Args[0].EnumerateArray().Select(r => r.GetInt64()));
         again.Tell(new TaskResult(body.TaskId, TaskState.Success, JsonSerializer.SerializeToElement(90), null));
@@ -121,7 +118,7 @@ public sealed class CanvasEntitySpec : TestKit
         Assert.Equal(TaskState.Success, done.State);
         Assert.Equal(90, done.Result!.Value.GetInt32());
         Assert.Empty(done.Members);
-        _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        TaskRegion.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
     [Fact]
     public void The_tree_is_sent_back_only_when_the_coordinator_chose_ids()
@@ -131,12 +128,23 @@ public sealed class CanvasEntitySpec : TestKit
         var accepted = ExpectMsg<CanvasAccepted>();
         Assert.All(accepted.Root!.Nodes(), n => Assert.NotNull(n.Id));
         Assert.Equal("c-ids", accepted.Root!.Id);
-        _tasks.ReceiveN(3);
+        TaskRegion.ReceiveN(3);
 
         var tree = (Chord(3) with { Id = "c-given" }).WithIds(() => Guid.NewGuid().ToString());
         var given = Coordinator("c-given");
         given.Tell(new StartCanvas("c-given", tree));
         Assert.Null(ExpectMsg<CanvasAccepted>().Root);
-        Assert.Equal(tree.Members.Select(m => m.Id), _tasks.ReceiveN(3).Cast<SubmitTask>().Select(t => t.TaskId));
+        Assert.Equal(tree.Members.Select(m => m.Id), TaskRegion.ReceiveN(3).Cast<SubmitTask>().Select(t => t.TaskId));
     }
 }
+
+public sealed class InMemoryCanvasEntitySpec() : CanvasEntitySpec(ConfigurationFactory.ParseString("""
+    akka.persistence.journal.plugin = "akka.persistence.journal.inmem"
+    akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
+    akka.loglevel = WARNING
+    """));
+
+public sealed class SqliteCanvasEntitySpec() : CanvasEntitySpec(Persistent(PersistenceBackends.Sqlite(PersistenceBackends.TempSqlitePath())));
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisCanvasEntitySpec(RedisServer redis) : CanvasEntitySpec(Persistent(PersistenceBackends.Redis(redis)));
