@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Jobs.Actors.Client;
+using Jobs.Actors.Monitoring;
 using Jobs.Actors.Tasks;
 
 namespace Jobs.Api;
@@ -98,8 +99,8 @@ public static class TaskEndpoints
             ["uuid"] = info.TaskId,
             ["name"] = info.Name,
             ["state"] = info.State.ToCelery(),
-            ["args"] = Node(info.Args),
-            ["kwargs"] = Node(info.Kwargs),
+            ["args"] = MonitoringJson.Node(info.Args),
+            ["kwargs"] = MonitoringJson.Node(info.Kwargs),
             ["queue"] = info.Queue,
             ["retries"] = info.Retries,
             ["received"] = Epoch(info.Received),
@@ -111,7 +112,7 @@ public static class TaskEndpoints
             ["revoked"] = info.State == TaskState.Revoked ? Epoch(info.Finished) : null,
             ["runtime"] = info.Runtime,
             ["worker"] = info.Worker,
-            ["result"] = info.State == TaskState.Success ? Node(info.Result) : null,
+            ["result"] = info.State == TaskState.Success ? MonitoringJson.Node(info.Result) : null,
             ["exception"] = info.Error is { } error ? Repr(error) : null,
             ["traceback"] = info.Error?.Traceback,
             ["revoked_reason"] = info.RevokedReason,
@@ -146,7 +147,7 @@ public static class TaskEndpoints
         switch (result.State)
         {
             case TaskState.Success:
-                json["result"] = Node(result.Result);
+                json["result"] = MonitoringJson.Node(result.Result);
                 break;
             case TaskState.Failure:
             case TaskState.Retry:
@@ -165,8 +166,6 @@ public static class TaskEndpoints
 
     private static string Repr(TaskError error) => $"{error.Type}({JsonSerializer.Serialize(error.Message)})";
 
-    private static JsonNode? Node(JsonElement? element) =>
-        element is { ValueKind: not JsonValueKind.Undefined } e ? JsonNode.Parse(e.GetRawText()) : null;
 
     private static double? Epoch(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds() / 1000.0;
 }

@@ -6,6 +6,7 @@ using Jobs.Bench;
 
 // dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
 //     [--via ask,http] [--peer celery] [--quick] [--node-config FILE.conf (more HOCON for every node)]
+//     [--warm-up SECONDS (default 15; 0 with --quick)]
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick]
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
@@ -14,6 +15,7 @@ string[] Option(string name, string defaults)
     return (i >= 0 && i + 1 < args.Length ? args[i + 1] : defaults).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
+var warmUp = TimeSpan.FromSeconds(double.Parse(Option("--warm-up", quick ? "0" : "15")[0], CultureInfo.InvariantCulture));
 var figures = new List<Figure>();
 if (args.FirstOrDefault() == "journal")
 {
@@ -36,7 +38,7 @@ else
                 _ => throw new ArgumentException($"unknown --via '{via}'; known: ask, http"),
             };
             var system = $"actorjobs-{target}-{via}";
-            await Workloads.WarmUpAsync(client);
+            await Workloads.WarmUpAsync(client, warmUp);
             foreach (var workload in workloads)
             {
                 var before = bench.CurrentRss();

@@ -83,6 +83,12 @@ public static class MonitoringJson
 
     public static double Epoch(DateTimeOffset time) => time.ToUnixTimeMilliseconds() / 1000.0;
 
-    public static JsonNode? Node(JsonElement? element) =>
-        element is { ValueKind: not JsonValueKind.Undefined } e ? JsonNode.Parse(e.GetRawText()) : null;
+    /// <summary>Wraps a stored value as it is: written out once, never parsed again (a result is often all of an event).</summary>
+    public static JsonNode? Node(JsonElement? element) => element switch
+    {
+        null or { ValueKind: JsonValueKind.Undefined or JsonValueKind.Null } => null,
+        { ValueKind: JsonValueKind.Object } e => JsonObject.Create(e),
+        { ValueKind: JsonValueKind.Array } e => JsonArray.Create(e),
+        { } e => JsonValue.Create(e),
+    };
 }
