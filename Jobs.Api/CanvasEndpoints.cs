@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Mvc;
 using Jobs.Actors.Canvas;
 using Jobs.Actors.Client;
 using Jobs.Actors.Tasks;
@@ -12,13 +13,31 @@ public static class CanvasEndpoints
     {
         var api = app.MapGroup("/api/canvas").WithTags("canvas");
         api.MapPost("/", Start).WithSummary("Starts a chain, group, chord, map, starmap or chunks given as Celery signature JSON");
-        api.MapGet("/{id}", Get).WithSummary("The state, result and members of a canvas; with ?timeout= waits up to that many seconds");
+        api.MapGet("/{id}", Get).WithSummary(
+            "The state, result and members of a canvas; with ?timeout= waits up to that many seconds; members paged by ?children_offset=&children_limit= (default 1000)");
         api.MapGet("/{id}/tree", GetTree).WithSummary("The canvas as a tree (chain, group, chord, task nodes) with each node's state, for drawing it");
         return app;
     }
 
-    private static async Task<IResult> Start(HttpContext http, CanvasClient canvas)
+    /// <summary>
+    /// Children lists are paged: a chord of 100,000 would otherwise answer every id on every call. Without
+    /// <c>children_limit</c> a page holds <see cref="DefaultChildrenLimit"/>; <c>children_count</c> says how many there are.
+    /// </summary>
+    public const int DefaultChildrenLimit = 1000;
+
+    private static (int Offset, int Limit) ChildrenPage(int? offset, int? limit)
     {
+        if (offset is < 0)
+            throw new BadRequestException("'children_offset' must be 0 or more", "children_offset");
+        if (limit is < 0)
+            throw new BadRequestException("'children_limit' must be 0 or more", "children_limit");
+        return (offset ?? 0, limit ?? DefaultChildrenLimit);
+    }
+
+    private static async Task<IResult> Start(HttpContext http, CanvasClient canvas,
+        [FromQuery(Name = "children_offset")] int? childrenOffset, [FromQuery(Name = "children_limit")] int? childrenLimit)
+    {
+        var (offset, limit) = ChildrenPage(childrenOffset, childrenLimit);
         var body = await JsonBody.ReadAsync(http) ?? throw new BadRequestException("the request body must be a signature");
         Signature root;
         try
@@ -31,13 +50,20 @@ public static class CanvasEndpoints
         }
         var handle = await canvas.ApplyAsync(root, http.RequestAborted);
         var callbacks = Callbacks(handle.Root!);
-        return Results.Json(new JsonObject
+        var children = handle.Root!.Nodes().Where(n => n.Kind == SignatureKind.Task && !callbacks.Contains(n));
+        var count = 0;
+        var page = new JsonArray();
+        foreach (var child in children)
         {
-            ["task-id"] = handle.Id,
-            ["children"] = new JsonArray(handle.Root!.Nodes().Where(n => n.Kind == SignatureKind.Task && !callbacks.Contains(n))
-                .Select(n => (JsonNode?)JsonValue.Create(n.Id)).ToArray()),
-            ["signature"] = CelerySignatures.ToJson(handle.Root!),
-        });
+            if (count >= offset && count - offset < limit)
+                page.Add(JsonValue.Create(child.Id));
+            count++;
+        }
+        var answer = new JsonObject { ["task-id"] = handle.Id, ["children"] = page, ["children_count"] = count };
+        // The tree with its ids is echoed only when the page holds every child: a big canvas's tree is GET .../tree.
+        if (offset == 0 && count <= limit)
+            answer["signature"] = CelerySignatures.ToJson(handle.Root!);
+        return Results.Json(answer);
     }
 
     /// <summary>Every node inside a link or link_error, found in one walk (a chord of 100,000 has as many nodes).</summary>
@@ -105,10 +131,12 @@ public static class CanvasEndpoints
         _ => node.Members.SelectMany(Leaves),
     };
 
-    private static async Task<IResult> Get(string id, double? timeout, CanvasClient canvas, HttpContext http)
+    private static async Task<IResult> Get(string id, double? timeout, CanvasClient canvas, HttpContext http,
+        [FromQuery(Name = "children_offset")] int? childrenOffset, [FromQuery(Name = "children_limit")] int? childrenLimit)
     {
         if (timeout is < 0 or > 3600)
             throw new BadRequestException("'timeout' must be between 0 and 3600 seconds", "timeout");
+        var (offset, limit) = ChildrenPage(childrenOffset, childrenLimit);
         var handle = canvas.Handle(id);
         CanvasResult result;
         var status = 200;
@@ -116,23 +144,24 @@ public static class CanvasEndpoints
         {
             try
             {
-                result = await handle.WaitAsync(TimeSpan.FromSeconds(timeout.Value), http.RequestAborted);
+                result = await handle.WaitAsync(TimeSpan.FromSeconds(timeout.Value), http.RequestAborted, offset, limit);
             }
             catch (TimeoutException)
             {
-                result = await handle.GetStateAsync(http.RequestAborted);
+                result = await handle.GetStateAsync(http.RequestAborted, offset, limit);
                 status = 408;
             }
         }
         else
         {
-            result = await handle.GetStateAsync(http.RequestAborted);
+            result = await handle.GetStateAsync(http.RequestAborted, offset, limit);
         }
         var json = TaskEndpoints.Describe(new TaskResult(result.CanvasId, result.State, result.Result, result.Error));
         json["children"] = new JsonArray(result.Members.Select(m => (JsonNode?)new JsonObject
         {
             ["task-id"] = m.TaskId, ["task"] = m.Task, ["state"] = m.State.ToCelery(),
         }).ToArray());
+        json["children_count"] = result.MemberCount;
         return Results.Json(json, statusCode: status);
     }
 }

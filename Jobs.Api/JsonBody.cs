@@ -6,7 +6,10 @@ namespace Jobs.Api;
 /// <summary>Reads a JSON request body within the size limit, turning parser errors into 400s with their position.</summary>
 public static class JsonBody
 {
-    /// <summary>The parsed body, or null when the request has none.</summary>
+    /// <summary>
+    /// The parsed body, or null when the request has none. It is read into one buffer of its own length and parsed
+    /// into arrays of its own, not rented ones: a 10 MB canvas would otherwise leave tens of MB in the shared pool.
+    /// </summary>
     public static async Task<JsonElement?> ReadAsync(HttpContext http)
     {
         var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
@@ -14,14 +17,22 @@ public static class JsonBody
             throw new PayloadTooLargeException(length, max);
         if (http.Request.ContentLength == 0)
             return null;
-        using var buffer = new MemoryStream();
+        using var buffer = new MemoryStream(http.Request.ContentLength is { } known and <= int.MaxValue ? (int)known : 0);
         await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
         if (buffer.Length == 0)
             return null;
+        return Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    private static JsonElement Parse(ReadOnlySpan<byte> json)
+    {
         try
         {
-            using var document = JsonDocument.Parse(buffer.GetBuffer().AsMemory(0, (int)buffer.Length));
-            return document.RootElement.Clone();
+            var reader = new Utf8JsonReader(json);
+            var value = JsonElement.ParseValue(ref reader);
+            // One value and nothing after it, as JsonDocument.Parse would insist.
+            reader.Read();
+            return value;
         }
         catch (JsonException e)
         {

@@ -12,10 +12,17 @@ public interface ICanvasCommand : IJobsMessage
 /// <summary>Starts a workflow. Answered with <see cref="CanvasAccepted"/> once <see cref="CanvasStarted"/> is journaled.</summary>
 public sealed record StartCanvas(string CanvasId, Signature Root) : ICanvasCommand;
 
-/// <summary>The canvas's tree with every id assigned: the root's id is the canvas id.</summary>
-public sealed record CanvasAccepted(string CanvasId, Signature Root) : IJobsMessage;
+/// <summary>
+/// The canvas's tree with every id assigned (the root's id is the canvas id), or null when the starter gave every
+/// node its id and so knows the tree already.
+/// </summary>
+public sealed record CanvasAccepted(string CanvasId, Signature? Root) : IJobsMessage;
 
-public sealed record GetCanvasResult(string CanvasId) : ICanvasCommand;
+/// <summary>
+/// Asks where a canvas stands, with at most <see cref="MembersLimit"/> members from <see cref="MembersOffset"/> on
+/// (all of them when the limit is null): a chord of 100,000 need not list every member in every answer.
+/// </summary>
+public sealed record GetCanvasResult(string CanvasId, int MembersOffset = 0, int? MembersLimit = null) : ICanvasCommand;
 
 /// <summary>Asks for the tree itself, for drawing the canvas. Answered with <see cref="CanvasTree"/>.</summary>
 public sealed record GetCanvasTree(string CanvasId) : ICanvasCommand;
@@ -23,19 +30,24 @@ public sealed record GetCanvasTree(string CanvasId) : ICanvasCommand;
 /// <summary>The canvas's tree with every id (null if it never started) and where its members stand.</summary>
 public sealed record CanvasTree(string CanvasId, Signature? Root, CanvasResult Result) : IJobsMessage;
 
-/// <summary>Answered once the canvas is ready, by message.</summary>
-public sealed record AwaitCanvasResult(string CanvasId) : ICanvasCommand;
+/// <summary>Answered once the canvas is ready, by message; the members are paged as for <see cref="GetCanvasResult"/>.</summary>
+public sealed record AwaitCanvasResult(string CanvasId, int MembersOffset = 0, int? MembersLimit = null) : ICanvasCommand;
 
 /// <summary>One member task as the coordinator last heard of it.</summary>
 public sealed record CanvasMember(string TaskId, string Task, TaskState State);
 
-/// <summary>The state and result of a canvas: a chain's last result, a group's or chord header's ordered list, a chord's body result.</summary>
+/// <summary>
+/// The state and result of a canvas: a chain's last result, a group's or chord header's ordered list, a chord's body
+/// result. <see cref="Members"/> is the asked page of its <see cref="MemberCount"/> members, from <see cref="MembersOffset"/>.
+/// </summary>
 public sealed record CanvasResult(
     string CanvasId,
     TaskState State,
     JsonElement? Result,
     TaskError? Error,
-    IReadOnlyList<CanvasMember> Members) : IJobsMessage
+    IReadOnlyList<CanvasMember> Members,
+    int MemberCount = 0,
+    int MembersOffset = 0) : IJobsMessage
 {
     [System.Text.Json.Serialization.JsonIgnore]
     public bool Ready => State.IsReady();
@@ -55,9 +67,26 @@ public sealed record CanvasMemberFinished(string CanvasId, string TaskId, TaskSt
 public sealed record CanvasFinished(string CanvasId, TaskState State, JsonElement? Result, TaskError? Error, DateTimeOffset Timestamp)
     : ICanvasEvent;
 
-/// <summary>The coordinator's state as a snapshot, so a long canvas recovers without replaying every member.</summary>
+/// <summary>
+/// Where a canvas stands, as a snapshot, so a long canvas recovers without replaying every member. It holds no tree:
+/// the tree is snapshotted once (<see cref="CanvasTreeSnapshot"/>) at <see cref="TreeSequenceNr"/>, and members are
+/// named by their index in the tree's member order. <see cref="States"/> has a byte per member (0 while it runs, else
+/// its <see cref="TaskState"/> + 1), <see cref="Results"/> the results of the finished members in member order, and
+/// <see cref="Errors"/> the errors of the members that failed.
+/// </summary>
 public sealed record CanvasSnapshot(
     string CanvasId,
-    Signature? Root,
-    IReadOnlyList<CanvasMemberFinished> Finished,
+    long TreeSequenceNr,
+    byte[] States,
+    JsonElement Results,
+    IReadOnlyList<CanvasMemberError> Errors,
     CanvasFinished? Outcome) : IJobsMessage;
+
+/// <summary>The error of the member at <see cref="Index"/> in the tree's member order.</summary>
+public sealed record CanvasMemberError(int Index, TaskError Error) : IJobsMessage;
+
+/// <summary>
+/// The canvas's tree, snapshotted once, at the sequence number of its <see cref="CanvasStarted"/> event, so the
+/// snapshots of a big canvas's progress need not carry its tree again and again.
+/// </summary>
+public sealed record CanvasTreeSnapshot(string CanvasId, Signature Root) : IJobsMessage;

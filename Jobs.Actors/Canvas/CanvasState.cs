@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Jobs.Actors.Tasks;
@@ -19,55 +18,88 @@ public sealed record CanvasState
     private static readonly JsonElement EmptyArgs = JsonDocument.Parse("[]").RootElement.Clone();
     private static readonly JsonElement EmptyKwargs = JsonDocument.Parse("{}").RootElement.Clone();
 
-    public required string CanvasId { get; init; }
-    public Signature? Root { get; init; }
-    public ImmutableDictionary<string, CanvasMemberFinished> Finished { get; init; } = ImmutableDictionary<string, CanvasMemberFinished>.Empty;
-    public CanvasFinished? Outcome { get; init; }
+    /// <summary>The member tasks in tree order, built once from the tree.</summary>
+    private MemberTable _members = MemberTable.Empty;
 
-    /// <summary>Member task ids whose outcome makes up the result (links are fire and forget).</summary>
-    public ImmutableHashSet<string> MemberIds { get; init; } = ImmutableHashSet<string>.Empty;
+    /// <summary>
+    /// What the members ended with. It only grows and a member counts once, so states derived one from another share
+    /// it: the coordinator keeps the latest state only, and a chord of 100,000 pays no copy per result.
+    /// </summary>
+    private MemberOutcomes _outcomes = new(0);
+
+    public required string CanvasId { get; init; }
+    public Signature? Root { get; private init; }
+    public CanvasFinished? Outcome { get; init; }
 
     public bool IsStarted => Root is not null;
 
+    /// <summary>Member tasks whose outcome makes up the result (links are fire and forget).</summary>
+    public int MemberCount => _members.Count;
+
+    public int FinishedCount => _outcomes.Count;
+
+    public bool IsMember(string taskId) => _members.IndexOf(taskId) >= 0;
+
+    public bool HasFinished(string taskId) => _members.IndexOf(taskId) is var index and >= 0 && _outcomes.IsFinished(index);
+
     public static CanvasState Empty(string canvasId) => new() { CanvasId = canvasId };
+
+    private static CanvasState Started(string canvasId, Signature root)
+    {
+        var members = new MemberTable(root);
+        return new CanvasState { CanvasId = canvasId, Root = root, _members = members, _outcomes = new MemberOutcomes(members.Count) };
+    }
 
     public CanvasState Apply(ICanvasEvent e) => e switch
     {
-        CanvasStarted started => this with { Root = started.Root, MemberIds = MembersOf(started.Root).ToImmutableHashSet() },
-        CanvasMemberFinished finished => this with { Finished = Finished.SetItem(finished.TaskId, finished) },
+        CanvasStarted started => Started(CanvasId, started.Root) with { Outcome = Outcome },
+        CanvasMemberFinished finished => Record(finished),
         CanvasFinished outcome => this with { Outcome = outcome },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown canvas event"),
     };
 
-    public CanvasSnapshot ToSnapshot() => new(CanvasId, Root, Finished.Values.ToArray(), Outcome);
-
-    public static CanvasState FromSnapshot(CanvasSnapshot snapshot) => new()
+    private CanvasState Record(CanvasMemberFinished finished)
     {
-        CanvasId = snapshot.CanvasId,
-        Root = snapshot.Root,
-        MemberIds = snapshot.Root is null ? ImmutableHashSet<string>.Empty : MembersOf(snapshot.Root).ToImmutableHashSet(),
-        Finished = snapshot.Finished.ToImmutableDictionary(f => f.TaskId),
-        Outcome = snapshot.Outcome,
-    };
+        var index = _members.IndexOf(finished.TaskId);
+        if (index >= 0)
+            _outcomes.Record(index, finished.State, finished.Result, finished.Error);
+        return this;
+    }
 
-    /// <summary>Task leaves whose outcomes the canvas waits for (not links or error links).</summary>
-    private static IEnumerable<string> MembersOf(Signature node) => node.Kind switch
-    {
-        SignatureKind.Task => [node.Id!],
-        SignatureKind.Chord => node.Members.SelectMany(MembersOf).Concat(MembersOf(node.Body!)),
-        _ => node.Members.SelectMany(MembersOf),
-    };
+    /// <summary>The tree alone, written once: progress snapshots then hold outcomes by member index only.</summary>
+    public CanvasTreeSnapshot ToTreeSnapshot() =>
+        new(CanvasId, Root ?? throw new InvalidOperationException($"canvas {CanvasId} has no tree yet"));
 
-    public CanvasResult ToResult()
+    public CanvasSnapshot ToSnapshot(long treeSequenceNr) => _outcomes.ToSnapshot(CanvasId, treeSequenceNr, Outcome);
+
+    /// <summary>A state from the tree's snapshot alone (no progress snapshot was taken after it).</summary>
+    public static CanvasState FromSnapshot(CanvasTreeSnapshot tree) => Started(tree.CanvasId, tree.Root);
+
+    /// <summary>A state from the tree's snapshot and the latest progress snapshot.</summary>
+    public static CanvasState FromSnapshot(CanvasTreeSnapshot tree, CanvasSnapshot progress)
     {
-        var members = Root is null
-            ? []
-            : Root.Nodes().Where(n => n.Kind == SignatureKind.Task && MemberIds.Contains(n.Id!)).DistinctBy(n => n.Id)
-                .Select(n => new CanvasMember(n.Id!, n.Task!, Finished.TryGetValue(n.Id!, out var f) ? f.State : TaskState.Pending))
-                .ToArray();
+        var state = Started(tree.CanvasId, tree.Root) with { Outcome = progress.Outcome };
+        if (progress.States.Length != state._members.Count)
+            throw new InvalidOperationException(
+                $"canvas {tree.CanvasId}: its snapshot has {progress.States.Length} members, its tree {state._members.Count}");
+        state._outcomes.Restore(progress);
+        return state;
+    }
+
+    /// <summary>The members from <paramref name="offset"/> on, at most <paramref name="limit"/> of them (all when null).</summary>
+    public CanvasResult ToResult(int offset = 0, int? limit = null)
+    {
+        var from = Math.Clamp(offset, 0, _members.Count);
+        var count = Math.Min(_members.Count - from, Math.Max(0, limit ?? int.MaxValue));
+        var members = new CanvasMember[count];
+        for (var i = 0; i < count; i++)
+        {
+            var node = _members[from + i];
+            members[i] = new CanvasMember(node.Id!, node.Task!, _outcomes.IsFinished(from + i) ? _outcomes.State(from + i) : TaskState.Pending);
+        }
         return Outcome is { } outcome
-            ? new CanvasResult(CanvasId, outcome.State, outcome.Result, outcome.Error, members)
-            : new CanvasResult(CanvasId, IsStarted ? TaskState.Started : TaskState.Pending, null, null, members);
+            ? new CanvasResult(CanvasId, outcome.State, outcome.Result, outcome.Error, members, _members.Count, from)
+            : new CanvasResult(CanvasId, IsStarted ? TaskState.Started : TaskState.Pending, null, null, members, _members.Count, from);
     }
 
     /// <summary>
@@ -138,21 +170,26 @@ public sealed record CanvasState
 
     private NodeStatus EvaluateTask(Signature node, JsonElement? input, Submissions submissions)
     {
-        if (!Finished.TryGetValue(node.Id!, out var finished))
+        var index = _members.IndexOf(node.Id!);
+        if (!_outcomes.IsFinished(index))
         {
             if (submissions.WantsMember(node))
                 submissions.AddMember(Submission(node, input, awaitResult: true));
             return NodeStatus.Waiting;
         }
-        if (finished.State == TaskState.Success)
+        var state = _outcomes.State(index);
+        if (state == TaskState.Success)
         {
-            var result = finished.Result ?? JsonDocument.Parse("null").RootElement;
-            foreach (var link in node.Link)
-                Fire(link, result, submissions);
-            return new NodeStatus.Done(result);
+            var done = new NodeStatus.Done(_outcomes, index);
+            if (node.Link.Count > 0)
+            {
+                foreach (var link in node.Link)
+                    Fire(link, done.Result, submissions);
+            }
+            return done;
         }
-        var error = finished.Error ?? new TaskError(finished.State == TaskState.Revoked ? "TaskRevokedError" : "Exception",
-            $"task {node.Id} was {finished.State.ToCelery()}", "");
+        var error = _outcomes.Error(index) ?? new TaskError(state == TaskState.Revoked ? "TaskRevokedError" : "Exception",
+            $"task {node.Id} was {state.ToCelery()}", "");
         var failure = new NodeStatus.Failed(node.Id!, error);
         foreach (var errback in node.LinkError)
             FireError(errback, failure, submissions);
@@ -201,11 +238,11 @@ public sealed record CanvasState
         if (waiting)
             return NodeStatus.Waiting;
         // Every member is settled now, so this second pass only reads the cache, once per group.
-        return new NodeStatus.Done(ListOf(members.Select(m => ((NodeStatus.Done)submissions.Settled[m.Id!]).Result)));
+        return new NodeStatus.Done(ListOf(members.Select(m => (NodeStatus.Done)submissions.Settled[m.Id!])));
     }
 
-    /// <summary>Writes the members' results as one JSON array, without re-parsing each of them.</summary>
-    private static JsonElement ListOf(IEnumerable<JsonElement> results)
+    /// <summary>Writes the members' results as one JSON array, without parsing each of them.</summary>
+    private static JsonElement ListOf(IEnumerable<NodeStatus.Done> results)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var writer = new Utf8JsonWriter(buffer))
@@ -215,7 +252,8 @@ public sealed record CanvasState
                 result.WriteTo(writer);
             writer.WriteEndArray();
         }
-        return JsonDocument.Parse(buffer.WrittenMemory).RootElement.Clone();
+        var reader = new Utf8JsonReader(buffer.WrittenSpan);
+        return JsonElement.ParseValue(ref reader);
     }
 
     /// <summary>The body runs once, after every header member, with their results; a failed member fails the chord.</summary>
@@ -282,7 +320,31 @@ public abstract record NodeStatus
 {
     public static readonly NodeStatus Waiting = new WaitingStatus();
 
-    public sealed record Done(JsonElement Result) : NodeStatus;
+    /// <summary>Done with a result; a member task's result stays in the canvas's outcomes until it is read.</summary>
+    public sealed record Done : NodeStatus
+    {
+        private readonly MemberOutcomes? _outcomes;
+        private readonly int _index;
+        private JsonElement? _result;
+
+        public Done(JsonElement result) => _result = result;
+
+        internal Done(MemberOutcomes outcomes, int index)
+        {
+            _outcomes = outcomes;
+            _index = index;
+        }
+
+        public JsonElement Result => _result ??= _outcomes!.Result(_index);
+
+        internal void WriteTo(Utf8JsonWriter writer)
+        {
+            if (_result is { } result)
+                result.WriteTo(writer);
+            else
+                _outcomes!.WriteResult(_index, writer);
+        }
+    }
 
     public sealed record Failed(string TaskId, TaskError Error) : NodeStatus;
 

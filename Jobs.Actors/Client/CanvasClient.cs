@@ -10,8 +10,10 @@ public sealed class CanvasClient(IActorRef canvases, TimeSpan submitTimeout)
     public async Task<CanvasHandle> ApplyAsync(Signature root, CancellationToken cancellationToken = default)
     {
         var id = root.Id ?? Guid.NewGuid().ToString();
-        var accepted = await canvases.Ask<CanvasAccepted>(new StartCanvas(id, root), submitTimeout, cancellationToken).ConfigureAwait(false);
-        return new CanvasHandle(this, accepted.CanvasId, accepted.Root);
+        // Ids are given here, so the coordinator need not send a 100,000-member tree back to say which it chose.
+        var tree = (root with { Id = id }).WithIds(() => Guid.NewGuid().ToString());
+        var accepted = await canvases.Ask<CanvasAccepted>(new StartCanvas(id, tree), submitTimeout, cancellationToken).ConfigureAwait(false);
+        return new CanvasHandle(this, accepted.CanvasId, accepted.Root ?? tree);
     }
 
     public CanvasHandle Handle(string canvasId) => new(this, canvasId, null);
@@ -42,8 +44,9 @@ public sealed class CanvasHandle
     /// <summary>The tree with every id, when this handle started the canvas.</summary>
     public Signature? Root { get; }
 
-    public Task<CanvasResult> GetStateAsync(CancellationToken cancellationToken = default) =>
-        _client.AskAsync(new GetCanvasResult(Id), _client.SubmitTimeout, cancellationToken);
+    /// <summary>Where the canvas stands; its members from <paramref name="membersOffset"/> on, at most <paramref name="membersLimit"/> (all when null).</summary>
+    public Task<CanvasResult> GetStateAsync(CancellationToken cancellationToken = default, int membersOffset = 0, int? membersLimit = null) =>
+        _client.AskAsync(new GetCanvasResult(Id, membersOffset, membersLimit), _client.SubmitTimeout, cancellationToken);
 
     /// <summary>The tree with every id and the members' states, as its coordinator knows them now.</summary>
     public Task<CanvasTree> GetTreeAsync(CancellationToken cancellationToken = default) => _client.AskTreeAsync(Id, cancellationToken);
@@ -59,11 +62,13 @@ public sealed class CanvasHandle
         return default;
     }
 
-    public async Task<CanvasResult> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    /// <summary>Waits until the canvas is ready; its members are paged as for <see cref="GetStateAsync"/>.</summary>
+    public async Task<CanvasResult> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default, int membersOffset = 0,
+        int? membersLimit = null)
     {
         try
         {
-            return await _client.AskAsync(new AwaitCanvasResult(Id), timeout, cancellationToken).ConfigureAwait(false);
+            return await _client.AskAsync(new AwaitCanvasResult(Id, membersOffset, membersLimit), timeout, cancellationToken).ConfigureAwait(false);
         }
         catch (AskTimeoutException e)
         {

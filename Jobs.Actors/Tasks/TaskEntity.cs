@@ -27,6 +27,13 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     private IActorRef? _awaitingPersist;
     private bool _announcedWaiting;
 
+    /// <summary>
+    /// Submitted by someone awaiting the result (a canvas's coordinator, a synchronous apply): once told, the task
+    /// leaves memory at once instead of idling, so a chord of 100,000 holds its window of tasks, not every task of
+    /// the last few seconds. A later read recovers it from the journal.
+    /// </summary>
+    private bool _leaveOnceAnswered;
+
     public TaskEntity(string taskId, IActorRef queues, TaskEntitySettings settings, IActorRef? events)
     {
         _queues = queues;
@@ -97,7 +104,10 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     private void Reply(SubmitTask command, IActorRef replyTo)
     {
         if (command.AwaitResult)
+        {
+            _leaveOnceAnswered = !_state.IsReady;
             ReplyWhenReady(replyTo);
+        }
         else
             replyTo.Tell(_state.ToResult());
     }
@@ -216,7 +226,10 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
                 Context.Unwatch(waiter);
             }
             _waiters.Clear();
-            SetPassivation();
+            if (_leaveOnceAnswered)
+                Passivate();
+            else
+                SetPassivation();
             return;
         }
         if (!_state.IsKnown)

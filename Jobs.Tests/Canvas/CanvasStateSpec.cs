@@ -102,7 +102,32 @@ public sealed class CanvasStateSpec
         var state = Started(Signature.Group(Signature.Of("tasks.add", 1, 1)));
         var id = state.Evaluate().Submissions[0].TaskId;
         state = Finish(Finish(state, id, 2), id, 2);
-        Assert.Single(state.Finished);
+        Assert.Equal(1, state.FinishedCount);
+    }
+
+    [Fact]
+    public void A_state_rebuilt_from_its_tree_and_progress_snapshots_keeps_each_members_outcome()
+    {
+        var state = Started(Signature.Group(Signature.Of("tasks.add", 1, 1), Signature.Of("tasks.fail"), Signature.Of("tasks.add", 2, 2)));
+        var ids = state.Evaluate().Submissions.Select(s => s.TaskId).ToArray();
+        state = Fail(Finish(state, ids[0], 2), ids[1]);
+
+        var progress = state.ToSnapshot(treeSequenceNr: 1);
+        Assert.Equal([(byte)(TaskState.Success + 1), (byte)(TaskState.Failure + 1), (byte)0], progress.States);
+        var rebuilt = CanvasState.FromSnapshot(state.ToTreeSnapshot(), progress);
+
+        Assert.Equal(2, rebuilt.FinishedCount);
+        Assert.Equal(["SUCCESS", "FAILURE", "PENDING"], rebuilt.ToResult().Members.Select(m => m.State.ToCelery()));
+        var failed = Assert.IsType<NodeStatus.Failed>(rebuilt.Evaluate().Status);
+        Assert.Equal(ids[1], failed.TaskId);
+        Assert.Equal("ValueError", failed.Error.Type);
+
+        var pair = Started(Signature.Group(Signature.Of("tasks.echo"), Signature.Of("tasks.add", 1, 2)));
+        var pairIds = pair.Evaluate().Submissions.Select(s => s.TaskId).ToArray();
+        pair = Finish(pair, pairIds[0], new object[] { 1, "two" });
+        var resumed = Finish(CanvasState.FromSnapshot(pair.ToTreeSnapshot(), pair.ToSnapshot(treeSequenceNr: 1)), pairIds[1], 3);
+        var done = Assert.IsType<NodeStatus.Done>(resumed.Evaluate().Status);
+        Assert.Equal("""[[1,"two"],3]""", done.Result.GetRawText());
     }
 
     [Fact]

@@ -200,4 +200,32 @@ public sealed class CanvasSpec(StandaloneNodeFixture fixture)
         Assert.Equal(400, status);
         Assert.Contains("$.kwargs.tasks[0]", body!["error"]!.GetValue<string>());
     }
+    [Fact]
+    public async Task Children_are_paged_in_the_answers_and_a_big_canvas_does_not_echo_its_tree()
+    {
+        var header = Enumerable.Range(0, 1500).Select(i => Sig("tasks.add", [i, i])).ToArray();
+        var (status, started) = await Node.PostAsync("api/canvas", Chord(header, Sig("tasks.xsum")).ToJsonString());
+        Assert.True(status == 200, $"POST /api/canvas answered {status}: {started}");
+        // The default page is 1,000 of the 1,501 members (the body included); the tree is left to GET .../tree.
+        Assert.Equal(1000, started!["children"]!.AsArray().Count);
+        Assert.Equal(1501, started["children_count"]!.GetValue<int>());
+        Assert.Null(started["signature"]);
+        var id = started["task-id"]!.GetValue<string>();
+        var (_, done) = await Node.GetAsync($"api/canvas/{id}?timeout=60&children_offset=1499&children_limit=10");
+        Assert.Equal("SUCCESS", done!["state"]!.GetValue<string>());
+        Assert.Equal(1500L * 1499, done["result"]!.GetValue<long>());
+        Assert.Equal(1501, done["children_count"]!.GetValue<int>());
+        Assert.Equal(["tasks.add", "tasks.xsum"], done["children"]!.AsArray().Select(c => c!["task"]!.GetValue<string>()));
+
+        var (_, first) = await Node.GetAsync($"api/canvas/{id}?children_limit=2");
+        Assert.Equal(started["children"]!.AsArray().Take(2).Select(c => c!.GetValue<string>()),
+            first!["children"]!.AsArray().Select(c => c!["task-id"]!.GetValue<string>()));
+        var (_, page) = await Node.PostAsync("api/canvas?children_offset=1&children_limit=1", Chain(Sig("tasks.add", [1, 1]), Sig("tasks.add", [1])).ToJsonString());
+        Assert.Single(page!["children"]!.AsArray());
+        Assert.Equal(2, page["children_count"]!.GetValue<int>());
+
+        var (bad, error) = await Node.GetAsync($"api/canvas/{id}?children_limit=-1");
+        Assert.Equal(400, bad);
+        Assert.Contains("children_limit", error!["error"]!.GetValue<string>());
+    }
 }

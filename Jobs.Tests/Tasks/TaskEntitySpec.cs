@@ -97,6 +97,26 @@ public sealed class TaskEntitySpec : TestKit
     }
 
     [Fact]
+    public void A_task_submitted_and_awaited_leaves_memory_once_it_answered_and_one_not_awaited_idles_first()
+    {
+        var awaited = ChildActorOf(TaskEntity.Props("t3b", _queues.Ref, Settings));
+        awaited.Tell(Submit("t3b", awaitResult: true));
+        ExpectEnqueued("t3b");
+        awaited.Tell(Succeeded("t3b"));
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+        ExpectMsg<Akka.Cluster.Sharding.Passivate>();
+
+        var sent = ChildActorOf(TaskEntity.Props("t3c", _queues.Ref, Settings));
+        sent.Tell(Submit("t3c"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t3c");
+        sent.Tell(Succeeded("t3c"));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Scheduler.Advance(Settings.PassivateAfter);
+        ExpectMsg<Akka.Cluster.Sharding.Passivate>();
+    }
+
+    [Fact]
     public void A_countdown_holds_the_task_until_it_is_due()
     {
         var entity = Entity("t4");

@@ -27,15 +27,17 @@ public sealed class RedisSnapshotStore : SnapshotStore
     protected override async Task<SelectedSnapshot?> LoadAsync(string persistenceId, SnapshotSelectionCriteria criteria, CancellationToken cancellationToken)
     {
         var database = await DatabaseAsync().ConfigureAwait(false);
-        var candidates = await database.SortedSetRangeByScoreWithScoresAsync(_redis.Keys.Snapshots(persistenceId),
-            criteria.MinSequenceNr, criteria.MaxSequenceNr, order: Order.Descending).ConfigureAwait(false);
-        foreach (var candidate in candidates)
+        // Newest first, one at a time: older snapshots (a big canvas keeps its tree in one) are read only if needed.
+        for (var skip = 0L; ; skip++)
         {
-            var (timestamp, data) = Read(candidate.Element!);
+            var candidates = await database.SortedSetRangeByScoreWithScoresAsync(_redis.Keys.Snapshots(persistenceId),
+                criteria.MinSequenceNr, criteria.MaxSequenceNr, order: Order.Descending, skip: skip, take: 1).ConfigureAwait(false);
+            if (candidates.Length == 0)
+                return null;
+            var (timestamp, data) = Read(candidates[0].Element!);
             if (Matches(criteria, timestamp))
-                return new SelectedSnapshot(new SnapshotMetadata(persistenceId, (long)candidate.Score, timestamp), data);
+                return new SelectedSnapshot(new SnapshotMetadata(persistenceId, (long)candidates[0].Score, timestamp), data);
         }
-        return null;
     }
 
     protected override async Task SaveAsync(SnapshotMetadata metadata, object snapshot, CancellationToken cancellationToken)
