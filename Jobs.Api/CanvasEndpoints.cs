@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Akka.Actor;
 using Microsoft.AspNetCore.Mvc;
 using Jobs.Actors.Canvas;
 using Jobs.Actors.Client;
@@ -148,7 +149,20 @@ public static class CanvasEndpoints
             }
             catch (TimeoutException)
             {
-                result = await handle.GetStateAsync(http.RequestAborted, offset, limit);
+                try
+                {
+                    result = await handle.GetStateAsync(http.RequestAborted, offset, limit);
+                }
+                catch (AskTimeoutException)
+                {
+                    // Not finished when the wait ended, and its coordinator too busy (a burst of member results in its
+                    // mailbox) to describe itself now: still a timeout for the caller, who asks again; not a 503.
+                    return Results.Json(new JsonObject
+                    {
+                        ["task-id"] = id, ["state"] = "PENDING",
+                        ["error"] = $"no result within {timeout.Value:0.###} s, and the coordinator is busy; the canvas still runs",
+                    }, statusCode: 408);
+                }
                 status = 408;
             }
         }
