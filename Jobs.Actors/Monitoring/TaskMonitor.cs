@@ -1,4 +1,3 @@
-using Akka;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Tools.PublishSubscribe;
