@@ -17,4 +17,15 @@ fi
 
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 dotnet build ActorJobs.sln -c Release -nologo -v quiet
-dotnet test ActorJobs.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@"
+mkdir -p TestResults
+log=TestResults/test.log
+rc=0
+dotnet test ActorJobs.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log" || rc=$?
+
+# A failure's message scrolls past among hundreds of passing lines; repeat each one, with its message, at the end.
+if [ "$rc" -ne 0 ]; then
+  echo
+  echo "==== failed tests (messages; full output in $log) ===="
+  awk '/^  Failed /{show=1; n=0} /^  Stack Trace:/{show=0} show && n++ < 40' "$log"
+fi
+exit "$rc"
