@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Jobs.Tests.Infrastructure;
 using Xunit;
 
@@ -160,7 +161,10 @@ public sealed class MonitoringApiSpec(StandaloneNodeFixture fixture)
             Assert.StartsWith("text/plain", response.Content.Headers.ContentType!.ToString());
             text = await response.Content.ReadAsStringAsync();
         }
-        while (!text.Contains("jobs_task_runtime_seconds_count{name=\"tasks.add\"}") && DateTime.UtcNow < deadline && await Delay());
+        // The worker's runtime and the index's count are recorded a moment apart; wait for both.
+        while (!(text.Contains("jobs_task_runtime_seconds_count{name=\"tasks.add\"}")
+                 && Regex.IsMatch(text, @"jobs_task_index_tasks\{name=""tasks.add"",state=""SUCCESS""\} [1-9]"))
+               && DateTime.UtcNow < deadline && await Delay());
         Assert.Matches(@"jobs_tasks_total\{name=""tasks.add"",state=""SUCCESS""\} [1-9]", text);
         Assert.Matches(@"jobs_task_runtime_seconds_bucket\{name=""tasks.add"",le=""\+Inf""\} [1-9]", text);
         Assert.Contains("jobs_task_runtime_seconds_sum{name=\"tasks.add\"}", text);
