@@ -202,11 +202,15 @@ public sealed class TaskIndex : IDisposable
         return new TaskPage(total, rows);
     }
 
+    private const string LifecycleRank =
+        $"CASE type WHEN '{EventTypes.TaskSent}' THEN 0 WHEN '{EventTypes.TaskReceived}' THEN 1 WHEN '{EventTypes.TaskStarted}' THEN 2 ELSE 3 END";
+
     public TaskTimeline Timeline(string uuid)
     {
         var row = Load([uuid], null).Values.FirstOrDefault();
         using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT body FROM events WHERE uuid = $uuid ORDER BY timestamp, id";
+        // Events of one millisecond keep their lifecycle order whichever feed (live or journal sweep) recorded them first.
+        command.CommandText = $"SELECT body FROM events WHERE uuid = $uuid ORDER BY timestamp, {LifecycleRank}, id";
         command.Parameters.AddWithValue("$uuid", uuid);
         using var reader = command.ExecuteReader();
         var events = new List<string>();

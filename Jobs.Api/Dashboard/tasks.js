@@ -11,6 +11,7 @@ const SORTABLE = new Set(['name', 'state', 'received', 'started', 'runtime', 'wo
 
 let query = new URLSearchParams();
 let refresh = null;
+let settle = null; // one more load after events stop: the index may record the last ones after the throttled load ran
 let shown = new Map(); // uuid -> row element
 let generation = 0;
 
@@ -171,11 +172,15 @@ export function onEvents(events) {
     if (typeof e.runtime === 'number') row.querySelector('.runtime').textContent = seconds(e.runtime);
     if (e.hostname && e.type !== 'task-received') row.querySelector('.worker').textContent = e.hostname;
   }
-  if (relevant) refresh();
+  if (!relevant) return;
+  refresh();
+  clearTimeout(settle);
+  settle = setTimeout(refresh, 2500);
 }
 
 export function dispose() {
   refresh && refresh.cancel();
+  clearTimeout(settle);
   shown = new Map();
   generation++;
 }

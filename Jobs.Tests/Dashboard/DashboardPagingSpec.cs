@@ -127,6 +127,21 @@ public sealed class ThousandTasksFixture : IAsyncLifetime
         Failed.AddRange(ids.Where(s => s.Name == "tasks.fail").Select(s => s.Id));
         foreach (var (_, id) in ids)
             await Node.ResultAsync(id, TimeSpan.FromSeconds(120));
+
+        // The pages read the task index, which records the last results a moment after they were answered.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await FinishedInIndexAsync() < 1000)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the task index lists {await FinishedInIndexAsync()} of the 1000 finished tasks");
+            await Task.Delay(200);
+        }
+    }
+
+    private async Task<long> FinishedInIndexAsync()
+    {
+        using var response = await Node.Node.Http!.GetAsync("api/tasks?state=SUCCESS,FAILURE&limit=1");
+        return response.Headers.TryGetValues("X-Total-Count", out var total) ? long.Parse(total.Single()) : 0;
     }
 
     public Task DisposeAsync() => Node.DisposeAsync().AsTask();

@@ -42,12 +42,18 @@ public sealed class CanvasSpec(StandaloneNodeFixture fixture)
         var (status, started) = await Node.PostAsync("api/canvas", signature.ToJsonString());
         Assert.True(status == 200, $"POST /api/canvas answered {status}: {started}");
         var id = started!["task-id"]!.GetValue<string>();
+        return (started, await AwaitAsync(id));
+    }
+
+    /// <summary>Asks for the canvas's result until it is ready; a wait that ends first answers 408 PENDING.</summary>
+    private async Task<JsonNode> AwaitAsync(string id, string query = "")
+    {
         var deadline = DateTime.UtcNow + Deadline;
         while (true)
         {
-            var (_, result) = await Node.GetAsync($"api/canvas/{id}?timeout=5");
+            var (_, result) = await Node.GetAsync($"api/canvas/{id}?timeout=5{query}");
             if (result!["state"]!.GetValue<string>() is "SUCCESS" or "FAILURE")
-                return (started, result);
+                return result;
             Assert.True(DateTime.UtcNow < deadline, $"canvas {id} not ready: {result}");
         }
     }
@@ -211,8 +217,8 @@ public sealed class CanvasSpec(StandaloneNodeFixture fixture)
         Assert.Equal(1501, started["children_count"]!.GetValue<int>());
         Assert.Null(started["signature"]);
         var id = started["task-id"]!.GetValue<string>();
-        var (_, done) = await Node.GetAsync($"api/canvas/{id}?timeout=60&children_offset=1499&children_limit=10");
-        Assert.Equal("SUCCESS", done!["state"]!.GetValue<string>());
+        var done = await AwaitAsync(id, "&children_offset=1499&children_limit=10");
+        Assert.Equal("SUCCESS", done["state"]!.GetValue<string>());
         Assert.Equal(1500L * 1499, done["result"]!.GetValue<long>());
         Assert.Equal(1501, done["children_count"]!.GetValue<int>());
         Assert.Equal(["tasks.add", "tasks.xsum"], done["children"]!.AsArray().Select(c => c!["task"]!.GetValue<string>()));

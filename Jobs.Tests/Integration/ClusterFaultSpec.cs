@@ -29,7 +29,7 @@ public sealed class ClusterFaultSpec() : RedisClusterSpec(seeds: 1, workers: 2, 
             sleeping.Add(await Cluster.SendAsync("tasks.sleep", new { args = new[] { 3 } }));
         var waiting = new List<string>();
         for (var i = 0; i < 8; i++)
-            waiting.Add(await Cluster.SendAsync("tasks.add", new { args = new[] { i, 1 }, countdown = 6 }));
+            waiting.Add(await Cluster.SendAsync("tasks.add", new { args = new[] { i, 1 }, countdown = 15 }));
 
         var deadline = DateTime.UtcNow + Deadline;
         while (!(await StatesAsync(sleeping)).Values.Any(s => s == "STARTED@w1"))

@@ -43,15 +43,16 @@ public sealed class MonitoringClusterSpec(ClusterFixture fixture) : IClassFixtur
             b => ids.All(id => b[id]?["state"]?.GetValue<string>() == "SUCCESS"));
         Assert.All(ids, id => Assert.Contains(tasks[id]!["worker"]!.GetValue<string>(), new[] { "w1", "w2" }));
         Assert.Equal(10, tasks[ids[5]]!["result"]!.GetValue<int>());
-        var (_, events) = await Cluster.Api!.GetAsync($"api/task/events/{ids[0]}");
-        Assert.Equal(["task-sent", "task-received", "task-started", "task-succeeded"], events!.AsArray().Select(e => e!["type"]!.GetValue<string>()));
+        // The journal sweep may record the journaled events before the live feed brings task-sent and task-started.
+        var events = await EventuallyAsync($"api/task/events/{ids[0]}", b => b.AsArray().Count == 4);
+        Assert.Equal(["task-sent", "task-received", "task-started", "task-succeeded"], events.AsArray().Select(e => e!["type"]!.GetValue<string>()));
 
         // The next heartbeats carry what the workers processed.
         var workers = await EventuallyAsync("api/workers",
             b => b["w1"]!["processed"]!.GetValue<long>() + b["w2"]!["processed"]!.GetValue<long>() >= ids.Count);
         Assert.Equal(2, workers["w1"]!["concurrency"]!.GetValue<int>());
         Assert.Equal("default", workers["w2"]!["active_queues"]![0]!["name"]!.GetValue<string>());
-        using (var metrics = await Cluster.Api.Http!.GetAsync("metrics"))
+        using (var metrics = await Cluster.Api!.Http!.GetAsync("metrics"))
         {
             var text = await metrics.Content.ReadAsStringAsync();
             Assert.Contains("jobs_workers_online 2", text);
@@ -62,8 +63,5 @@ public sealed class MonitoringClusterSpec(ClusterFixture fixture) : IClassFixtur
         await Cluster.Workers["w2"].KillAsync();
         await EventuallyAsync("api/workers?status=true", b => b["w2"]?.GetValue<bool>() == false && b["w1"]?.GetValue<bool>() == true);
         Assert.True(killed.Elapsed < TimeSpan.FromSeconds(20), $"w2 was shown offline only after {killed.Elapsed}");
-        var (_, after) = await Cluster.Api.GetAsync("api/workers");
-        Assert.False(after!["w2"]!["status"]!.GetValue<bool>());
-        Assert.True(after["w1"]!["status"]!.GetValue<bool>());
     }
 }

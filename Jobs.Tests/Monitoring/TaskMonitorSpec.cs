@@ -30,7 +30,7 @@ public sealed class TaskMonitorSpec : TestKit
         akka.loggers = ["Akka.TestKit.TestEventListener, Akka.TestKit"]
         akka.remote.dot-netty.tcp.port = 0
         jobs.persistence.sqlite.path = {JobsConfig.Quote(Path.Combine(dataDir, "jobs.db"))}
-        jobs.monitor.offline-after = 1s
+        jobs.monitor.offline-after = 3s
         jobs.monitor.batch-interval = 50ms
         jobs.monitor.journal-sweep-interval = 200ms
         """)))
@@ -56,7 +56,7 @@ public sealed class TaskMonitorSpec : TestKit
         Assert.Equal(EventTypes.WorkerOnline, subscriber.ExpectMsg<WorkerEvent>().Type);
         Assert.True((await Worker("w9")).Online);
 
-        var offline = subscriber.ExpectMsg<WorkerEvent>(TimeSpan.FromSeconds(5));
+        var offline = subscriber.ExpectMsg<WorkerEvent>(TimeSpan.FromSeconds(10));
         Assert.Equal((EventTypes.WorkerOffline, "w9"), (offline.Type, offline.Hostname));
         Assert.False((await Worker("w9")).Online);
 
@@ -105,7 +105,7 @@ public sealed class TaskMonitorSpec : TestKit
                 var timeline = await _monitor.Ask<TaskTimeline>(new GetTaskTimeline(id), TimeSpan.FromSeconds(3));
                 Assert.Contains(EventTypes.TaskReceived, Assert.Single(timeline.Events));
                 Assert.Equal(("tasks.add", "RECEIVED"), (timeline.Task?.Name, timeline.Task?.State));
-            }, TimeSpan.FromSeconds(10));
+            }, TimeSpan.FromSeconds(20));
         }
     }
 

@@ -10,6 +10,8 @@ public static class PersistenceBackends
 {
     private static readonly Config Common = ConfigurationFactory.ParseString("""
         akka.loglevel = WARNING
+        # The first write to a new journal file creates its tables, and a loaded machine syncs slowly: 3 s is too tight.
+        akka.test.single-expect-default = 10s
         akka.actor.serializers.failing = "Jobs.Tests.Persistence.FailingSerializer, Jobs.Tests"
         akka.actor.serialization-bindings { "Jobs.Tests.Persistence.NotSerializable, Jobs.Tests" = failing }
         akka.actor.serialization-identifiers { "Jobs.Tests.Persistence.FailingSerializer, Jobs.Tests" = 9901 }

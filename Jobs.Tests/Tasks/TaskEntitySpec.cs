@@ -111,9 +111,15 @@ public sealed class TaskEntitySpec : TestKit
         ExpectMsg<TaskResult>();
         ExpectEnqueued("t3c");
         sent.Tell(Succeeded("t3c"));
+        sent.Tell(new GetTaskResult("t3c"));
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
         ExpectNoMsg(TimeSpan.FromMilliseconds(200));
-        Scheduler.Advance(Settings.PassivateAfter);
-        ExpectMsg<Akka.Cluster.Sharding.Passivate>();
+        // The idle timeout is armed once the actor is idle, a moment after its answer: advance until it fires.
+        AwaitAssert(() =>
+        {
+            Scheduler.Advance(Settings.PassivateAfter);
+            ExpectMsg<Akka.Cluster.Sharding.Passivate>(TimeSpan.FromMilliseconds(300));
+        }, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
