@@ -317,6 +317,13 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             MaybeSnapshot();
             return;
         }
+        if (success.Metadata.SequenceNr <= _progressSequenceNr)
+        {
+            // A save that finished after a newer one: only the newest progress snapshot is kept.
+            if (success.Metadata.SequenceNr < _progressSequenceNr)
+                DeleteSnapshot(success.Metadata.SequenceNr);
+            return;
+        }
         DeleteMessages(success.Metadata.SequenceNr);
         // One by one, by sequence number: not every snapshot store honours a lower bound when deleting by criteria.
         if (_progressSequenceNr > 0)
