@@ -86,19 +86,35 @@ public sealed class HttpBenchClient(int port) : IBenchClient
         return await ReadyAsync($"api/canvas/{id}?timeout=60&children_limit=0");
     }
 
-    /// <summary>GET with a server-side wait; asks again after a 408 (the wait ended, the task did not).</summary>
+    /// <summary>
+    /// GET with a server-side wait; asks again after a 408 (the wait ended, the task did not), and, said on stderr, after
+    /// a connection lost on the way (the GET only reads, so asking again is safe; seen once in a full run).
+    /// </summary>
     private async Task<JsonElement> ReadyAsync(string path)
     {
+        var transportFailures = 0;
         while (true)
         {
-            using var response = await _http.GetAsync(path);
-            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-            if ((int)response.StatusCode == 408)
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.GetAsync(path);
+            }
+            catch (HttpRequestException e) when (e.InnerException is IOException && ++transportFailures <= 3)
+            {
+                Console.Error.WriteLine($"GET {path}: {e.InnerException.Message}; asking again");
                 continue;
-            response.EnsureSuccessStatusCode();
-            if (body.GetProperty("state").GetString() != "SUCCESS")
-                throw new InvalidOperationException($"{path} ended {body}");
-            return body.GetProperty("result");
+            }
+            using (response)
+            {
+                var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+                if ((int)response.StatusCode == 408)
+                    continue;
+                response.EnsureSuccessStatusCode();
+                if (body.GetProperty("state").GetString() != "SUCCESS")
+                    throw new InvalidOperationException($"{path} ended {body}");
+                return body.GetProperty("result");
+            }
         }
     }
 
