@@ -166,7 +166,6 @@ public static class TaskEndpoints
 
     private static string Repr(TaskError error) => $"{error.Type}({JsonSerializer.Serialize(error.Message)})";
 
-
     private static double? Epoch(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds() / 1000.0;
 }
 

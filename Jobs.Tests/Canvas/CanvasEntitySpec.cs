@@ -120,6 +120,7 @@ public abstract class CanvasEntitySpec(Config config) : TestKit(config)
         Assert.Empty(done.Members);
         TaskRegion.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
+
     [Fact]
     public void The_tree_is_sent_back_only_when_the_coordinator_chose_ids()
     {

@@ -114,7 +114,7 @@ public sealed class TaskMonitorSpec : TestKit
     {
         var queues = CreateTestProbe();
         var entity = Sys.ActorOf(TaskEntity.Props(id, queues.Ref, new TaskEntitySettings(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5))));
-        entity.Tell(new SubmitTask(id, "tasks.add", JsonDocument.Parse("[1, 2]").RootElement.Clone(), JsonDocument.Parse("{}").RootElement.Clone(), "default"));
+        entity.Tell(new SubmitTask(id, "tasks.add", JsonSerializer.SerializeToElement(new[] { 1, 2 }), JsonSerializer.SerializeToElement(new { }), "default"));
         // The first write creates the SQLite journal's tables.
         ExpectMsg<TaskResult>(r => r.State == TaskState.Received, TimeSpan.FromSeconds(20));
         queues.ExpectMsg<EnqueueTask>();
