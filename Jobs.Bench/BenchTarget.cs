@@ -143,6 +143,19 @@ public sealed class BenchTarget : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// CPU seconds so far of every node, of Redis and of this process (the client: the HTTP client or the in-cluster
+    /// client node), and Redis's command counts.
+    /// </summary>
+    public Usage ReadUsage()
+    {
+        var cpu = _nodes.ToDictionary(n => _names[n.Id], n => Usage.CpuSecondsOf(n.Id));
+        if (_redis is not null)
+            cpu["redis"] = Usage.CpuSecondsOf(_redis.Pid);
+        cpu["client"] = Usage.OwnCpuSeconds();
+        return new Usage(cpu, _redis?.CommandStats() ?? new Dictionary<string, RedisCommand>());
+    }
+
     /// <summary>Each node's RSS now, in MB, by node name.</summary>
     public IReadOnlyDictionary<string, double> CurrentRss() =>
         _nodes.Where(n => !n.HasExited).ToDictionary(n => _names[n.Id], n => Math.Round(ReadRssMb(n.Id), 1));

@@ -40,6 +40,8 @@ public sealed class RedisProcess : IDisposable
 
     public int Port { get; }
 
+    public int Pid => _process.Id;
+
     public string ConnectionString => $"127.0.0.1:{Port}";
 
     /// <summary>Where this server keeps its append-only file.</summary>
@@ -57,6 +59,19 @@ public sealed class RedisProcess : IDisposable
         // "RPUSH: 912408.75 requests per second, p50=..."; the line may be preceded by progress output.
         var line = output.Split('\r', '\n').Last(l => l.StartsWith("RPUSH:", StringComparison.Ordinal));
         return double.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>INFO commandstats now, without the commands a reading itself issues.</summary>
+    public IReadOnlyDictionary<string, RedisCommand> CommandStats()
+    {
+        var info = new ProcessStartInfo("redis-cli") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-p", Port.ToString(), "INFO", "commandstats" })
+            info.ArgumentList.Add(arg);
+        using var cli = Process.Start(info)!;
+        var output = cli.StandardOutput.ReadToEnd();
+        cli.WaitForExit();
+        return RedisCommand.Parse(output).Where(c => c.Key is not ("info" or "ping" or "command" or "command|docs"))
+            .ToDictionary(c => c.Key, c => c.Value);
     }
 
     public void Dispose()

@@ -6,7 +6,8 @@ namespace Jobs.Tests.Integration;
 
 /// <summary>
 /// `Jobs.Bench --quick` as CI runs it: every workload on every target and both submission paths, with every
-/// result checked by the benchmark itself. No timing is asserted; only that it ran and reported each figure.
+/// result checked by the benchmark itself. No timing is asserted; only that it ran and reported each figure, with
+/// the CPU each process spent per task and Redis's calls per task.
 /// </summary>
 public sealed class BenchQuickSpec
 {
@@ -31,6 +32,12 @@ public sealed class BenchQuickSpec
             var figure = Assert.Single(figures, f => f["system"]!.GetValue<string>() == $"actorjobs-{target}-{via}" && f["workload"]!.GetValue<string>() == workload);
             Assert.True(figure["per_second"]!.GetValue<double>() > 0);
             Assert.True(figure["peak_rss_mb"]!.GetValue<double>() > 0);
+            // CPU per task of every process and, on Redis, the commands per task: the figures that hold on a noisy machine.
+            var cpu = figure["cpu_us_per_task"]!.AsObject();
+            Assert.Contains("client", cpu.Select(p => p.Key));
+            Assert.Contains(target == "cluster" ? "w1" : "node", cpu.Select(p => p.Key));
+            if (target != "standalone")
+                Assert.True(figure["redis_calls_per_task"]!.GetValue<double>() > 0, $"{target}-{via} {workload}: no Redis calls counted");
         }
         Assert.All(figures.Where(f => f["workload"]!.GetValue<string>() == "W2"), f => Assert.NotNull(f["p99_ms"]));
     }
