@@ -36,6 +36,18 @@ public sealed class QueueActor : ReceiveActor
         Receive<GetQueueStats>(_ => Sender.Tell(new QueueStats(_name, _waiting.Count, _consumers.Values.Sum(c => c.Leases.Count), _consumers.Count)));
     }
 
+    /// <summary>
+    /// Supervision: a failure stops the queue rather than restarting it, since a restart would keep this ref and wipe
+    /// what it holds unseen. Stopped, it fires the DeathWatch of its entities and workers, who enqueue and ask again at
+    /// its next incarnation (sharding starts one on the next message).
+    /// </summary>
+    protected override void PreRestart(Exception reason, object message)
+    {
+        _log.Error(reason, "Queue {0} failed on {1}; it stops, and its entities and workers start over with its successor",
+            _name, message?.GetType().Name ?? "a message");
+        Context.Stop(Self);
+    }
+
     public static Props Props(string name, long maxBatchBytes) => FactoryProps.Of(() => new QueueActor(name, maxBatchBytes));
 
     public static Props Props(string name) => Props(name, PayloadLimits.Default.MaxBatchBytes);

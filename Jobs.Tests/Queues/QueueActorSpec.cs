@@ -243,4 +243,14 @@ public sealed class QueueActorSpec() : TestKit("akka.loglevel = WARNING")
         Assert.Equal([2, 1], batches.Select(b => b.Tasks.Count));
         Assert.Equal([1L, 2L], batches.Select(b => b.Batch));
     }
+
+    [Fact]
+    public void A_queue_that_fails_stops_so_that_its_entities_and_workers_see_it_die()
+    {
+        var queue = Queue();
+        RegisteredWorker(queue, 1);
+        Watch(queue);
+        queue.Tell(new EnqueueTask("default", null!));
+        ExpectTerminated(queue);
+    }
 }
