@@ -523,7 +523,16 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     /// <summary>A batch the queue sent before this answer has not arrived, so it never will: settle past it and sync again.</summary>
     private void OnLeasesSynced(LeasesSynced synced)
     {
-        if (!_links.TryGetValue(synced.Queue, out var link) || synced.LastBatch <= link.LastBatch)
+        if (!_links.TryGetValue(synced.Queue, out var link))
+            return;
+        if (link.Queue is null)
+        {
+            // Its ConsumerRegistered was lost: the answer is as good, and stops the asking again.
+            link.Queue = Sender;
+            Context.Watch(Sender);
+            Timers.Cancel(link.Name);
+        }
+        if (synced.LastBatch <= link.LastBatch)
             return;
         _log.Warning("Queue {0}: batch(es) {1} to {2} never arrived; their tasks are queued again", link.Name, link.LastBatch + 1, synced.LastBatch);
         link.LastBatch = synced.LastBatch;

@@ -75,6 +75,10 @@ public static class GateTasks
         return 7;
     }
 
+    /// <summary>The same under a soft time limit: a limit timed by <c>CancelAfter</c> would run the callback on a timer thread, whose exception ends the process.</summary>
+    [JobsTask("test.soft_limited_throwing_callback", SoftTimeLimit = 0.2)]
+    public static Task<int> SoftLimitedThrowingCallback(CancellationToken cancel) => ThrowingCallback(cancel);
+
     /// <summary>Registers a cancellation callback that throws, then waits to be cancelled.</summary>
     [JobsTask("test.throwing_callback")]
     public static async Task<int> ThrowingCallback(CancellationToken cancel)
@@ -313,6 +317,16 @@ public sealed class WorkerPoolSpec() : WorkerPoolHarness(bodyThreads: 2)
         Assert.Equal(AttemptOutcome.Failed, Completed("cb").Outcome);
         Assert.Equal(3, Completed("after-cb").Result!.Value.GetInt32());
         Assert.Equal(1, Stats(worker).Failed);
+    }
+
+    [Fact]
+    public void A_cancellation_callback_that_throws_at_the_soft_limit_fails_only_its_task()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 1);
+        worker.Tell(Run(Envelope("soft-cb", "test.soft_limited_throwing_callback", "[]"), Envelope("after-soft-cb", "tasks.add", "[2, 3]")));
+        var failed = Completed("soft-cb");
+        Assert.Equal(nameof(SoftTimeLimitExceededException), failed.Error!.Type);
+        Assert.Equal(5, Completed("after-soft-cb").Result!.Value.GetInt32());
     }
 
     [Fact]
