@@ -37,23 +37,31 @@ public sealed class LostMessagesSpec : TestKit
 
     /// <summary>An entity, its queue and a worker whose messages to each pass through relays that may drop one.</summary>
     private IActorRef Start(string taskId, Func<object, bool>? dropToWorker = null, Func<object, bool>? dropToEntity = null,
+        TimeSpan? reconcileInterval = null) =>
+        StartAll([taskId], dropToWorker, dropToEntity, reconcileInterval)[0];
+
+    private IActorRef[] StartAll(string[] taskIds, Func<object, bool>? dropToWorker = null, Func<object, bool>? dropToEntity = null,
         TimeSpan? reconcileInterval = null)
     {
         var queue = Sys.ActorOf(QueueActor.Props("default"));
-        var entity = Sys.ActorOf(TaskEntity.Props(taskId, queue, new TaskEntitySettings(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5))
-        {
-            AttemptCheckInterval = TimeSpan.FromMilliseconds(500),
-        }));
-        var toEntity = Sys.ActorOf(Props.Create(() => new DroppingRelay(entity, dropToEntity ?? (_ => false), false)));
-        var toQueue = Sys.ActorOf(Props.Create(() => new DroppingRelay(queue, dropToWorker ?? (_ => false), true)));
+        var entities = taskIds.ToDictionary(id => id, id => Sys.ActorOf(TaskEntity.Props(id, queue,
+            new TaskEntitySettings(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5))
+            {
+                AttemptCheckInterval = TimeSpan.FromMilliseconds(500),
+            })));
+        var toEntity = Sys.ActorOf(Props.Create(() => new DroppingRelay(m => entities[((ITaskCommand)m).TaskId], dropToEntity ?? (_ => false), false)));
+        var toQueue = Sys.ActorOf(Props.Create(() => new DroppingRelay(_ => queue, dropToWorker ?? (_ => false), true)));
         var registry = TaskRegistry.FromTypes([typeof(Jobs.Node.Tasks)]);
         Sys.ActorOf(WorkerPool.Props(registry, new WorkerSettings("worker@test", 1, 1, ["default"])
         {
             ReconcileInterval = reconcileInterval ?? TimeSpan.FromMilliseconds(300),
         }, toEntity, toQueue, _bodies));
-        entity.Tell(new SubmitTask(taskId, "tasks.add", Args, Kwargs, "default"));
-        Assert.Equal(TaskState.Received, ExpectMsg<TaskResult>().State);
-        return entity;
+        return taskIds.Select(id =>
+        {
+            entities[id].Tell(new SubmitTask(id, "tasks.add", Args, Kwargs, "default"));
+            Assert.Equal(TaskState.Received, ExpectMsg<TaskResult>().State);
+            return entities[id];
+        }).ToArray();
     }
 
     private TaskResult ResultOf(IActorRef entity)
@@ -92,30 +100,42 @@ public sealed class LostMessagesSpec : TestKit
         Assert.Equal((TaskState.Success, 42), (result.State, result.Result!.Value.GetInt32()));
     }
 
+    [Fact]
+    public void A_worker_whose_requests_for_more_were_lost_is_given_work_again()
+    {
+        // Its first request registers it; every later one (finished leases and new demand) is lost, as while gated.
+        var requests = 0;
+        var entities = StartAll(["first", "second", "third"], dropToWorker: m => m is RequestTasks && Interlocked.Increment(ref requests) > 1);
+        foreach (var entity in entities)
+            Assert.Equal(TaskState.Success, ResultOf(entity).State);
+        Assert.True(Volatile.Read(ref requests) > 1, "the worker asked for more and was not heard");
+    }
+
     /// <summary>
-    /// Stands between the worker and a target. Towards an entity it forwards as is; towards a queue it is the queue's
+    /// Stands between the worker and its targets. Towards entities it forwards as is; towards a queue it is the queue's
     /// consumer, so what the queue sends the worker passes through it too (with the queue as sender).
     /// </summary>
     private sealed class DroppingRelay : ReceiveActor
     {
-        public DroppingRelay(IActorRef target, Func<object, bool> drop, bool consumer)
+        public DroppingRelay(Func<object, IActorRef> target, Func<object, bool> drop, bool consumer)
         {
             IActorRef? worker = null;
             ReceiveAny(message =>
             {
-                if (consumer && Sender.Equals(target))
+                var to = target(message);
+                if (consumer && Sender.Equals(to))
                 {
                     if (!drop(message))
                         worker?.Forward(message);
                     return;
                 }
+                worker = Sender;
                 if (drop(message))
                     return;
-                worker = Sender;
                 if (consumer)
-                    target.Tell(message, Self);
+                    to.Tell(message, Self);
                 else
-                    target.Forward(message);
+                    to.Forward(message);
             });
         }
     }
