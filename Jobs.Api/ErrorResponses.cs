@@ -22,6 +22,7 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
             PayloadTooLargeException e => (413, new { error = e.Message }),
             BadHttpRequestException { StatusCode: 413 } e => (413, new { error = e.Message }),
             BadHttpRequestException e => (e.StatusCode, new { error = e.Message }),
+            TaskTooLargeException e => (413, new { error = e.Message }),
             TaskNotAcceptedException e => (503, new { error = e.Message }),
             AskTimeoutException => (503, new { error = "the task was not acknowledged in time: the journal or the cluster is unavailable or overloaded; it may or may not have been accepted" }),
             OperationCanceledException when http.RequestAborted.IsCancellationRequested => (499, new { error = "the client closed the request" }),

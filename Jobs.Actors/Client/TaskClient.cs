@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
 using Jobs.Actors.Persistence;
+using Jobs.Actors.Serialization;
 using Jobs.Actors.Tasks;
 
 namespace Jobs.Actors.Client;
@@ -10,8 +11,13 @@ namespace Jobs.Actors.Client;
 /// <see cref="AsyncResult"/> handles. Everything goes through the task shard region, so this works on any node.
 /// </summary>
 /// <remarks>With <c>events</c> (DistributedPubSub's mediator) every submission publishes Celery's <c>task-sent</c>.</remarks>
-public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan submitTimeout, JournalHealth? journal = null, IActorRef? events = null)
+/// <remarks>Arguments larger than <see cref="PayloadLimits.MaxArgumentsBytes"/> are refused here with <see cref="TaskTooLargeException"/>:
+/// sent, remoting would drop them without a word.</remarks>
+public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan submitTimeout, JournalHealth? journal = null, IActorRef? events = null,
+    PayloadLimits? limits = null)
 {
+    private readonly PayloadLimits _limits = limits ?? PayloadLimits.Default;
+
     private static readonly JsonElement EmptyArgs = JsonDocument.Parse("[]").RootElement.Clone();
     private static readonly JsonElement EmptyKwargs = JsonDocument.Parse("{}").RootElement.Clone();
 
@@ -36,6 +42,7 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
         TaskOptions? options = null, CancellationToken cancellationToken = default)
     {
         var command = ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: false);
+        RefuseWhenTooLarge(command);
         RefuseWhenJournalIsDown(command);
         Sent(command);
         var accepted = await Tasks.Ask<TaskResult>(command, submitTimeout, cancellationToken).ConfigureAwait(false);
@@ -47,6 +54,7 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
         TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         var command = ToCommand(name, args, kwargs, options ?? new TaskOptions(), awaitResult: true);
+        RefuseWhenTooLarge(command);
         RefuseWhenJournalIsDown(command);
         Sent(command);
         return Tasks.Ask<TaskResult>(command, timeout, cancellationToken);
@@ -55,6 +63,14 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
     private void Sent(SubmitTask command) =>
         events?.Tell(new Akka.Cluster.Tools.PublishSubscribe.Publish(Monitoring.MonitoringTopics.Tasks,
             Monitoring.TaskEvents.Sent(command, DateTimeOffset.UtcNow)));
+
+    /// <summary>Arguments are counted as sent (JSON-escaped), the size remoting's frame limit applies to.</summary>
+    private void RefuseWhenTooLarge(SubmitTask command)
+    {
+        if (PayloadSize.Exceeds(_limits.MaxArgumentsBytes, out var size, command.Args, command.Kwargs))
+            throw new TaskTooLargeException(
+                $"task {command.TaskId} was not accepted: its arguments are {size} bytes as sent (JSON-escaped); the limit is {_limits.MaxArgumentsBytes} (jobs.tasks.max-arguments-size)");
+    }
 
     /// <summary>A submission the journal cannot take is refused now, with the reason, instead of timing out.</summary>
     private void RefuseWhenJournalIsDown(SubmitTask command)

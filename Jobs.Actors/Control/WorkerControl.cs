@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using System.Text.RegularExpressions;
 using Akka.Actor;
 using Akka.Cluster;
 using Jobs.Actors.Hosting;
@@ -13,7 +12,7 @@ namespace Jobs.Actors.Control;
 /// <c>/user/worker</c>. Control answers per worker, like Celery's replies: <c>{"w1": {"ok": "…"}}</c>.
 /// Used by the command host and by the HTTP facade alike.
 /// </summary>
-public sealed partial class WorkerControl(JobsNode node)
+public sealed class WorkerControl(JobsNode node)
 {
     private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
 
@@ -82,22 +81,13 @@ public sealed partial class WorkerControl(JobsNode node)
     }
 
     /// <summary>Celery's rate forms: "10/s", "100/m", "1000/h", a bare number per second; "0" lifts the limit (null).</summary>
-    public static string? ParseRate(string rate)
-    {
-        rate = rate.Trim();
-        if (rate is "0" or "none" or "off")
-            return null;
-        if (double.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out var perSecond) && perSecond > 0)
-            return rate + "/s";
-        if (RatePattern().IsMatch(rate) && double.Parse(rate[..rate.IndexOf('/')], CultureInfo.InvariantCulture) > 0)
-            return rate;
-        throw new CommandException($"'{rate}' is not a rate limit; use 10/s, 100/m, 1000/h (or 0 to lift it)");
-    }
+    public static string? ParseRate(string rate) =>
+        RateLimit.TryParse(rate, out var limit, out var problem) ? limit?.Text : throw new CommandException(problem!);
 
     /// <summary>Seconds, 0 meaning none.</summary>
     public static double ParseSeconds(string value, string what) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0 && double.IsFinite(seconds)
-            ? seconds
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
+            ? SetTimeLimit.Problem(seconds, what) is { } problem ? throw new CommandException(problem) : seconds
             : throw new CommandException($"{what} must be a number of seconds >= 0 (0 = none), not '{value}'");
 
     public static SetTimeLimit TimeLimit(string task, double soft, double hard) =>
@@ -110,7 +100,4 @@ public sealed partial class WorkerControl(JobsNode node)
 
     public static string ParseQueue(string? queue) =>
         string.IsNullOrWhiteSpace(queue) ? throw new CommandException("give a queue name") : queue.Trim();
-
-    [GeneratedRegex(@"^\d+(\.\d+)?/[smh]$")]
-    private static partial Regex RatePattern();
 }

@@ -39,7 +39,7 @@ public sealed class JobsNode : IAsyncDisposable
         Hostname = hostname;
         _bodies = bodies;
         Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout, Persistence.JournalHealth.For(system),
-            DistributedPubSub.Get(system).Mediator);
+            DistributedPubSub.Get(system).Mediator, settings.Payload);
     }
 
     public ActorSystem System { get; }
@@ -91,7 +91,8 @@ public sealed class JobsNode : IAsyncDisposable
             {
                 StartTaskLists(system, settings.RevokedListSize);
                 // Queues hold nothing durable, so they are not remembered: workers and entities recreate them.
-                queues = await sharding.StartAsync(QueueTypeName, QueueActor.Props,
+                var maxBatchBytes = settings.Payload.MaxBatchBytes;
+                queues = await sharding.StartAsync(QueueTypeName, name => QueueActor.Props(name, maxBatchBytes),
                     ClusterShardingSettings.Create(system).WithRememberEntities(false), queueExtractor).ConfigureAwait(false);
                 var entitySettings = settings.TaskEntity;
                 tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events),
@@ -127,8 +128,12 @@ public sealed class JobsNode : IAsyncDisposable
             if (registry is not null && hostsShards && settings.Queues.Count > 0)
             {
                 bodies = new BodyScheduler(settings.Concurrency, "task-body");
-                var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues);
-                worker = system.ActorOf(WorkerPool.Props(registry, workerSettings, tasks, queues, bodies), "worker");
+                var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues)
+                {
+                    ReconcileInterval = settings.ReconcileInterval,
+                    MaxResultBytes = settings.Payload.MaxResultBytes,
+                };
+                worker = system.ActorOf(WorkerPool.SupervisedProps(registry, workerSettings, tasks, queues, bodies), "worker");
                 system.ActorOf(WorkerHeartbeat.Props(worker, events, settings.Monitoring.HeartbeatInterval, self.ToString()), "worker-heartbeat");
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }

@@ -22,7 +22,9 @@ public sealed record JobsSettings(
     TimeSpan SubmitTimeout,
     string CommandHost,
     int RevokedListSize,
-    Monitoring.MonitoringSettings Monitoring)
+    Monitoring.MonitoringSettings Monitoring,
+    PayloadLimits Payload,
+    TimeSpan ReconcileInterval)
 {
     public static JobsSettings Create(Config config)
     {
@@ -45,7 +47,10 @@ public sealed record JobsSettings(
             Routes: taskRoutes,
             TaskEntity: new TaskEntitySettings(
                 jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(5)),
-                jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5))),
+                jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5)))
+            {
+                AttemptCheckInterval = jobs.GetTimeSpan("tasks.attempt-check-interval", TimeSpan.FromMinutes(1)),
+            },
             Canvas: new Canvas.CanvasSettings(
                 taskRoutes,
                 jobs.GetTimeSpan("canvas.passivate-after", TimeSpan.FromSeconds(30)),
@@ -59,6 +64,8 @@ public sealed record JobsSettings(
             SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)),
             CommandHost: jobs.GetString("commands.host", "127.0.0.1"),
             RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)),
-            Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config));
+            Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config),
+            Payload: PayloadLimits.Create(config),
+            ReconcileInterval: jobs.GetTimeSpan("worker.reconcile-interval", TimeSpan.FromSeconds(5)));
     }
 }

@@ -59,6 +59,9 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Command<TaskEnqueued>(_ => OnEnqueued());
         Command<MarkTaskStarted>(OnStarted);
         Command<CompleteAttempt>(OnAttemptCompleted);
+        Command<LeaseLost>(OnLeaseLost);
+        Command<AttemptCheckDue>(_ => CheckStartedAttempt());
+        Command<AttemptStatus>(OnAttemptStatus);
         Command<RevokeTask>(Revoke);
         Command<AttemptDue>(_ => Enqueue());
         Command<EnqueueUnconfirmed>(_ => Enqueue());
@@ -144,6 +147,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             Context.Unwatch(_worker);
         _worker = started.WorkerRef;
         Context.Watch(_worker);
+        WatchStartedAttempt();
     }
 
     private void Revoke(RevokeTask revoke)
@@ -181,14 +185,62 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     private void OnAttemptCompleted(CompleteAttempt completed)
     {
         var events = _state.Decide(completed, Now);
+        var recorded = new AttemptRecorded(completed.TaskId, completed.Retries);
         if (events.Count == 0)
+        {
+            // Stale, a duplicate, or already settled: nothing to journal, but the worker may stop resending it.
+            Sender.Tell(recorded);
             return;
+        }
         if (_worker is not null)
         {
             Context.Unwatch(_worker);
             _worker = null;
         }
         PersistAndContinue(events);
+        var worker = Sender;
+        DeferAsync(recorded, ack => worker.Tell(ack));
+    }
+
+    // The watchdog of a started attempt and the queue's lost leases (W-E in the core review): a worker that is alive
+    // but no longer runs the attempt, or a lease lost on its way to a worker, fires no DeathWatch, so each has a
+    // deadline here instead.
+
+    private void WatchStartedAttempt() =>
+        Timers.StartPeriodicTimer(AttemptCheckDue.Instance, AttemptCheckDue.Instance, _settings.AttemptCheckInterval);
+
+    /// <summary>No report yet: ask the worker whether it still runs the attempt (it resends a report it holds).</summary>
+    private void CheckStartedAttempt()
+    {
+        if (_state.State != TaskState.Started || _worker is null)
+        {
+            Timers.Cancel(AttemptCheckDue.Instance);
+            return;
+        }
+        _worker.Tell(new CheckAttempt(_state.TaskId, _state.Retries));
+    }
+
+    /// <summary>The worker neither runs the attempt nor holds its report: run it again, as if the worker had died.</summary>
+    private void OnAttemptStatus(AttemptStatus status)
+    {
+        if (status.Running || _state.State != TaskState.Started || status.Retries != _state.Retries || !Sender.Equals(_worker))
+            return;
+        _log.Warning("Task {0}: worker {1} no longer runs attempt {2} and never reported it; running it again",
+            _state.TaskId, Sender.Path, _state.Retries + 1);
+        Context.Unwatch(_worker);
+        _worker = null;
+        Timers.Cancel(AttemptCheckDue.Instance);
+        _state = _state.AfterRecovery();
+        Enqueue();
+    }
+
+    /// <summary>The queue ended this attempt's lease without a worker holding it: enqueue again if still waiting for it.</summary>
+    private void OnLeaseLost(LeaseLost lost)
+    {
+        if (!_state.IsKnown || _state.IsReady || _state.State == TaskState.Started || lost.Retries != _state.Retries || _state.DueAt > Now)
+            return;
+        _log.Warning("Task {0}: attempt {1} was lost on its way to a worker; enqueuing it again", _state.TaskId, _state.Retries + 1);
+        Enqueue();
     }
 
     private void PersistAndContinue(IReadOnlyList<ITaskEvent> events)
@@ -349,9 +401,18 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     {
         public static readonly ExpiryDue Instance = new();
     }
+
+    private sealed class AttemptCheckDue
+    {
+        public static readonly AttemptCheckDue Instance = new();
+    }
 }
 
-public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan EnqueueConfirmTimeout);
+public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan EnqueueConfirmTimeout)
+{
+    /// <summary>How often a started attempt with no report asks its worker whether it still runs (<c>jobs.tasks.attempt-check-interval</c>).</summary>
+    public TimeSpan AttemptCheckInterval { get; init; } = TimeSpan.FromMinutes(1);
+}
 
 /// <summary>A submission the journal did not store: the client gets this instead of an acknowledgement.</summary>
-public sealed class TaskNotAcceptedException(string message, Exception? inner = null) : Exception(message, inner);
+public class TaskNotAcceptedException(string message, Exception? inner = null) : Exception(message, inner);

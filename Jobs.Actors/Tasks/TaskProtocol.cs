@@ -77,6 +77,8 @@ public enum AttemptOutcome
 /// <summary>
 /// A worker finished an attempt. <see cref="Retries"/> names the attempt, so the report of a stale delivery
 /// (a re-run after a worker was presumed dead) cannot overwrite a newer one; the first terminal report wins.
+/// Answered with <see cref="AttemptRecorded"/> once journaled (or at once when it changes nothing); the worker
+/// sends it again until then, so a lost report is not a task STARTED for ever.
 /// </summary>
 public sealed record CompleteAttempt(
     string TaskId,
@@ -88,6 +90,31 @@ public sealed record CompleteAttempt(
     JsonElement? Result = null,
     TaskError? Error = null,
     double RetryCountdown = 0) : ITaskCommand;
+
+// The entity <-> worker hop after MarkTaskStarted: the report is acknowledged, and a started attempt with no report
+// is checked with its worker, because a worker that is alive but lost the attempt never fires DeathWatch.
+
+/// <summary>The entity journaled (or had already settled) the report of attempt <see cref="Retries"/>: stop resending it.</summary>
+public sealed record AttemptRecorded(string TaskId, int Retries) : IJobsMessage;
+
+/// <summary>
+/// Sent by an entity to the worker of its started attempt every <c>jobs.tasks.attempt-check-interval</c> while no report
+/// has come. Answered with <see cref="AttemptStatus"/>; a worker holding the attempt's unacknowledged report sends it again.
+/// </summary>
+public sealed record CheckAttempt(string TaskId, int Retries) : IJobsMessage;
+
+/// <summary>
+/// <see cref="Running"/> is false when the worker neither runs the attempt nor holds its report: the entity then
+/// runs the attempt again.
+/// </summary>
+public sealed record AttemptStatus(string TaskId, int Retries, bool Running) : IJobsMessage;
+
+/// <summary>
+/// Told by a queue that ended a lease its worker turned out not to hold (the batch carrying it was lost, or the
+/// worker's hand-back was): the entity enqueues attempt <see cref="Retries"/> again if it is still waiting for it,
+/// and ignores this if the attempt started or finished meanwhile.
+/// </summary>
+public sealed record LeaseLost(string TaskId, int Retries) : ITaskCommand;
 
 public sealed record TaskReceived(
     string TaskId,

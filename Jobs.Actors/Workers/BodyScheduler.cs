@@ -7,12 +7,21 @@ namespace Jobs.Actors.Workers;
 /// than spinning first (as <c>BlockingCollection</c> does): on a small machine the spinning of idle body threads was
 /// ~8% of a busy node's CPU, taken from the actors.
 /// </summary>
+/// <remarks>
+/// The rule for bodies: a synchronous body runs with the default scheduler as <see cref="TaskScheduler.Current"/>, so it
+/// may block on async code (<c>.Result</c>, <c>.Wait()</c>) whose continuations then run on the thread pool. An async
+/// body must not block on async code at all (await it instead): its continuations queue here, behind the very
+/// threads that would be blocked waiting for them.
+/// </remarks>
 public sealed class BodyScheduler : TaskScheduler, IDisposable
 {
     [ThreadStatic] private static BodyScheduler? _current;
     private readonly Queue<Task> _work = new();
-    private readonly List<Thread> _threads = new();
     private readonly string _name;
+    private int _wanted;
+    private int _lent;
+    private int _threads;
+    private int _named;
     private bool _disposed;
 
     public BodyScheduler(int threads, string name)
@@ -21,34 +30,70 @@ public sealed class BodyScheduler : TaskScheduler, IDisposable
         Resize(threads);
     }
 
+    /// <summary>Threads alive now, lent ones included.</summary>
     public int Threads
     {
         get
         {
-            lock (_threads)
-                return _threads.Count(t => t.IsAlive);
+            lock (_work)
+                return _threads;
         }
     }
 
     public override int MaximumConcurrencyLevel => Math.Max(1, Threads);
 
-    /// <summary>Adds threads; it never removes them, because a body may be running on any of them.</summary>
+    /// <summary>Adds threads at once; fewer are given back as they go idle, so a body is never cut off.</summary>
     public void Resize(int threads)
     {
-        lock (_threads)
+        lock (_work)
         {
-            while (_threads.Count < threads)
+            _wanted = threads;
+            Grow();
+            Monitor.PulseAll(_work);
+        }
+    }
+
+    /// <summary>
+    /// One more thread while <paramref name="body"/> runs on after its worker gave up on it (a hard limit, a terminate):
+    /// the others keep their slots even if it never yields its thread, and the extra one leaves once it ends.
+    /// </summary>
+    public void LendWhile(Task body)
+    {
+        if (body.IsCompleted)
+            return;
+        lock (_work)
+        {
+            if (_disposed)
+                return;
+            _lent++;
+            Grow();
+        }
+        body.ContinueWith(static (_, state) => ((BodyScheduler)state!).Return(), this, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, Default);
+    }
+
+    private void Return()
+    {
+        lock (_work)
+        {
+            _lent--;
+            Monitor.PulseAll(_work);
+        }
+    }
+
+    private void Grow()
+    {
+        while (_threads < _wanted + _lent && !_disposed)
+        {
+            var thread = new Thread(Run)
             {
-                var thread = new Thread(Run)
-                {
-                    IsBackground = true,
-                    Name = $"{_name}-{_threads.Count + 1}",
-                    // Below the actor threads, so heartbeats keep their turn when every body spins.
-                    Priority = ThreadPriority.BelowNormal,
-                };
-                _threads.Add(thread);
-                thread.Start();
-            }
+                IsBackground = true,
+                Name = $"{_name}-{++_named}",
+                // Below the actor threads, so heartbeats keep their turn when every body spins.
+                Priority = ThreadPriority.BelowNormal,
+            };
+            _threads++;
+            thread.Start();
         }
     }
 
@@ -71,8 +116,14 @@ public sealed class BodyScheduler : TaskScheduler, IDisposable
             return _work.ToArray();
     }
 
-    public Task<T> Run<T>(Func<Task<T>> body) =>
-        Task.Factory.StartNew(body, CancellationToken.None, TaskCreationOptions.DenyChildAttach, this).Unwrap();
+    /// <summary>
+    /// Starts <paramref name="body"/> here. A <paramref name="synchronous"/> one hides this scheduler from the code it
+    /// calls (it has no continuation to keep here), so that code's own tasks and awaits go to the thread pool.
+    /// </summary>
+    public Task<T> Run<T>(Func<Task<T>> body, bool synchronous) =>
+        Task.Factory.StartNew(body, CancellationToken.None,
+            synchronous ? TaskCreationOptions.DenyChildAttach | TaskCreationOptions.HideScheduler : TaskCreationOptions.DenyChildAttach,
+            this).Unwrap();
 
     private void Run()
     {
@@ -81,18 +132,22 @@ public sealed class BodyScheduler : TaskScheduler, IDisposable
             TryExecuteTask(task);
     }
 
-    /// <summary>The next task, waiting for one; null once disposed and drained.</summary>
+    /// <summary>The next task, waiting for one; null once this thread is surplus (it is idle, so nothing is cut off) or disposed and drained.</summary>
     private Task? Take()
     {
         lock (_work)
         {
-            while (_work.Count == 0)
+            while (true)
             {
-                if (_disposed)
+                if (_threads > _wanted + _lent || _work.Count == 0 && _disposed)
+                {
+                    _threads--;
                     return null;
+                }
+                if (_work.Count > 0)
+                    return _work.Dequeue();
                 Monitor.Wait(_work);
             }
-            return _work.Dequeue();
         }
     }
 

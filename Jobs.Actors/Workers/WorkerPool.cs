@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Event;
+using Akka.Pattern;
 using Jobs.Actors.Queues;
+using Jobs.Actors.Serialization;
 using Jobs.Actors.Tasks;
 
 namespace Jobs.Actors.Workers;
@@ -10,7 +12,9 @@ namespace Jobs.Actors.Workers;
 /// <summary>
 /// A node's worker (Celery's worker process): pulls tasks from the queues it consumes, never more than
 /// concurrency + prefetch at a time, runs their bodies on the <see cref="BodyScheduler"/>, and reports each
-/// attempt to its task entity. A body that throws is a task outcome, never a failure of this actor.
+/// attempt to its task entity. A body that throws, a task that cannot start, a token callback that throws: each is
+/// that task's outcome, never a failure of this actor. Reports are resent until acknowledged, and every
+/// <see cref="WorkerSettings.ReconcileInterval"/> each queue is told the leases held (see <see cref="SyncLeases"/>).
 /// </summary>
 public sealed class WorkerPool : ReceiveActor, IWithTimers
 {
@@ -22,14 +26,15 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<string, QueueLink> _links = new();
     private readonly LinkedList<TaskEnvelope> _buffer = new();
-    private readonly Dictionary<string, RunningAttempt> _running = new();
+    private readonly Dictionary<LeaseId, RunningAttempt> _running = new();
+    private readonly Dictionary<LeaseId, UnacknowledgedReport> _unacknowledged = new();
     private readonly Random _random = new();
     private readonly WorkerCounters _counters = new();
     private readonly RateLimits _rateLimits = new();
-    private readonly Dictionary<string, string?> _rateLimitOverrides = new();
+    private readonly Dictionary<string, RateLimit?> _rateLimitOverrides = new();
     private readonly Dictionary<string, (TimeSpan? Soft, TimeSpan? Hard)> _timeLimitOverrides = new();
     private int _concurrency;
-    private int _abandonedBodies;
+    private long _runs;
     private IActorRef? _drainedReplyTo;
     private bool _draining;
     private bool _drainTimedOut;
@@ -47,12 +52,17 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
         Receive<ConsumerRegistered>(OnRegistered);
         Receive<RunTasks>(OnRunTasks);
+        Receive<LeasesSynced>(OnLeasesSynced);
         Receive<BodyFinished>(OnBodyFinished);
+        Receive<AttemptRecorded>(OnAttemptRecorded);
+        Receive<CheckAttempt>(OnCheckAttempt);
+        Receive<Reconcile>(_ => OnReconcile());
         Receive<Terminated>(OnTerminated);
-        Receive<AskAgain>(again => AskAgainFor(_links[again.Queue]));
+        Receive<AskAgain>(again => { if (_links.TryGetValue(again.Queue, out var link)) AskAgainFor(link); });
         Receive<GetWorkerStats>(_ => Sender.Tell(Stats()));
         Receive<Drain>(_ => StartDraining());
         Receive<CancelAttempt>(Cancel);
+        Receive<SoftLimitReached>(OnSoftLimit);
         Receive<HardLimitReached>(OnHardLimit);
         Receive<RateLimitPassed>(_ => StartWhatFits());
         Receive<AbandonRunning>(_ => { _drainTimedOut = true; });
@@ -67,6 +77,18 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
         Akka.Actor.Props.Create(() => new WorkerPool(registry, settings, tasks, queues, scheduler));
 
+    /// <summary>
+    /// The pool under a back-off supervisor, at the path control commands use (<c>/user/worker</c>, which forwards to
+    /// its child). Supervision is stop and re-create, never restart: a restart would keep the ActorRef, so neither its
+    /// queues (which give its leases to others) nor its tasks' entities (which run their attempts again) would see
+    /// it die, and everything it held would be orphaned.
+    /// </summary>
+    public static Props SupervisedProps(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
+        BackoffSupervisor.Props(Backoff.OnFailure(Props(registry, settings, tasks, queues, scheduler), "pool",
+                TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)
+            // Every failure, a failed start and Kill included, re-creates the pool (backing off) rather than leaving no worker.
+            .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)));
+
     public ITimerScheduler Timers { get; set; } = null!;
 
     private int Capacity => _concurrency + _settings.Prefetch;
@@ -78,12 +100,15 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     {
         foreach (var link in _links.Values)
             RequestMore(link);
+        Timers.StartPeriodicTimer(Reconcile.Instance, Reconcile.Instance, _settings.ReconcileInterval);
     }
 
     private void OnRegistered(ConsumerRegistered registered)
     {
         if (!_links.TryGetValue(registered.Queue, out var link))
             return;
+        if (!Sender.Equals(link.Queue))
+            link.LastBatch = 0;
         link.Queue = Sender;
         Context.Watch(Sender);
         Timers.Cancel(registered.Queue);
@@ -91,12 +116,18 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
     private void OnRunTasks(RunTasks run)
     {
-        var link = _links[run.Queue];
-        if (!link.Consuming)
+        if (!_links.TryGetValue(run.Queue, out var link))
         {
-            // Leased while the consumer was being cancelled: straight back to the queue.
+            // Not a queue of ours: straight back, so the queue neither waits on us nor counts us as a consumer with demand.
+            _queues.Tell(new WithdrawDemand(run.Queue, run.Tasks.Select(LeaseOf).ToArray()));
+            return;
+        }
+        link.LastBatch = Math.Max(link.LastBatch, run.Batch);
+        if (!link.Consuming || _draining)
+        {
+            // Leased while the consumer was being cancelled or the worker drains: straight back to the queue.
             link.Outstanding = 0;
-            _queues.Tell(new WithdrawDemand(link.Name, run.Tasks.Select(t => t.TaskId).ToArray()));
+            _queues.Tell(new WithdrawDemand(link.Name, run.Tasks.Select(LeaseOf).ToArray()));
             return;
         }
         foreach (var task in run.Tasks)
@@ -120,8 +151,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         {
             var next = node.Next;
             var task = node.Value;
-            var limit = _rateLimitOverrides.TryGetValue(task.Name, out var set) ? set
-                : _registry.TryGet(task.Name, out var definition) ? definition.RateLimit : null;
+            var limit = RateLimitOf(task.Name);
             var wait = limit is null ? TimeSpan.Zero : _rateLimits.TryTake(task.Name, limit, DateTimeOffset.UtcNow);
             if (wait == TimeSpan.Zero)
             {
@@ -138,9 +168,36 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             Timers.StartSingleTimer(RateLimitPassed.Instance, RateLimitPassed.Instance, delay);
     }
 
+    private RateLimit? RateLimitOf(string? name) =>
+        name is null ? null
+        : _rateLimitOverrides.TryGetValue(name, out var set) ? set
+        : _registry.TryGet(name, out var definition) ? definition.RateLimit : null;
+
+    /// <summary>Whatever goes wrong starting one task is that task's failure: the worker and what it holds stay.</summary>
     private void Start(TaskEnvelope task)
     {
+        var lease = LeaseOf(task);
+        if (_running.ContainsKey(lease))
+        {
+            // Leased to us twice (a queue hand-off race): it runs once, and the second lease is handed back at once.
+            Release(task);
+            return;
+        }
         var startedAt = DateTimeOffset.UtcNow;
+        try
+        {
+            StartAttempt(task, lease, startedAt);
+        }
+        catch (Exception e)
+        {
+            _log.Error(e, "Task {0}[{1}] could not be started", task.Name, task.TaskId);
+            if (!_running.ContainsKey(lease))
+                Report(task, startedAt, 0, AttemptOutcome.Failed, error: TaskError.From(e));
+        }
+    }
+
+    private void StartAttempt(TaskEnvelope task, LeaseId lease, DateTimeOffset startedAt)
+    {
         if (task.ExpiresAt is { } expires && expires <= startedAt)
         {
             Report(task, startedAt, 0, AttemptOutcome.Expired);
@@ -148,6 +205,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         }
         Func<TaskContext, Task<JsonElement>> body;
         RetryPolicy retry;
+        var synchronous = false;
         TimeSpan? softLimit = null, hardLimit = null;
         if (MapTaskBody.Handles(task.Name))
         {
@@ -168,6 +226,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             }
             body = context => definition.InvokeAsync(arguments, context);
             retry = definition.Retry;
+            synchronous = !definition.IsAsync;
             (softLimit, hardLimit) = _timeLimitOverrides.TryGetValue(task.Name, out var limits)
                 ? limits
                 : (definition.SoftTimeLimit, definition.TimeLimit);
@@ -182,25 +241,36 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         var cancellation = new CancellationTokenSource();
         var context = new TaskContext(task.TaskId, task.Name, task.Retries, retry.MaxRetries, task.Args,
             task.Kwargs, task.Queue, _settings.Hostname, new TaskLogger(_log, task.Name, task.TaskId), cancellation.Token);
-        _running[task.TaskId] = new RunningAttempt(task, retry, startedAt, Stopwatch.GetTimestamp(), cancellation, softLimit);
+        Task<JsonElement> running;
+        try
+        {
+            running = _scheduler.Run(() => body(context), synchronous);
+        }
+        catch
+        {
+            cancellation.Dispose();
+            throw;
+        }
+        var run = ++_runs;
+        _running[lease] = new RunningAttempt(task, run, retry, startedAt, Stopwatch.GetTimestamp(), cancellation, running, softLimit);
+        // The limits are this actor's timers, not CancelAfter: token callbacks then never run on a timer thread unguarded.
         if (softLimit is { } soft)
-            cancellation.CancelAfter(soft);
+            Timers.StartSingleTimer(SoftLimitKey(run), new SoftLimitReached(lease, run), soft);
         if (hardLimit is { } hard)
-            Timers.StartSingleTimer(HardLimitKey(task.TaskId), new HardLimitReached(task.TaskId, hard), hard);
+            Timers.StartSingleTimer(HardLimitKey(run), new HardLimitReached(lease, run, hard), hard);
         _tasks.Tell(new MarkTaskStarted(task.TaskId, task.Retries, _settings.Hostname, Self, startedAt));
-
-        var taskId = task.TaskId;
-        _scheduler.Run(() => body(context))
-            .PipeTo(Self, success: result => new BodyFinished(taskId, result, null), failure: e => new BodyFinished(taskId, null, e));
+        running.PipeTo(Self, success: result => new BodyFinished(lease, run, result, null), failure: e => new BodyFinished(lease, run, null, e));
     }
 
     private void OnBodyFinished(BodyFinished finished)
     {
-        if (!_running.Remove(finished.TaskId, out var attempt))
+        // Not ours any more (abandoned, or an older run): its clean-up was arranged when it was let go.
+        if (!_running.TryGetValue(finished.Lease, out var attempt) || attempt.Run != finished.Run)
             return;
-        Timers.Cancel(HardLimitKey(finished.TaskId));
-        var softLimitHit = attempt.SoftLimit is not null && attempt.Cancellation.IsCancellationRequested && !attempt.Revoked;
-        attempt.Cancellation.Dispose();
+        _running.Remove(finished.Lease);
+        CancelLimits(attempt);
+        var softLimitHit = attempt.SoftLimitHit && !attempt.Revoked;
+        DisposeOnceSettled(attempt);
         if (_drainTimedOut)
         {
             // Past the drain timeout the outcome of a cancelled body means nothing: its entity runs it again.
@@ -210,7 +280,12 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         var runtime = Stopwatch.GetElapsedTime(attempt.Clock).TotalSeconds;
         if (finished.Error is null)
         {
-            Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Succeeded, result: finished.Result);
+            if (PayloadSize.Exceeds(_settings.MaxResultBytes, out var size, finished.Result ?? default))
+                Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Failed, error: new TaskError("ResultTooLarge",
+                    $"the result of {attempt.Task.Name} is {size} bytes as sent; the limit is {_settings.MaxResultBytes} (jobs.tasks.max-result-size)",
+                    $"ResultTooLarge: a result of {size} bytes was not sent from {_settings.Hostname}"));
+            else
+                Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Succeeded, result: finished.Result);
         }
         else
         {
@@ -239,45 +314,97 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     /// </summary>
     private void Cancel(CancelAttempt cancel)
     {
-        var buffered = _buffer.FirstOrDefault(t => t.TaskId == cancel.TaskId);
-        if (buffered is not null)
+        foreach (var buffered in _buffer.Where(t => t.TaskId == cancel.TaskId).ToArray())
         {
             _buffer.Remove(buffered);
             Release(buffered);
-            return;
         }
-        if (!_running.TryGetValue(cancel.TaskId, out var attempt))
-            return;
-        _running[cancel.TaskId] = attempt with { Revoked = true };
-        attempt.Cancellation.Cancel();
-        if (cancel.Terminate)
-            Abandon(attempt);
+        foreach (var (lease, attempt) in _running.Where(r => r.Key.TaskId == cancel.TaskId).ToArray())
+        {
+            var revoked = RequestCancellation(attempt with { Revoked = true });
+            _running[lease] = revoked;
+            if (cancel.Terminate)
+                Abandon(revoked);
+        }
+    }
+
+    /// <summary>The soft time limit: the body's token is cancelled, and the body may catch it and clean up.</summary>
+    private void OnSoftLimit(SoftLimitReached limit)
+    {
+        if (_running.TryGetValue(limit.Lease, out var attempt) && attempt.Run == limit.Run)
+            _running[limit.Lease] = RequestCancellation(attempt with { SoftLimitHit = true });
     }
 
     /// <summary>The hard time limit: the attempt fails with TimeLimitExceeded and its slot is freed.</summary>
     private void OnHardLimit(HardLimitReached limit)
     {
-        if (!_running.TryGetValue(limit.TaskId, out var attempt))
+        if (!_running.TryGetValue(limit.Lease, out var attempt) || attempt.Run != limit.Run)
             return;
-        attempt.Cancellation.Cancel();
-        Abandon(attempt);
+        attempt = RequestCancellation(attempt);
         var error = new TaskError("TimeLimitExceeded", $"{attempt.Task.Name} exceeded its time limit of {limit.Limit.TotalSeconds:0.###} s",
             $"TimeLimitExceeded: the attempt was ended after {limit.Limit.TotalSeconds:0.###} s on {_settings.Hostname}");
         _counters.Count(AttemptOutcome.Failed);
-        _tasks.Tell(new CompleteAttempt(attempt.Task.TaskId, attempt.Task.Retries, AttemptOutcome.Failed, _settings.Hostname,
+        SendReport(new CompleteAttempt(attempt.Task.TaskId, attempt.Task.Retries, AttemptOutcome.Failed, _settings.Hostname,
             attempt.StartedAt, limit.Limit.TotalSeconds, Error: error));
+        Abandon(attempt);
     }
 
-    /// <summary>Forgets a running attempt without waiting for its body, and gives the scheduler a thread in its place.</summary>
+    /// <summary>
+    /// Cancels the body's token off this thread: <c>Cancel()</c> runs the body's token callbacks synchronously, and one
+    /// that throws or blocks must not fail or stall the worker. Its exceptions are logged as the body's.
+    /// </summary>
+    private RunningAttempt RequestCancellation(RunningAttempt attempt)
+    {
+        if (attempt.Cancelling is not null)
+            return attempt;
+        Task cancelling;
+        try
+        {
+            cancelling = attempt.Cancellation.CancelAsync();
+        }
+        catch (Exception e)
+        {
+            cancelling = Task.FromException(e);
+        }
+        var log = _log;
+        var task = attempt.Task;
+        cancelling.ContinueWith(t => log.Warning("Task {0}[{1}]: a cancellation callback of its body threw: {2}", task.Name, task.TaskId, t.Exception?.GetBaseException().Message),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return attempt with { Cancelling = cancelling };
+    }
+
+    /// <summary>
+    /// Forgets a running attempt without waiting for its body. The scheduler lends a thread in its place while the
+    /// body runs on, and takes it back when it ends; its token source is disposed then.
+    /// </summary>
     private void Abandon(RunningAttempt attempt)
     {
-        _running.Remove(attempt.Task.TaskId);
-        Timers.Cancel(HardLimitKey(attempt.Task.TaskId));
-        _abandonedBodies++;
-        _scheduler.Resize(_concurrency + _abandonedBodies);
+        var lease = LeaseOf(attempt.Task);
+        _running.Remove(lease);
+        CancelLimits(attempt);
+        _scheduler.LendWhile(attempt.Body);
+        DisposeOnceSettled(attempt);
         Release(attempt.Task);
         StartWhatFits();
         ReplyIfDrained();
+    }
+
+    private void CancelLimits(RunningAttempt attempt)
+    {
+        Timers.Cancel(SoftLimitKey(attempt.Run));
+        Timers.Cancel(HardLimitKey(attempt.Run));
+    }
+
+    /// <summary>The token source goes once its body and any cancellation in flight are done with it.</summary>
+    private static void DisposeOnceSettled(RunningAttempt attempt)
+    {
+        var cancellation = attempt.Cancellation;
+        Task.WhenAll(attempt.Body, attempt.Cancelling ?? Task.CompletedTask)
+            .ContinueWith(settled =>
+            {
+                _ = settled.Exception;
+                cancellation.Dispose();
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Hands a task's lease back to its queue and asks for another.</summary>
@@ -286,15 +413,19 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         if (!_links.TryGetValue(task.Queue, out var link))
             return;
         link.Held = Math.Max(0, link.Held - 1);
-        link.Finished.Add(task.TaskId);
+        link.Finished.Add(LeaseOf(task));
         RequestMore(link);
     }
 
-    private static string HardLimitKey(string taskId) => "limit:" + taskId;
+    private static string SoftLimitKey(long run) => "soft:" + run;
+
+    private static string HardLimitKey(long run) => "hard:" + run;
+
+    private static LeaseId LeaseOf(TaskEnvelope task) => new(task.TaskId, task.Retries);
 
     /// <summary>
     /// Graceful shutdown: take no more work, give back what has not started, and answer <see cref="Drained"/> once
-    /// the running bodies are done, so the node leaves only after its results are reported.
+    /// the running bodies are done and their reports journaled, so the node leaves only after its results are kept.
     /// </summary>
     private void StartDraining()
     {
@@ -304,7 +435,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             _draining = true;
             foreach (var link in _links.Values)
             {
-                var returned = _buffer.Where(t => t.Queue == link.Name).Select(t => t.TaskId).ToArray();
+                var returned = _buffer.Where(t => t.Queue == link.Name).Select(LeaseOf).ToArray();
                 _queues.Tell(new WithdrawDemand(link.Name, returned));
                 link.Held = Math.Max(0, link.Held - returned.Length);
                 link.Outstanding = 0;
@@ -318,7 +449,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
     private void ReplyIfDrained()
     {
-        if (_drainedReplyTo is null || _running.Count > 0)
+        if (_drainedReplyTo is null || _running.Count > 0 || _unacknowledged.Count > 0 && !_drainTimedOut)
             return;
         _drainedReplyTo.Tell(Drained.Instance);
         _drainedReplyTo = null;
@@ -328,11 +459,84 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         JsonElement? result = null, TaskError? error = null, double countdown = 0)
     {
         _counters.Count(outcome);
-        _tasks.Tell(new CompleteAttempt(task.TaskId, task.Retries, outcome, _settings.Hostname, startedAt, runtime,
-            result, error, countdown));
+        SendReport(new CompleteAttempt(task.TaskId, task.Retries, outcome, _settings.Hostname, startedAt, runtime,
+            result, error is null ? null : Bounded(error), countdown));
         if (outcome == AttemptOutcome.Failed && error is not null)
             _log.Error("Task {0}[{1}] raised unexpected: {2}: {3}", task.Name, task.TaskId, error.Type, error.Message);
         Release(task);
+    }
+
+    /// <summary>Kept until the entity acknowledges it, and sent again every reconcile interval until then.</summary>
+    private void SendReport(CompleteAttempt report)
+    {
+        _unacknowledged[new LeaseId(report.TaskId, report.Retries)] = new UnacknowledgedReport(report, Stopwatch.GetTimestamp());
+        _tasks.Tell(report);
+    }
+
+    private void OnAttemptRecorded(AttemptRecorded recorded)
+    {
+        if (_unacknowledged.Remove(new LeaseId(recorded.TaskId, recorded.Retries)))
+            ReplyIfDrained();
+    }
+
+    /// <summary>An entity's watchdog asks about its started attempt; a report it has not acknowledged goes again now.</summary>
+    private void OnCheckAttempt(CheckAttempt check)
+    {
+        var lease = new LeaseId(check.TaskId, check.Retries);
+        var running = _running.ContainsKey(lease);
+        if (_unacknowledged.TryGetValue(lease, out var unacknowledged))
+        {
+            _tasks.Tell(unacknowledged.Report);
+            running = true;
+        }
+        Sender.Tell(new AttemptStatus(check.TaskId, check.Retries, running));
+    }
+
+    /// <summary>Every reconcile interval: reports not yet acknowledged go again, and every queue hears what is held.</summary>
+    private void OnReconcile()
+    {
+        foreach (var (lease, unacknowledged) in _unacknowledged.ToArray())
+        {
+            if (Stopwatch.GetElapsedTime(unacknowledged.SentAt) < _settings.ReconcileInterval)
+                continue;
+            _tasks.Tell(unacknowledged.Report);
+            _unacknowledged[lease] = unacknowledged with { SentAt = Stopwatch.GetTimestamp() };
+        }
+        foreach (var link in _links.Values)
+            Sync(link);
+    }
+
+    /// <summary>Absolute credit and the exact leases held, so a lost request, batch or hand-back is repaired.</summary>
+    private void Sync(QueueLink link)
+    {
+        var held = _buffer.Where(t => t.Queue == link.Name).Concat(_running.Values.Select(r => r.Task).Where(t => t.Queue == link.Name))
+            .Select(LeaseOf).ToArray();
+        if (!link.Consuming && held.Length == 0 && link.Queue is null)
+            return;
+        link.Held = held.Length;
+        var credit = _draining || !link.Consuming ? 0 : Math.Max(0, Share - held.Length);
+        _queues.Tell(new SyncLeases(link.Name, credit, held, link.LastBatch));
+        link.Finished.Clear();
+        link.Outstanding = credit;
+    }
+
+    /// <summary>A batch the queue sent before this answer has not arrived, so it never will: settle past it and sync again.</summary>
+    private void OnLeasesSynced(LeasesSynced synced)
+    {
+        if (!_links.TryGetValue(synced.Queue, out var link))
+            return;
+        if (link.Queue is null)
+        {
+            // Its ConsumerRegistered was lost: the answer is as good, and stops the asking again.
+            link.Queue = Sender;
+            Context.Watch(Sender);
+            Timers.Cancel(link.Name);
+        }
+        if (synced.LastBatch <= link.LastBatch)
+            return;
+        _log.Warning("Queue {0}: batch(es) {1} to {2} never arrived; their tasks are queued again", link.Name, link.LastBatch + 1, synced.LastBatch);
+        link.LastBatch = synced.LastBatch;
+        Sync(link);
     }
 
     private void RequestMore(QueueLink link)
@@ -347,13 +551,16 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromSeconds(2));
     }
 
-    /// <summary>The queue never confirmed us (it was starting or moving), so our demand may be lost: send it again.</summary>
+    /// <summary>
+    /// The queue never confirmed us (it was starting or moving), so our demand may be lost: sync, which states the
+    /// demand absolutely, so asking again never adds up to more than our share.
+    /// </summary>
     private void AskAgainFor(QueueLink link)
     {
-        if (link.Queue is not null)
+        if (link.Queue is not null || _draining || !link.Consuming)
             return;
-        link.Outstanding = 0;
-        RequestMore(link);
+        Sync(link);
+        Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromSeconds(2));
     }
 
     /// <summary>
@@ -378,6 +585,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         }
         link.Queue = null;
         link.Outstanding = 0;
+        link.LastBatch = 0;
         link.Finished.Clear();
         if (!_draining && link.Consuming)
             Timers.StartSingleTimer(link.Name, new AskAgain(link.Name), TimeSpan.FromMilliseconds(200));
@@ -387,8 +595,13 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     {
         if (!IsKnownTask(set.TaskName))
             return;
-        _rateLimitOverrides[set.TaskName] = set.Rate;
-        Reply(true, set.Rate is null ? $"rate limit of {set.TaskName} lifted" : $"new rate limit of {set.TaskName} set to {set.Rate}");
+        if (!RateLimit.TryParse(set.Rate ?? "0", out var limit, out var problem))
+        {
+            Reply(false, problem!);
+            return;
+        }
+        _rateLimitOverrides[set.TaskName] = limit;
+        Reply(true, limit is null ? $"rate limit of {set.TaskName} lifted" : $"new rate limit of {set.TaskName} set to {limit}");
         StartWhatFits();
     }
 
@@ -396,6 +609,11 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     {
         if (!IsKnownTask(set.TaskName))
             return;
+        if ((SetTimeLimit.Problem(set.Soft, "the soft limit") ?? SetTimeLimit.Problem(set.Hard, "the hard limit")) is { } problem)
+        {
+            Reply(false, problem);
+            return;
+        }
         _timeLimitOverrides[set.TaskName] = (Seconds(set.Soft), Seconds(set.Hard));
         Reply(true, $"time limits of {set.TaskName} set to soft {set.Soft:0.###} s, hard {set.Hard:0.###} s (0 = none)");
 
@@ -420,7 +638,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             return;
         }
         _concurrency = size;
-        _scheduler.Resize(_concurrency + _abandonedBodies);
+        _scheduler.Resize(_concurrency);
         Reply(true, $"pool {(resize.Delta >= 0 ? "grown" : "shrunk")} to {_concurrency}");
         foreach (var link in _links.Values)
             RequestMore(link);
@@ -457,7 +675,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         var returned = _buffer.Where(t => t.Queue == link.Name).ToArray();
         foreach (var task in returned)
             _buffer.Remove(task);
-        _queues.Tell(new WithdrawDemand(link.Name, returned.Select(t => t.TaskId).ToArray()));
+        _queues.Tell(new WithdrawDemand(link.Name, returned.Select(LeaseOf).ToArray()));
         link.Held = Math.Max(0, link.Held - returned.Length);
         link.Outstanding = 0;
         Timers.Cancel(link.Name);
@@ -474,15 +692,35 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
 
     private void Reply(bool ok, string message) => Sender.Tell(new WorkerControlReply(_settings.Hostname, ok, message));
 
+    /// <summary>An error travels in a frame too: a huge message or traceback is cut, so its report cannot be dropped.</summary>
+    private static TaskError Bounded(TaskError error) =>
+        error.Message.Length <= MaxErrorChars && error.Traceback.Length <= MaxErrorChars
+            ? error
+            : error with { Message = Cut(error.Message), Traceback = Cut(error.Traceback) };
+
+    private const int MaxErrorChars = 16 * 1024;
+
+    private static string Cut(string text) => text.Length <= MaxErrorChars ? text : text[..MaxErrorChars] + $"… ({text.Length - MaxErrorChars} more characters cut)";
+
     private WorkerStats Stats() => new(_settings.Hostname, _concurrency, _settings.Prefetch,
         _links.Values.Where(l => l.Consuming).Select(l => l.Name).ToArray(),
         _running.Values.Select(r => r.Task.TaskId).ToArray(), _buffer.Select(t => t.TaskId).ToArray(),
         _counters.Succeeded, _counters.Failed, _counters.Retried, Context.System.Uptime.TotalSeconds);
 
+    /// <summary>
+    /// Stopped (by its supervisor after a failure, or with the node): running bodies are cancelled and keep a lent
+    /// thread while they wind down, so a successor pool has all its slots; reports not yet acknowledged go once more.
+    /// </summary>
     protected override void PostStop()
     {
         foreach (var attempt in _running.Values)
-            attempt.Cancellation.Cancel();
+        {
+            var cancelling = RequestCancellation(attempt);
+            _scheduler.LendWhile(attempt.Body);
+            DisposeOnceSettled(cancelling);
+        }
+        foreach (var unacknowledged in _unacknowledged.Values)
+            _tasks.Tell(unacknowledged.Report, ActorRefs.NoSender);
     }
 
     private sealed class QueueLink(string name)
@@ -491,23 +729,38 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         public IActorRef? Queue { get; set; }
         public int Outstanding { get; set; }
         public int Held { get; set; }
-        public List<string> Finished { get; } = new();
+        public List<LeaseId> Finished { get; } = new();
+
+        /// <summary>The number of the last batch of this queue that arrived, or that is known never to arrive.</summary>
+        public long LastBatch { get; set; }
 
         /// <summary>False after cancel-consumer: no more demand, but finished leases are still handed back.</summary>
         public bool Consuming { get; set; } = true;
     }
 
-    private sealed record RunningAttempt(TaskEnvelope Task, RetryPolicy Retry, DateTimeOffset StartedAt, long Clock,
-        CancellationTokenSource Cancellation, TimeSpan? SoftLimit, bool Revoked = false);
+    /// <param name="Run">tells this start of the attempt from a later one of the same attempt.</param>
+    /// <param name="Cancelling">the token callbacks in flight, once cancellation was asked for.</param>
+    private sealed record RunningAttempt(TaskEnvelope Task, long Run, RetryPolicy Retry, DateTimeOffset StartedAt, long Clock,
+        CancellationTokenSource Cancellation, Task<JsonElement> Body, TimeSpan? SoftLimit, bool Revoked = false, bool SoftLimitHit = false,
+        Task? Cancelling = null);
 
-    private sealed record HardLimitReached(string TaskId, TimeSpan Limit);
+    private sealed record UnacknowledgedReport(CompleteAttempt Report, long SentAt);
+
+    private sealed record SoftLimitReached(LeaseId Lease, long Run);
+
+    private sealed record HardLimitReached(LeaseId Lease, long Run, TimeSpan Limit);
 
     private sealed class RateLimitPassed
     {
         public static readonly RateLimitPassed Instance = new();
     }
 
-    private sealed record BodyFinished(string TaskId, JsonElement? Result, Exception? Error);
+    private sealed class Reconcile
+    {
+        public static readonly Reconcile Instance = new();
+    }
+
+    private sealed record BodyFinished(LeaseId Lease, long Run, JsonElement? Result, Exception? Error);
 
     private sealed record AskAgain(string Queue);
 
@@ -529,7 +782,18 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     }
 }
 
-public sealed record WorkerSettings(string Hostname, int Concurrency, int Prefetch, IReadOnlyList<string> Queues);
+/// <param name="Hostname">the worker's name in results, events and stats.</param>
+/// <param name="Concurrency">bodies run at once.</param>
+/// <param name="Prefetch">tasks held ready beyond the running ones.</param>
+/// <param name="Queues">the queues consumed.</param>
+public sealed record WorkerSettings(string Hostname, int Concurrency, int Prefetch, IReadOnlyList<string> Queues)
+{
+    /// <summary>How often unacknowledged reports are resent and each queue is told the leases held (<c>jobs.worker.reconcile-interval</c>).</summary>
+    public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>A larger result fails its task with ResultTooLarge rather than being dropped by remoting (<c>jobs.tasks.max-result-size</c>).</summary>
+    public long MaxResultBytes { get; init; } = PayloadLimits.Default.MaxResultBytes;
+}
 
 /// <summary>Asks a worker to finish its running tasks and take no more; answered with <see cref="Drained"/>.</summary>
 public sealed record Drain : IJobsMessage

@@ -217,6 +217,16 @@ public sealed class CliSpec(StandaloneNodeFixture fixture)
     }
 
     [Fact]
+    public async Task A_rate_limit_too_slow_to_keep_is_refused_and_the_task_type_still_runs()
+    {
+        var (exit, _, error) = await JobsAsync(Endpoint, "control", "rate-limit", "tasks.add", "1e-20");
+        Assert.Equal(1, exit);
+        Assert.Contains("too slow", error);
+        var id = await fixture.Node.SendAsync("tasks.add", new { args = new[] { 20, 22 } });
+        Assert.Equal(42, (await fixture.Node.ResultAsync(id, TimeSpan.FromSeconds(30)))["result"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task Control_commands_with_bad_arguments_are_refused_with_the_reason()
     {
         (string[] Args, string Expected)[] cases =

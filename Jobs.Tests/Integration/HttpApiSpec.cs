@@ -194,6 +194,16 @@ public sealed class HttpApiSpec(StandaloneNodeFixture fixture)
     }
 
     [Fact]
+    public async Task Arguments_too_large_to_travel_are_a_413_though_the_body_is_within_its_limit()
+    {
+        // 300 KB of '<', which the message serializer escapes to six bytes each: 1.8 MB on the way to a worker.
+        var (status, body) = await Node.PostAsync("api/task/async-apply/tasks.echo", $$"""{"args": ["{{new string('<', 300_000)}}"]}""");
+        Assert.Equal(413, status);
+        Assert.Contains("jobs.tasks.max-arguments-size", body!["error"]!.GetValue<string>());
+        Assert.Equal(4, (await Standalone.ResultAsync(await Standalone.SendAsync("tasks.add", new { args = new[] { 2, 2 } }), Deadline))["result"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task A_result_that_does_not_serialize_is_a_failure_with_the_reason()
     {
         var id = await Standalone.SendAsync("test.unserializable", new { });

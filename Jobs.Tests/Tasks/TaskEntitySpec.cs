@@ -19,16 +19,23 @@ public sealed class TaskEntitySpec : TestKit
         akka.loglevel = WARNING
         """);
 
-    private static readonly TaskEntitySettings Settings = new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5));
+    private static readonly TaskEntitySettings Settings = new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5))
+    {
+        AttemptCheckInterval = TimeSpan.FromSeconds(30),
+    };
     private static readonly JsonElement Args = JsonDocument.Parse("[2, 2]").RootElement.Clone();
     private static readonly JsonElement Kwargs = JsonDocument.Parse("{}").RootElement.Clone();
     private static readonly JsonElement Four = JsonDocument.Parse("4").RootElement.Clone();
 
     private readonly TestProbe _queues;
 
+    /// <summary>Where reports come from: the entity acknowledges each one to its sender.</summary>
+    private readonly TestProbe _worker;
+
     public TaskEntitySpec() : base(Config)
     {
         _queues = CreateTestProbe();
+        _worker = CreateTestProbe();
     }
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
@@ -77,7 +84,7 @@ public sealed class TaskEntitySpec : TestKit
         entity.Tell(new AwaitTaskResult("t2"), waiter.Ref);
         waiter.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
-        entity.Tell(Succeeded("t2"));
+        entity.Tell(Succeeded("t2"), _worker.Ref);
         var result = waiter.ExpectMsg<TaskResult>();
         Assert.Equal(TaskState.Success, result.State);
         Assert.Equal("4", result.Result!.Value.GetRawText());
@@ -92,7 +99,7 @@ public sealed class TaskEntitySpec : TestKit
         entity.Tell(Submit("t3", awaitResult: true));
         ExpectEnqueued("t3");
         ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-        entity.Tell(Succeeded("t3"));
+        entity.Tell(Succeeded("t3"), _worker.Ref);
         Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
     }
 
@@ -102,7 +109,7 @@ public sealed class TaskEntitySpec : TestKit
         var awaited = ChildActorOf(TaskEntity.Props("t3b", _queues.Ref, Settings));
         awaited.Tell(Submit("t3b", awaitResult: true));
         ExpectEnqueued("t3b");
-        awaited.Tell(Succeeded("t3b"));
+        awaited.Tell(Succeeded("t3b"), _worker.Ref);
         Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
         ExpectMsg<Akka.Cluster.Sharding.Passivate>();
 
@@ -110,7 +117,7 @@ public sealed class TaskEntitySpec : TestKit
         sent.Tell(Submit("t3c"));
         ExpectMsg<TaskResult>();
         ExpectEnqueued("t3c");
-        sent.Tell(Succeeded("t3c"));
+        sent.Tell(Succeeded("t3c"), _worker.Ref);
         sent.Tell(new GetTaskResult("t3c"));
         Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
         ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -142,7 +149,7 @@ public sealed class TaskEntitySpec : TestKit
         ExpectMsg<TaskResult>();
         ExpectEnqueued("t5");
         entity.Tell(new CompleteAttempt("t5", 0, AttemptOutcome.Retry, "w", Scheduler.Now, 0.1,
-            Error: new TaskError("IOException", "flaky", "trace"), RetryCountdown: 30));
+            Error: new TaskError("IOException", "flaky", "trace"), RetryCountdown: 30), _worker.Ref);
         AwaitAssert(() =>
         {
             entity.Tell(new GetTaskResult("t5"));
@@ -152,7 +159,7 @@ public sealed class TaskEntitySpec : TestKit
         Scheduler.Advance(TimeSpan.FromSeconds(30));
         Assert.Equal(1, ExpectEnqueued("t5").Task.Retries);
 
-        entity.Tell(Succeeded("t5", retries: 1));
+        entity.Tell(Succeeded("t5", retries: 1), _worker.Ref);
         entity.Tell(new AwaitTaskResult("t5"));
         Assert.Equal(1, ExpectMsg<TaskResult>(r => r.State == TaskState.Success).Retries);
     }
@@ -183,7 +190,7 @@ public sealed class TaskEntitySpec : TestKit
         entity.Tell(Submit("t7"));
         ExpectMsg<TaskResult>();
         ExpectEnqueued("t7");
-        entity.Tell(Succeeded("t7"));
+        entity.Tell(Succeeded("t7"), _worker.Ref);
         entity.Tell(new AwaitTaskResult("t7"));
         ExpectMsg<TaskResult>();
         Watch(entity);
@@ -202,9 +209,9 @@ public sealed class TaskEntitySpec : TestKit
         entity.Tell(Submit("t8"));
         ExpectMsg<TaskResult>();
         ExpectEnqueued("t8");
-        entity.Tell(Succeeded("t8"));
-        entity.Tell(Succeeded("t8"));
-        entity.Tell(new CompleteAttempt("t8", 0, AttemptOutcome.Failed, "other", Scheduler.Now, 1, Error: new TaskError("E", "late", "")));
+        entity.Tell(Succeeded("t8"), _worker.Ref);
+        entity.Tell(Succeeded("t8"), _worker.Ref);
+        entity.Tell(new CompleteAttempt("t8", 0, AttemptOutcome.Failed, "other", Scheduler.Now, 1, Error: new TaskError("E", "late", "")), _worker.Ref);
         entity.Tell(new AwaitTaskResult("t8"));
         Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
         var events = JournalOf("t8");
@@ -315,8 +322,67 @@ public sealed class TaskEntitySpec : TestKit
         entity.Tell(new RevokeTask("r3", Terminate: true));
         Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
         Assert.True(worker.ExpectMsg<CancelAttempt>().Terminate);
-        entity.Tell(Succeeded("r3"));
+        entity.Tell(Succeeded("r3"), _worker.Ref);
         entity.Tell(new GetTaskInfo("r3"));
         Assert.Equal(RevocationReasons.Terminated, ExpectMsg<TaskInfo>().RevokedReason);
+    }
+
+    [Fact]
+    public void A_report_is_acknowledged_once_journaled_and_a_stale_one_at_once()
+    {
+        var entity = Entity("a1");
+        entity.Tell(Submit("a1"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("a1");
+        entity.Tell(Succeeded("a1"), _worker.Ref);
+        Assert.Equal(new AttemptRecorded("a1", 0), _worker.ExpectMsg<AttemptRecorded>());
+        Assert.IsType<TaskSucceeded>(JournalOf("a1")[^1]);
+        entity.Tell(Succeeded("a1", retries: 3), _worker.Ref);
+        Assert.Equal(new AttemptRecorded("a1", 3), _worker.ExpectMsg<AttemptRecorded>());
+    }
+
+    [Fact]
+    public void A_started_attempt_its_worker_no_longer_runs_is_run_again()
+    {
+        var entity = Entity("w1");
+        entity.Tell(Submit("w1"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("w1");
+        entity.Tell(new MarkTaskStarted("w1", 0, "worker@alive", _worker.Ref, Scheduler.Now));
+        AwaitAssert(() =>
+        {
+            entity.Tell(new GetTaskResult("w1"));
+            Assert.Equal(TaskState.Started, ExpectMsg<TaskResult>().State);
+        });
+
+        Scheduler.Advance(Settings.AttemptCheckInterval);
+        Assert.Equal(new CheckAttempt("w1", 0), _worker.ExpectMsg<CheckAttempt>());
+        _worker.Reply(new AttemptStatus("w1", 0, Running: true));
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+
+        Scheduler.Advance(Settings.AttemptCheckInterval);
+        _worker.ExpectMsg<CheckAttempt>();
+        _worker.Reply(new AttemptStatus("w1", 0, Running: false));
+        Assert.Equal(0, ExpectEnqueued("w1").Task.Retries);
+        entity.Tell(new GetTaskResult("w1"));
+        Assert.Equal(TaskState.Received, ExpectMsg<TaskResult>().State);
+        Scheduler.Advance(Settings.AttemptCheckInterval);
+        _worker.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_lost_lease_is_enqueued_again_unless_its_attempt_started_or_is_another()
+    {
+        var entity = Entity("l1");
+        entity.Tell(Submit("l1"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("l1");
+        entity.Tell(new LeaseLost("l1", 1));
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        entity.Tell(new LeaseLost("l1", 0));
+        ExpectEnqueued("l1");
+        entity.Tell(new MarkTaskStarted("l1", 0, "w", _worker.Ref, Scheduler.Now));
+        entity.Tell(new LeaseLost("l1", 0));
+        _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
 }

@@ -23,6 +23,24 @@ public sealed class TaskRegistrySpec
         public static int Run() => 1;
     }
 
+    internal static class ZeroRate
+    {
+        [JobsTask("zero-rate", RateLimit = "0/s")]
+        public static int Run() => 1;
+    }
+
+    internal static class GlacialRate
+    {
+        [JobsTask(RateLimit = "1e-20/s")]
+        public static int Run() => 1;
+    }
+
+    internal static class EndlessLimit
+    {
+        [JobsTask(TimeLimit = 1e20)]
+        public static int Run() => 1;
+    }
+
     internal abstract class NoConstructor
     {
         [JobsTask]
@@ -64,6 +82,23 @@ public sealed class TaskRegistrySpec
         var error = Assert.Throws<InvalidTaskDefinitionException>(() => TaskRegistry.FromTypes([typeof(BadRate)]));
         Assert.Contains("BadRate.Run", error.Message);
         Assert.Contains("'fast'", error.Message);
+    }
+
+    [Fact]
+    public void A_rate_limit_of_zero_means_none_as_in_celery()
+    {
+        Assert.True(TaskRegistry.FromTypes([typeof(ZeroRate)]).TryGet("zero-rate", out var definition));
+        Assert.Null(definition.RateLimit);
+    }
+
+    [Fact]
+    public void A_rate_limit_or_time_limit_no_timer_can_keep_is_an_error_naming_the_method()
+    {
+        var rate = Assert.Throws<InvalidTaskDefinitionException>(() => TaskRegistry.FromTypes([typeof(GlacialRate)]));
+        Assert.Contains("GlacialRate.Run", rate.Message);
+        Assert.Contains("too slow", rate.Message);
+        var limit = Assert.Throws<InvalidTaskDefinitionException>(() => TaskRegistry.FromTypes([typeof(EndlessLimit)]));
+        Assert.Contains("TimeLimit must be a number of seconds from 0", limit.Message);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using Jobs.Actors.Control;
 using Jobs.Actors.Queues;
 using Jobs.Actors.Tasks;
 using Jobs.Actors.Workers;
@@ -15,7 +16,7 @@ public sealed class WorkerControlSpec() : WorkerPoolHarness(bodyThreads: 1)
     private IActorRef Worker(int concurrency = 1, int prefetch = 0, params string[] queues)
     {
         queues = queues.Length == 0 ? ["default"] : queues;
-        var worker = Sys.ActorOf(WorkerPool.Props(Registry, new WorkerSettings("worker@test", concurrency, prefetch, queues),
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, Settings(concurrency, prefetch, queues),
             TaskProbe.Ref, QueueProbe.Ref, Bodies));
         foreach (var _ in queues)
         {
@@ -71,13 +72,13 @@ public sealed class WorkerControlSpec() : WorkerPoolHarness(bodyThreads: 1)
 
         Assert.True(Control(worker, new CancelConsumer("default")).Ok);
         var withdrawn = QueueProbe.ExpectMsg<WithdrawDemand>();
-        Assert.Equal(["c2"], withdrawn.Returned);
+        Assert.Equal(["c2"], withdrawn.Returned.Select(l => l.TaskId));
         Assert.Empty(Stats(worker).Queues);
         Assert.False(Control(worker, new CancelConsumer("default")).Ok);
 
         // The running task's lease is still handed back when it finishes, with no new demand.
         GateTasks.For("consumer-1").SetResult(1);
-        var finished = QueueProbe.FishForMessage<RequestTasks>(r => r.Finished.Contains("c1"));
+        var finished = QueueProbe.FishForMessage<RequestTasks>(r => r.Finished.Any(l => l.TaskId == "c1"));
         Assert.Equal(0, finished.Demand);
 
         Assert.True(Control(worker, new AddConsumer("images")).Ok);
@@ -119,5 +120,56 @@ public sealed class WorkerControlSpec() : WorkerPoolHarness(bodyThreads: 1)
         Assert.False(reply.Ok);
         Assert.Contains("tasks.nope", reply.Message);
         Assert.False(Control(worker, new SetTimeLimit("tasks.nope", 1, 2)).Ok);
+    }
+
+    [Fact]
+    public void A_rate_limit_too_slow_to_keep_time_is_refused_and_the_worker_keeps_running()
+    {
+        var worker = Worker(concurrency: 1);
+        var refused = Control(worker, new SetRateLimit("tasks.add", "1e-20/s"));
+        Assert.False(refused.Ok);
+        Assert.Contains("too slow", refused.Message);
+        worker.Tell(new RunTasks("default", [Envelope("after-rate", "tasks.add", "[1, 1]")]));
+        Assert.Equal(2, TaskProbe.FishForMessage<CompleteAttempt>(c => c.TaskId == "after-rate").Result!.Value.GetInt32());
+    }
+
+    [Fact]
+    public void A_time_limit_beyond_what_a_timer_holds_is_refused_and_the_worker_keeps_running()
+    {
+        var worker = Worker(concurrency: 1);
+        var refused = Control(worker, new SetTimeLimit("tasks.add", 0, 1e20));
+        Assert.False(refused.Ok);
+        Assert.Contains("30 days", refused.Message);
+        worker.Tell(new RunTasks("default", [Envelope("after-limit", "tasks.add", "[2, 2]")]));
+        Assert.Equal(4, TaskProbe.FishForMessage<CompleteAttempt>(c => c.TaskId == "after-limit").Result!.Value.GetInt32());
+    }
+
+    [Theory]
+    [InlineData("10/s", "10/s")]
+    [InlineData("100/m", "100/m")]
+    [InlineData("2.5", "2.5/s")]
+    [InlineData("0", null)]
+    [InlineData("0/s", null)]
+    [InlineData("0.0/h", null)]
+    [InlineData("off", null)]
+    public void The_control_commands_take_celery_rates_and_zero_means_no_limit(string given, string? expected) =>
+        Assert.Equal(expected, WorkerControl.ParseRate(given));
+
+    [Theory]
+    [InlineData("1e-20", "too slow")]
+    [InlineData("0.0000000000001/s", "too slow")]
+    [InlineData("0.01/h", "too slow")]
+    [InlineData("-1/s", "not a rate limit")]
+    [InlineData("10/d", "not a rate limit")]
+    [InlineData("NaN", "not a rate limit")]
+    [InlineData("ten/s", "not a rate limit")]
+    public void The_control_commands_refuse_a_rate_the_worker_could_not_keep_with_the_reason(string given, string reason) =>
+        Assert.Contains(reason, Assert.Throws<CommandException>(() => WorkerControl.ParseRate(given)).Message);
+
+    [Fact]
+    public void The_control_commands_refuse_a_time_limit_beyond_thirty_days()
+    {
+        Assert.Contains("30 days", Assert.Throws<CommandException>(() => WorkerControl.ParseSeconds("1e20", "hard")).Message);
+        Assert.Equal(60, WorkerControl.ParseSeconds("60", "hard"));
     }
 }

@@ -20,6 +20,13 @@ public abstract class WorkerPoolHarness : TestKit
     protected BodyScheduler Bodies { get; }
     protected TaskRegistry Registry { get; } = TaskRegistry.FromTypes([typeof(GateTasks), typeof(Jobs.Node.Tasks)]);
 
+    /// <summary>
+    /// The periodic sync and resend are an hour apart unless a spec is about them, so the probes see only what a spec
+    /// provokes.
+    /// </summary>
+    protected static WorkerSettings Settings(int concurrency, int prefetch, params string[] queues) =>
+        new("worker@test", concurrency, prefetch, queues.Length == 0 ? ["default"] : queues) { ReconcileInterval = TimeSpan.FromHours(1) };
+
     protected override void AfterAll()
     {
         Bodies.Dispose();

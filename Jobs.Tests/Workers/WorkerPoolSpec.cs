@@ -57,6 +57,37 @@ public static class GateTasks
     [JobsTask("test.rated", RateLimit = "10/s")]
     public static int Rated(int i) => i;
 
+    /// <summary>Celery's way of saying no limit.</summary>
+    [JobsTask("test.unlimited", RateLimit = "0/s")]
+    public static int Unlimited(int i) => i;
+
+    /// <summary>Blocks its body thread until the gate opens, past its hard limit: the thread stays taken.</summary>
+    [JobsTask("test.blocking_hard_limited", TimeLimit = 0.2)]
+    public static int BlockingHardLimited(string gate) => For(gate).Task.GetAwaiter().GetResult();
+
+    /// <summary>Synchronous code blocking on async code that does not use ConfigureAwait(false).</summary>
+    [JobsTask("test.sync_over_async")]
+    public static int SyncOverAsync() => DelayedSeven().Result;
+
+    private static async Task<int> DelayedSeven()
+    {
+        await Task.Delay(50);
+        return 7;
+    }
+
+    /// <summary>The same under a soft time limit: a limit timed by <c>CancelAfter</c> would run the callback on a timer thread, whose exception ends the process.</summary>
+    [JobsTask("test.soft_limited_throwing_callback", SoftTimeLimit = 0.2)]
+    public static Task<int> SoftLimitedThrowingCallback(CancellationToken cancel) => ThrowingCallback(cancel);
+
+    /// <summary>Registers a cancellation callback that throws, then waits to be cancelled.</summary>
+    [JobsTask("test.throwing_callback")]
+    public static async Task<int> ThrowingCallback(CancellationToken cancel)
+    {
+        cancel.Register(() => throw new InvalidOperationException("the callback threw"));
+        await Task.Delay(Timeout.Infinite, cancel);
+        return 0;
+    }
+
     /// <summary>An error callback (link_error): keeps what it was told about the failed task as its result.</summary>
     [JobsTask("test.on_error")]
     public static Dictionary<string, string> OnError(string taskId, string type, string message, string traceback) =>
@@ -81,7 +112,7 @@ public sealed class WorkerPoolSpec() : WorkerPoolHarness(bodyThreads: 2)
 {
     private IActorRef Worker(int concurrency = 2, int prefetch = 1)
     {
-        var worker = Sys.ActorOf(WorkerPool.Props(Registry, new WorkerSettings("worker@test", concurrency, prefetch, ["default"]),
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, Settings(concurrency, prefetch),
             TaskProbe.Ref, QueueProbe.Ref, Bodies));
         var request = QueueProbe.ExpectMsg<RequestTasks>();
         Assert.Equal(concurrency + prefetch, request.Demand);
@@ -110,7 +141,7 @@ public sealed class WorkerPoolSpec() : WorkerPoolHarness(bodyThreads: 2)
         Assert.Equal(("g1", AttemptOutcome.Succeeded), (completed.TaskId, completed.Outcome));
         Assert.Equal("g3", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
         var more = QueueProbe.ExpectMsg<RequestTasks>();
-        Assert.Equal(["g1"], more.Finished);
+        Assert.Equal(["g1"], more.Finished.Select(l => l.TaskId));
         Assert.Equal(1, more.Demand);
 
         GateTasks.For("c2").SetResult(2);
@@ -186,7 +217,7 @@ public sealed class WorkerPoolSpec() : WorkerPoolHarness(bodyThreads: 2)
     public void When_its_queue_dies_it_drops_unstarted_tasks_and_asks_the_successor()
     {
         var queue = CreateTestProbe();
-        var worker = Sys.ActorOf(WorkerPool.Props(Registry, new WorkerSettings("worker@test", 1, 2, ["default"]),
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, Settings(1, 2),
             TaskProbe.Ref, QueueProbe.Ref, Bodies));
         QueueProbe.ExpectMsg<RequestTasks>();
         worker.Tell(new ConsumerRegistered("default"), queue.Ref);
@@ -194,8 +225,9 @@ public sealed class WorkerPoolSpec() : WorkerPoolHarness(bodyThreads: 2)
         Assert.Equal("q1", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
 
         Sys.Stop(queue.Ref);
-        var again = QueueProbe.ExpectMsg<RequestTasks>(TimeSpan.FromSeconds(3));
-        Assert.Equal(2, again.Demand);
+        // Asked absolutely: however often the successor is asked, the demand never adds up beyond the share.
+        var again = QueueProbe.ExpectMsg<SyncLeases>(TimeSpan.FromSeconds(3));
+        Assert.Equal(2, again.Credit);
         GateTasks.For("q1").SetResult(1);
         Assert.Equal("q1", Completed("q1").TaskId);
         TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -257,5 +289,178 @@ public sealed class WorkerPoolSpec() : WorkerPoolHarness(bodyThreads: 2)
         var starts = Enumerable.Range(0, 5).Select(_ => TaskProbe.FishForMessage<MarkTaskStarted>(_ => true, TimeSpan.FromSeconds(5)).StartedAt).ToArray();
         for (var i = 1; i < starts.Length; i++)
             Assert.True((starts[i] - starts[i - 1]).TotalMilliseconds >= 90, $"starts {i - 1} and {i} were {(starts[i] - starts[i - 1]).TotalMilliseconds} ms apart");
+    }
+    private WorkerStats Stats(IActorRef worker)
+    {
+        worker.Tell(GetWorkerStats.Instance, TestActor);
+        return ExpectMsg<WorkerStats>();
+    }
+
+    [Fact]
+    public void A_rate_limit_of_zero_is_no_limit_and_the_worker_keeps_its_tasks()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 2);
+        worker.Tell(Run(Envelope("z1", "test.unlimited", "[1]"), Envelope("z2", "test.unlimited", "[2]"), Envelope("z3", "test.unlimited", "[3]")));
+        Assert.Equal(1, Completed("z1").Result!.Value.GetInt32());
+        Assert.Equal(2, Completed("z2").Result!.Value.GetInt32());
+        Assert.Equal(3, Completed("z3").Result!.Value.GetInt32());
+        Assert.Equal(3, Stats(worker).Succeeded);
+    }
+
+    [Fact]
+    public void A_cancellation_callback_that_throws_does_not_crash_the_worker()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 1);
+        worker.Tell(Run(Envelope("cb", "test.throwing_callback", "[]"), Envelope("after-cb", "tasks.add", "[1, 2]")));
+        Assert.Equal("cb", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
+        worker.Tell(new CancelAttempt("cb", Terminate: false));
+        Assert.Equal(AttemptOutcome.Failed, Completed("cb").Outcome);
+        Assert.Equal(3, Completed("after-cb").Result!.Value.GetInt32());
+        Assert.Equal(1, Stats(worker).Failed);
+    }
+
+    [Fact]
+    public void A_cancellation_callback_that_throws_at_the_soft_limit_fails_only_its_task()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 1);
+        worker.Tell(Run(Envelope("soft-cb", "test.soft_limited_throwing_callback", "[]"), Envelope("after-soft-cb", "tasks.add", "[2, 3]")));
+        var failed = Completed("soft-cb");
+        Assert.Equal(nameof(SoftTimeLimitExceededException), failed.Error!.Type);
+        Assert.Equal(5, Completed("after-soft-cb").Result!.Value.GetInt32());
+    }
+
+    [Fact]
+    public void Abandoned_bodies_give_their_threads_back_once_they_end()
+    {
+        var threads = Bodies.Threads;
+        var worker = Worker(concurrency: 1, prefetch: 0);
+        for (var i = 0; i < 3; i++)
+        {
+            worker.Tell(Run(Envelope("blocked" + i, "test.blocking_hard_limited", $"[\"blocked-{i}\"]")));
+            Assert.Equal("TimeLimitExceeded", Completed("blocked" + i).Error!.Type);
+        }
+        Assert.True(Bodies.Threads > threads, "each abandoned body that still holds its thread is given one in its place");
+        for (var i = 0; i < 3; i++)
+            GateTasks.For("blocked-" + i).SetResult(i);
+        AwaitAssert(() => Assert.Equal(threads, Bodies.Threads), TimeSpan.FromSeconds(5));
+        worker.Tell(Run(Envelope("still", "tasks.add", "[2, 3]")));
+        Assert.Equal(5, Completed("still").Result!.Value.GetInt32());
+    }
+
+    [Fact]
+    public void A_synchronous_body_may_block_on_async_code_without_deadlocking_the_body_threads()
+    {
+        var worker = Worker(concurrency: 2, prefetch: 0);
+        worker.Tell(Run(Envelope("s1", "test.sync_over_async", "[]"), Envelope("s2", "test.sync_over_async", "[]")));
+        var results = Enumerable.Range(0, 2).Select(_ => TaskProbe.FishForMessage<CompleteAttempt>(_ => true, TimeSpan.FromSeconds(5))).ToArray();
+        Assert.Equal(["s1", "s2"], results.Select(c => c.TaskId).Order());
+        Assert.All(results, c => Assert.Equal(7, c.Result!.Value.GetInt32()));
+    }
+
+    [Fact]
+    public void The_same_attempt_leased_twice_runs_once_and_the_second_lease_is_handed_back()
+    {
+        var worker = Worker(concurrency: 2, prefetch: 0);
+        worker.Tell(Run(Envelope("twice", "test.gate", """["twice"]""")));
+        Assert.Equal("twice", TaskProbe.ExpectMsg<MarkTaskStarted>().TaskId);
+        worker.Tell(Run(Envelope("twice", "test.gate", """["twice"]""")));
+        Assert.Equal(["twice"], QueueProbe.FishForMessage<RequestTasks>(r => r.Finished.Count > 0).Finished.Select(l => l.TaskId));
+        TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        GateTasks.For("twice").SetResult(1);
+        Completed("twice");
+        Assert.Empty(Stats(worker).Active);
+    }
+
+    [Fact]
+    public void Tasks_leased_while_draining_are_given_back_at_once()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 1);
+        worker.Tell(Drain.Instance);
+        ExpectMsg<Drained>();
+        worker.Tell(Run(Envelope("late", "tasks.add", "[1, 1]")));
+        var returned = QueueProbe.FishForMessage<WithdrawDemand>(w => w.Returned.Count > 0);
+        Assert.Equal([new LeaseId("late", 0)], returned.Returned);
+        Assert.Empty(Stats(worker).Reserved);
+    }
+
+    [Fact]
+    public void A_result_over_the_limit_fails_the_task_with_result_too_large()
+    {
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, Settings(1, 0) with { MaxResultBytes = 1000 }, TaskProbe.Ref, QueueProbe.Ref, Bodies));
+        QueueProbe.ExpectMsg<RequestTasks>();
+        var big = JsonSerializer.Serialize(new string('x', 2000));
+        worker.Tell(Run(Envelope("big", "tasks.echo", $"[{big}]"), Envelope("small", "tasks.echo", "[\"ok\"]")));
+        var failed = Completed("big");
+        Assert.Equal(AttemptOutcome.Failed, failed.Outcome);
+        Assert.Equal("ResultTooLarge", failed.Error!.Type);
+        Assert.Contains("jobs.tasks.max-result-size", failed.Error.Message);
+        Assert.Equal("ok", Completed("small").Result!.Value.GetString());
+    }
+
+    [Fact]
+    public void A_report_is_sent_again_until_its_entity_acknowledges_it()
+    {
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, Settings(1, 0) with { ReconcileInterval = TimeSpan.FromMilliseconds(200) },
+            TaskProbe.Ref, QueueProbe.Ref, Bodies));
+        worker.Tell(Run(Envelope("acked", "tasks.add", "[1, 1]")));
+        var first = Completed("acked");
+        Assert.Equal(first, Completed("acked"));
+        TaskProbe.Reply(new AttemptRecorded("acked", 0));
+        TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(700));
+    }
+
+    [Fact]
+    public void Asked_about_an_attempt_the_worker_says_whether_it_runs_it_and_resends_a_report_it_holds()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 0);
+        worker.Tell(Run(Envelope("asked", "test.gate", """["asked"]""")));
+        TaskProbe.ExpectMsg<MarkTaskStarted>();
+        worker.Tell(new CheckAttempt("asked", 0));
+        Assert.True(ExpectMsg<AttemptStatus>().Running);
+        worker.Tell(new CheckAttempt("asked", 1));
+        Assert.False(ExpectMsg<AttemptStatus>().Running);
+
+        GateTasks.For("asked").SetResult(1);
+        Completed("asked");
+        worker.Tell(new CheckAttempt("asked", 0));
+        Assert.True(ExpectMsg<AttemptStatus>().Running);
+        Assert.Equal("asked", Completed("asked").TaskId);
+        worker.Tell(new AttemptRecorded("asked", 0));
+        worker.Tell(new CheckAttempt("asked", 0));
+        Assert.False(ExpectMsg<AttemptStatus>().Running);
+    }
+
+    [Fact]
+    public void A_worker_that_missed_the_last_batch_settles_past_it_and_syncs_again()
+    {
+        var worker = Worker(concurrency: 1, prefetch: 1);
+        worker.Tell(new RunTasks("default", [Envelope("b1", "test.gate", """["b1"]""")], Batch: 1));
+        TaskProbe.ExpectMsg<MarkTaskStarted>();
+        worker.Tell(new LeasesSynced("default", LastBatch: 2));
+        var sync = QueueProbe.FishForMessage<SyncLeases>(_ => true);
+        Assert.Equal(2, sync.SettledBatch);
+        Assert.Equal([new LeaseId("b1", 0)], sync.Held);
+        Assert.Equal(1, sync.Credit);
+        GateTasks.For("b1").SetResult(1);
+    }
+
+    [Fact]
+    public void A_crashed_worker_comes_back_under_a_new_ref_so_its_queue_and_its_tasks_see_it_die()
+    {
+        Sys.ActorOf(WorkerPool.SupervisedProps(Registry, Settings(1, 0), TaskProbe.Ref, QueueProbe.Ref, Bodies), "supervised-worker");
+        QueueProbe.ExpectMsg<RequestTasks>();
+        var first = QueueProbe.LastSender;
+        QueueProbe.Reply(new ConsumerRegistered("default"));
+        first.Tell(Run(Envelope("held", "test.gate", """["held"]""")));
+        Assert.Equal(first, TaskProbe.ExpectMsg<MarkTaskStarted>().WorkerRef);
+
+        Watch(first);
+        first.Tell(Kill.Instance);
+        ExpectTerminated(first);
+        QueueProbe.ExpectMsg<RequestTasks>(TimeSpan.FromSeconds(5));
+        Assert.NotEqual(first, QueueProbe.LastSender);
+        Sys.ActorSelection("/user/supervised-worker").Tell(GetWorkerStats.Instance, TestActor);
+        Assert.Empty(ExpectMsg<WorkerStats>().Active);
+        GateTasks.For("held").SetResult(1);
     }
 }

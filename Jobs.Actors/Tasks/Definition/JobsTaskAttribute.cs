@@ -46,6 +46,6 @@ public sealed class JobsTaskAttribute : Attribute
     /// <summary>Seconds after which the attempt fails with TimeLimitExceeded; 0 = none.</summary>
     public double TimeLimit { get; init; }
 
-    /// <summary>At most this many attempts per worker: "10/s", "100/m", "1000/h".</summary>
+    /// <summary>At most this many attempts per worker: "10/s", "100/m", "1000/h"; "0" is none, as in Celery.</summary>
     public string? RateLimit { get; init; }
 }

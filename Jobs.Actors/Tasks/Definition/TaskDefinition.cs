@@ -43,7 +43,7 @@ public sealed class TaskDefinition
         Method = method;
         Name = attribute.Name ?? TaskNaming.DefaultName(method);
         Queue = attribute.Queue;
-        RateLimit = attribute.RateLimit;
+        RateLimit = Workers.RateLimit.Parse(attribute.RateLimit ?? "0");
         SoftTimeLimit = attribute.SoftTimeLimit > 0 ? TimeSpan.FromSeconds(attribute.SoftTimeLimit) : null;
         TimeLimit = attribute.TimeLimit > 0 ? TimeSpan.FromSeconds(attribute.TimeLimit) : null;
         Retry = new RetryPolicy(attribute.MaxRetries, TimeSpan.FromSeconds(attribute.DefaultRetryDelay), attribute.AutoRetryFor,
@@ -68,7 +68,12 @@ public sealed class TaskDefinition
     public string? Queue { get; }
     public TimeSpan? SoftTimeLimit { get; }
     public TimeSpan? TimeLimit { get; }
-    public string? RateLimit { get; }
+    /// <summary>Checked by the registry; null when there is none (or it is 0, as in Celery).</summary>
+    public Workers.RateLimit? RateLimit { get; }
+
+    /// <summary>A body returning a task: its continuations stay on the body threads (see <see cref="Workers.BodyScheduler"/>).</summary>
+    public bool IsAsync => typeof(Task).IsAssignableFrom(Method.ReturnType) || Method.ReturnType == typeof(ValueTask)
+        || Method.ReturnType.IsGenericType && Method.ReturnType.GetGenericTypeDefinition() == typeof(ValueTask<>);
     public IReadOnlyList<TaskParameter> Parameters { get; }
     public string Signature { get; }
 
@@ -171,7 +176,7 @@ public sealed class TaskDefinition
         {
             return JsonSerializer.Deserialize(element, type, JsonOptions);
         }
-        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or FormatException)
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or FormatException or ArgumentException)
         {
             throw new TaskArgumentException($"argument '{parameter.Name}' expects {TypeName(type)}, got {Describe(element)}", parameter.Name);
         }

@@ -1,11 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
-using System.Text.RegularExpressions;
+using Jobs.Actors.Workers;
 
 namespace Jobs.Actors.Tasks;
 
 /// <summary>The tasks a worker can run, found by their <see cref="JobsTaskAttribute"/>; names are unique.</summary>
-public sealed partial class TaskRegistry
+public sealed class TaskRegistry
 {
     private readonly Dictionary<string, TaskDefinition> _byName;
 
@@ -54,8 +54,10 @@ public sealed partial class TaskRegistry
             problem = "ref and out parameters cannot come from JSON";
         else if (!method.IsStatic && (method.DeclaringType!.IsAbstract || method.DeclaringType.GetConstructor(Type.EmptyTypes) is null))
             problem = "an instance method needs a class with a public parameterless constructor";
-        else if (attribute.RateLimit is { } rate && !RatePattern().IsMatch(rate))
-            problem = $"rate limit '{rate}' is not of the form 10/s, 100/m or 1000/h";
+        else if (!RateLimit.TryParse(attribute.RateLimit ?? "0", out _, out var rateProblem))
+            problem = rateProblem;
+        else if ((SetTimeLimit.Problem(Math.Max(0, attribute.SoftTimeLimit), "SoftTimeLimit") ?? SetTimeLimit.Problem(Math.Max(0, attribute.TimeLimit), "TimeLimit")) is { } limitProblem)
+            problem = limitProblem;
         else if (attribute.MaxRetries < -1)
             problem = "MaxRetries must be -1 (unlimited) or more";
         if (problem is not null)
@@ -75,7 +77,4 @@ public sealed partial class TaskRegistry
             return e.Types.OfType<Type>();
         }
     }
-
-    [GeneratedRegex(@"^\d+(\.\d+)?/[smh]$")]
-    private static partial Regex RatePattern();
 }
