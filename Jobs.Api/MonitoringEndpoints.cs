@@ -185,7 +185,7 @@ public static class MonitoringEndpoints
 
     private static async Task<IResult> TaskEvents(string id, HttpContext http, JobsMonitor monitor)
     {
-        var timeline = await monitor.Ref.Ask<TaskTimeline>(new GetTaskTimeline(id), AskTimeout, http.RequestAborted);
+        var timeline = await monitor.Ref.Ask<TaskTimeline>(new GetTaskTimeline(PathIds.Task(id)), AskTimeout, http.RequestAborted);
         if (timeline.Task is null)
             return Results.Json(new { error = $"Unknown task '{id}'" }, statusCode: 404);
         return Results.Json(new JsonArray(timeline.Events.Select(e => JsonNode.Parse(e)).ToArray()));
@@ -193,7 +193,7 @@ public static class MonitoringEndpoints
 
     private static async Task<IResult> Abort(string id, TaskClient client, HttpContext http)
     {
-        var info = await client.GetInfoAsync(id, http.RequestAborted);
+        var info = await client.GetInfoAsync(PathIds.Task(id), http.RequestAborted);
         if (info.State == TaskState.Pending)
             return Results.Json(new { error = $"Unknown task '{id}'" }, statusCode: 404);
         var result = await client.RevokeAsync(id, terminate: true, http.RequestAborted);
@@ -269,8 +269,9 @@ public static class MonitoringEndpoints
     /// The live stream: one subscriber actor per connection batches events; this handler only awaits its channel (no
     /// thread is held while idle), pings every interval, and stops the subscriber when the client goes away.
     /// </summary>
-    private static async Task Events(HttpContext http, JobsNode node, JobsMonitor monitor)
+    private static async Task Events(HttpContext http, JobsNode node, JobsMonitor monitor, RequestLimits limits)
     {
+        using var streaming = limits.Stream();
         var cancel = http.RequestAborted;
         http.Response.Headers.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
