@@ -24,6 +24,7 @@ public sealed class AccessPolicy
     private readonly bool _anyHost;
     private readonly HashSet<string> _hosts;
     private readonly HashSet<string> _origins;
+    private readonly long _maxBodySize;
 
     public AccessPolicy(IPEndPoint bound, JobsHttpSettings settings)
     {
@@ -42,6 +43,7 @@ public sealed class AccessPolicy
         foreach (var host in settings.AllowedHosts)
             _hosts.Add(host);
         _origins = new HashSet<string>(settings.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+        _maxBodySize = settings.MaxBodySize;
     }
 
     /// <summary>The names a Host header may carry (without port), for the banner and the 400's message.</summary>
@@ -49,12 +51,17 @@ public sealed class AccessPolicy
 
     public Func<HttpContext, RequestDelegate, Task> Middleware() => async (http, next) =>
     {
-        var headers = http.Response.Headers;
-        headers.XContentTypeOptions = "nosniff";
-        headers.ContentSecurityPolicy = ContentSecurityPolicy;
-        headers.XFrameOptions = "DENY";
-        // The dashboard is opened once with ?token=; no Referer may carry it to another site.
-        headers["Referrer-Policy"] = "no-referrer";
+        // Set as the answer starts, so an error answer (whose headers the exception handler clears) carries them too.
+        http.Response.OnStarting(static state =>
+        {
+            var headers = ((HttpResponse)state).Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.ContentSecurityPolicy = ContentSecurityPolicy;
+            headers.XFrameOptions = "DENY";
+            // The dashboard is opened once with ?token=; no Referer may carry it to another site.
+            headers["Referrer-Policy"] = "no-referrer";
+            return Task.CompletedTask;
+        }, http.Response);
         if (Refusal(http.Request) is { } refusal)
         {
             http.Response.StatusCode = refusal.Status;
@@ -71,6 +78,9 @@ public sealed class AccessPolicy
         if (host.HasValue && !_anyHost && !_hosts.Contains(host.Host))
             return (400, $"the Host header '{host.Value}' is not a name this node serves (DNS rebinding?); " +
                          "add it to jobs.http.allowed-hosts to serve it");
+        // Kestrel enforces the limit as a body is read; an endpoint that reads none is held to it here, before it acts.
+        if (request.ContentLength > _maxBodySize)
+            return (413, $"the request body has {request.ContentLength} bytes; the limit is {_maxBodySize} (jobs.http.max-body-size)");
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
             return null;
         var origin = request.Headers.Origin.ToString();

@@ -42,6 +42,7 @@ public static class JobsWebApp
         builder.Services.AddSingleton(new RequestLimits(settings));
         // Every node that serves HTTP keeps its own monitor (task index, workers, live events).
         builder.Services.AddSingleton(Jobs.Actors.Monitoring.JobsMonitor.Start(node));
+        builder.Services.AddSingleton(Jobs.Actors.Monitoring.DeadLetterCounts.Start(node.System));
         builder.Services.AddExceptionHandler<ErrorResponses>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();

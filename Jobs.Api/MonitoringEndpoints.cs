@@ -218,7 +218,7 @@ public static class MonitoringEndpoints
         return await Task.WhenAll(asks);
     }
 
-    private static async Task<IResult> Metrics(JobsNode node, JobsMonitor monitor, HttpContext http)
+    private static async Task<IResult> Metrics(JobsNode node, JobsMonitor monitor, HttpContext http, RequestLimits limits, DeadLetterCounts deadLetters)
     {
         var cancel = http.RequestAborted;
         var text = new StringBuilder();
@@ -253,6 +253,10 @@ public static class MonitoringEndpoints
         text.AppendLine("# HELP jobs_event_streams Live event streams (GET /api/events connections) this node feeds.");
         text.AppendLine("# TYPE jobs_event_streams gauge");
         text.Append("jobs_event_streams ").Append(streams.Count).Append('\n');
+        text.AppendLine("# HELP jobs_http_waiting_requests Requests waiting for a result now (?timeout=, apply), of jobs.http.max-concurrent-waits.");
+        text.AppendLine("# TYPE jobs_http_waiting_requests gauge");
+        text.Append("jobs_http_waiting_requests ").Append(limits.Waiting).Append('\n');
+        deadLetters.WriteTo(text);
 
         var state = Cluster.Get(node.System).State;
         text.AppendLine("# HELP jobs_cluster_members Cluster members as this node sees them, by status.");

@@ -12,6 +12,9 @@ public sealed class RequestLimits(JobsHttpSettings settings)
 
     public JobsHttpSettings Settings { get; } = settings;
 
+    /// <summary>Requests waiting for a result now (a gauge in /metrics).</summary>
+    public int Waiting => _waits.Count;
+
     /// <summary>Holds one of <c>jobs.http.max-concurrent-waits</c> until disposed.</summary>
     public IDisposable Wait() => _waits.Take();
 
@@ -32,6 +35,8 @@ public sealed class RequestLimits(JobsHttpSettings settings)
     private sealed class Counter(int limit, string what)
     {
         private int _count;
+
+        public int Count => Volatile.Read(ref _count);
 
         public IDisposable Take()
         {
