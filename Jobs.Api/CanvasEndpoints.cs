@@ -13,7 +13,7 @@ public static class CanvasEndpoints
     public static IEndpointRouteBuilder MapCanvasEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/canvas").WithTags("canvas");
-        api.MapPost("/", Start).WithSummary("Starts a chain, group, chord, map, starmap or chunks given as Celery signature JSON");
+        api.MapPost("/", Start).AcceptsJson<SignatureBody>().WithSummary("Starts a chain, group, chord, map, starmap or chunks given as Celery signature JSON");
         api.MapGet("/{id}", Get).WithSummary(
             "The state, result and members of a canvas; with ?timeout= waits up to that many seconds; members paged by ?children_offset=&children_limit= (default 1000)");
         api.MapGet("/{id}/tree", GetTree).WithSummary(

@@ -13,11 +13,11 @@ public static class TaskEndpoints
     public static IEndpointRouteBuilder MapTaskEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/task").WithTags("tasks");
-        api.MapPost("/async-apply/{name}", AsyncApply)
+        api.MapPost("/async-apply/{name}", AsyncApply).AcceptsJson<ApplyBody>()
             .WithSummary("Sends a registered task; answers its id once it is journaled");
-        api.MapPost("/send-task/{name}", SendTask)
+        api.MapPost("/send-task/{name}", SendTask).AcceptsJson<ApplyBody>()
             .WithSummary("Sends a task by name without checking that a worker knows it (Celery's send_task)");
-        api.MapPost("/apply/{name}", Apply)
+        api.MapPost("/apply/{name}", Apply).AcceptsJson<ApplyBody>()
             .WithSummary("Sends a registered task and waits for its result");
         api.MapGet("/result/{id}", GetResult)
             .WithSummary("The state and result of a task; with ?timeout= waits up to that many seconds for it");

@@ -17,20 +17,20 @@ public static class WorkerEndpoints
     public static IEndpointRouteBuilder MapWorkerEndpoints(this IEndpointRouteBuilder app)
     {
         var task = app.MapGroup("/api/task").WithTags("control");
-        task.MapPost("/timeout/{name}", TimeLimit)
+        task.MapPost("/timeout/{name}", TimeLimit).AcceptsParameters<TimeLimitBody>()
             .WithSummary("Sets a task type's soft and hard time limits (seconds, 0 = none); workername narrows it to one worker");
-        task.MapPost("/rate-limit/{name}", RateLimit)
+        task.MapPost("/rate-limit/{name}", RateLimit).AcceptsParameters<RateLimitBody>()
             .WithSummary("Sets a task type's rate limit (10/s, 100/m, 1000/h; 0 lifts it); workername narrows it to one worker");
         var worker = app.MapGroup("/api/worker").WithTags("control");
         worker.MapPost("/shutdown/{name}", (string name, JobsNode node) => SendAsync(node, ShutdownWorker.Instance, name))
             .WithSummary("Drains the worker, then its node leaves the cluster");
-        worker.MapPost("/pool/grow/{name}", (string name, HttpContext http, JobsNode node) => ResizeAsync(name, http, node, grow: true))
+        worker.MapPost("/pool/grow/{name}", (string name, HttpContext http, JobsNode node) => ResizeAsync(name, http, node, grow: true)).AcceptsParameters<PoolBody>()
             .WithSummary("Runs n more task bodies at once (n defaults to 1)");
-        worker.MapPost("/pool/shrink/{name}", (string name, HttpContext http, JobsNode node) => ResizeAsync(name, http, node, grow: false))
+        worker.MapPost("/pool/shrink/{name}", (string name, HttpContext http, JobsNode node) => ResizeAsync(name, http, node, grow: false)).AcceptsParameters<PoolBody>()
             .WithSummary("Runs n fewer task bodies at once (n defaults to 1)");
-        worker.MapPost("/queue/add-consumer/{name}", (string name, HttpContext http, JobsNode node) => ConsumerAsync(name, http, node, add: true))
+        worker.MapPost("/queue/add-consumer/{name}", (string name, HttpContext http, JobsNode node) => ConsumerAsync(name, http, node, add: true)).AcceptsParameters<ConsumerBody>()
             .WithSummary("The worker starts taking tasks from ?queue=");
-        worker.MapPost("/queue/cancel-consumer/{name}", (string name, HttpContext http, JobsNode node) => ConsumerAsync(name, http, node, add: false))
+        worker.MapPost("/queue/cancel-consumer/{name}", (string name, HttpContext http, JobsNode node) => ConsumerAsync(name, http, node, add: false)).AcceptsParameters<ConsumerBody>()
             .WithSummary("The worker stops taking tasks from ?queue=");
         return app;
     }
