@@ -188,7 +188,8 @@ public static class OpenApiFuzzer
             var copy = json.DeepClone();
             if (copy is JsonObject body)
             {
-                body["task_id"] ??= marker;
+                if (!request.Operation.Path.StartsWith("/api/canvas", StringComparison.Ordinal))
+                    body["task_id"] = marker;
                 if (body["options"] is JsonObject options)
                     options["task_id"] = marker;
                 else if (request.Operation.Path.StartsWith("/api/canvas", StringComparison.Ordinal) && body["options"] is null)
