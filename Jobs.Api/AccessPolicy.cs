@@ -116,7 +116,8 @@ public sealed class AccessPolicy
         {
             return NetworkInterface.GetAllNetworkInterfaces()
                 .SelectMany(i => i.GetIPProperties().UnicastAddresses)
-                .Select(a => a.Address.ScopeId == 0 ? a.Address : new IPAddress(a.Address.GetAddressBytes()))
+                // A Host header never carries an IPv6 scope ("%eth0").
+                .Select(a => a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? new IPAddress(a.Address.GetAddressBytes()) : a.Address)
                 .ToArray();
         }
         catch (NetworkInformationException)
