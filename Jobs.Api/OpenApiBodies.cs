@@ -52,10 +52,23 @@ public static class OpenApiBodies
     public const string Form = "application/x-www-form-urlencoded";
 
     /// <summary>Documents a JSON body of <typeparamref name="T"/>, optional as for every endpoint here.</summary>
-    public static RouteHandlerBuilder AcceptsJson<T>(this RouteHandlerBuilder builder) where T : notnull =>
-        builder.Accepts<T>(isOptional: true, Json);
+    public static RouteHandlerBuilder AcceptsJson<T>(this RouteHandlerBuilder builder) => builder.Documents<T>(Json);
 
     /// <summary>Documents the parameters of a control endpoint, as JSON or a form.</summary>
-    public static RouteHandlerBuilder AcceptsParameters<T>(this RouteHandlerBuilder builder) where T : notnull =>
-        builder.Accepts<T>(isOptional: true, Json, Form);
+    public static RouteHandlerBuilder AcceptsParameters<T>(this RouteHandlerBuilder builder) => builder.Documents<T>(Json, Form);
+
+    /// <summary>
+    /// Only the document: <c>Accepts&lt;T&gt;</c> would also make routing refuse other content types with an empty 415,
+    /// where the endpoint answers them itself, saying what to send.
+    /// </summary>
+    private static RouteHandlerBuilder Documents<T>(this RouteHandlerBuilder builder, params string[] contentTypes) =>
+        builder.AddOpenApiOperationTransformer(async (operation, context, cancel) =>
+        {
+            var schema = await context.GetOrCreateSchemaAsync(typeof(T), null, cancel);
+            operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+            {
+                Required = false,
+                Content = contentTypes.ToDictionary(t => t, _ => new Microsoft.OpenApi.OpenApiMediaType { Schema = schema }),
+            };
+        });
 }

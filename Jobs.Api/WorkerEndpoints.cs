@@ -84,7 +84,17 @@ public static class WorkerEndpoints
         var parameters = http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString());
         if (http.Request.HasFormContentType)
         {
-            foreach (var (key, value) in await http.Request.ReadFormAsync(http.RequestAborted))
+            IFormCollection form;
+            try
+            {
+                form = await http.Request.ReadFormAsync(http.RequestAborted);
+            }
+            catch (Exception e) when (e is InvalidDataException or (IOException and not BadHttpRequestException) && !http.RequestAborted.IsCancellationRequested)
+            {
+                // Found by the HTTP fuzzer: a multipart body that is not one was a 500.
+                throw new BadRequestException($"the body is not a well-formed {http.Request.ContentType}: {e.Message}");
+            }
+            foreach (var (key, value) in form)
                 parameters[key] = value.ToString();
         }
         else if (await JsonBody.ReadAsync(http) is { } body)

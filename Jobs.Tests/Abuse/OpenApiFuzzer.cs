@@ -155,7 +155,7 @@ public static class OpenApiFuzzer
                 Gen.CollectToArray(properties, p => Gen.Frequency(
                         (1, Gen.Constant<(string, JsonNode?)?>(null)),
                         (3, Value(p.Value, depth + 1).Select(v => ((string, JsonNode?)?)(p.Key, v)))))
-                    .Select(fields => (JsonNode?)new JsonObject(fields.Where(f => f is not null).Select(f => KeyValuePair.Create(f!.Value.Item1, f.Value.Item2)))),
+                    .Select(fields => (JsonNode?)new JsonObject(fields.Where(f => f is not null).Select(f => KeyValuePair.Create(f!.Value.Item1, f.Value.Item2?.DeepClone())))),
             "object" => depth > 3 ? Gen.Constant<JsonNode?>(new JsonObject())
                 : Gen.ListOf(Gen.Zip(Strings(), Value(null, depth + 1)), 3)
                     .Select(l => (JsonNode?)new JsonObject(l.DistinctBy(p => p.Item1).Select(p => KeyValuePair.Create(p.Item1, p.Item2?.DeepClone())))),

@@ -95,4 +95,14 @@ public sealed class InputLimitsSpec(StandaloneNodeFixture fixture)
         Assert.Equal(5, small!["root"]!["children"]!.AsArray().Count);
         Assert.Equal(1095, small["root"]!["more"]!.AsObject().Sum(s => s.Value!.GetValue<int>()));
     }
+
+    [Fact]
+    public async Task A_multipart_body_that_is_not_one_is_a_400_on_a_control_endpoint_not_a_500()
+    {
+        // Found by HttpFuzzSpec (seed 20261201).
+        using var content = new StringContent("""{"n": 1}""");
+        content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse("multipart/form-data; boundary=zz");
+        using var response = await Node.Http!.PostAsync("api/worker/pool/grow/nobody", content);
+        Assert.Equal(400, (int)response.StatusCode);
+    }
 }
