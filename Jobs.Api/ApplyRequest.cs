@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Jobs.Actors.Client;
+using Jobs.Actors.Tasks;
 
 namespace Jobs.Api;
 
@@ -49,11 +50,11 @@ public sealed record ApplyRequest(JsonElement? Args, JsonElement? Kwargs, TaskOp
                     break;
                 case "queue":
                     if (value.ValueKind == JsonValueKind.Null) break;
-                    options = options with { Queue = NonEmptyString(field.Name, value) };
+                    options = options with { Queue = Checked(field.Name, NonEmptyString(field.Name, value), Identifiers.QueueProblem) };
                     break;
                 case "task_id":
                     if (value.ValueKind == JsonValueKind.Null) break;
-                    options = options with { TaskId = NonEmptyString(field.Name, value) };
+                    options = options with { TaskId = Checked(field.Name, NonEmptyString(field.Name, value), Identifiers.TaskIdProblem) };
                     break;
                 default:
                     throw new BadRequestException($"unknown field '{field.Name}'; expected one of {string.Join(", ", Known)}");
@@ -71,12 +72,18 @@ public sealed record ApplyRequest(JsonElement? Args, JsonElement? Kwargs, TaskOp
         return value;
     }
 
+    /// <summary>Ten years: far beyond any countdown or expiry in use, and far inside what dates and timers can hold.</summary>
+    public const double MaxSeconds = 10 * 365 * 24 * 3600;
+
     private static double Seconds(string name, JsonElement value)
     {
-        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var seconds) || seconds < 0 || double.IsInfinity(seconds))
-            throw new BadRequestException($"'{name}' must be a non-negative number of seconds");
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var seconds) || seconds < 0 || seconds > MaxSeconds)
+            throw new BadRequestException($"'{name}' must be a number of seconds from 0 to {MaxSeconds:0} (ten years)", name);
         return seconds;
     }
+
+    private static string Checked(string name, string value, Func<string, string?> problem) =>
+        problem(value) is { } why ? throw new BadRequestException($"'{name}': {why}", name) : value;
 
     private static DateTimeOffset Timestamp(string name, JsonElement value)
     {
@@ -106,4 +113,11 @@ public sealed record ApplyRequest(JsonElement? Args, JsonElement? Kwargs, TaskOp
 public sealed class BadRequestException(string message, string? parameter = null) : Exception(message)
 {
     public string? Parameter { get; } = parameter;
+}
+
+/// <summary>A task or canvas id taken from the path: checked before any entity is asked (and created) for it.</summary>
+public static class PathIds
+{
+    public static string Task(string id) =>
+        Identifiers.TaskIdProblem(id) is { } why ? throw new BadRequestException($"'id': {why}", "id") : id;
 }

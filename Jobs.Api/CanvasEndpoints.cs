@@ -13,10 +13,11 @@ public static class CanvasEndpoints
     public static IEndpointRouteBuilder MapCanvasEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/canvas").WithTags("canvas");
-        api.MapPost("/", Start).WithSummary("Starts a chain, group, chord, map, starmap or chunks given as Celery signature JSON");
+        api.MapPost("/", Start).AcceptsJson<SignatureBody>().WithSummary("Starts a chain, group, chord, map, starmap or chunks given as Celery signature JSON");
         api.MapGet("/{id}", Get).WithSummary(
             "The state, result and members of a canvas; with ?timeout= waits up to that many seconds; members paged by ?children_offset=&children_limit= (default 1000)");
-        api.MapGet("/{id}/tree", GetTree).WithSummary("The canvas as a tree (chain, group, chord, task nodes) with each node's state, for drawing it");
+        api.MapGet("/{id}/tree", GetTree).WithSummary(
+            "The canvas as a tree (chain, group, chord, task nodes) with each node's state, for drawing it; at most ?children_limit= (default 1000) children per node and jobs.http.max-tree-nodes in all, the rest counted by state in 'more'");
         return app;
     }
 
@@ -26,19 +27,19 @@ public static class CanvasEndpoints
     /// </summary>
     public const int DefaultChildrenLimit = 1000;
 
-    private static (int Offset, int Limit) ChildrenPage(int? offset, int? limit)
+    private static (int Offset, int Limit) ChildrenPage(int? offset, int? limit, JobsHttpSettings settings)
     {
         if (offset is < 0)
             throw new BadRequestException("'children_offset' must be 0 or more", "children_offset");
-        if (limit is < 0)
-            throw new BadRequestException("'children_limit' must be 0 or more", "children_limit");
-        return (offset ?? 0, limit ?? DefaultChildrenLimit);
+        if (limit is < 0 || limit > settings.MaxChildrenLimit)
+            throw new BadRequestException($"'children_limit' must be from 0 to {settings.MaxChildrenLimit} (jobs.http.max-children-limit)", "children_limit");
+        return (offset ?? 0, limit ?? Math.Min(DefaultChildrenLimit, settings.MaxChildrenLimit));
     }
 
-    private static async Task<IResult> Start(HttpContext http, CanvasClient canvas,
+    private static async Task<IResult> Start(HttpContext http, CanvasClient canvas, JobsHttpSettings settings,
         [FromQuery(Name = "children_offset")] int? childrenOffset, [FromQuery(Name = "children_limit")] int? childrenLimit)
     {
-        var (offset, limit) = ChildrenPage(childrenOffset, childrenLimit);
+        var (offset, limit) = ChildrenPage(childrenOffset, childrenLimit, settings);
         var body = await JsonBody.ReadAsync(http) ?? throw new BadRequestException("the request body must be a signature");
         Signature root;
         try
@@ -71,44 +72,75 @@ public static class CanvasEndpoints
     private static HashSet<Signature> Callbacks(Signature root) =>
         new(root.Nodes().SelectMany(n => n.Link.Concat(n.LinkError)).SelectMany(l => l.Nodes()), ReferenceEqualityComparer.Instance);
 
-    private static async Task<IResult> GetTree(string id, CanvasClient canvas, HttpContext http)
+    private static async Task<IResult> GetTree(string id, CanvasClient canvas, HttpContext http, JobsHttpSettings settings,
+        [FromQuery(Name = "children_limit")] int? childrenLimit)
     {
-        var tree = await canvas.Handle(id).GetTreeAsync(http.RequestAborted);
+        var (_, limit) = ChildrenPage(0, childrenLimit, settings);
+        var tree = await canvas.Handle(PathIds.Task(id)).GetTreeAsync(http.RequestAborted);
         if (tree.Root is null)
             return Results.Json(new { error = $"Unknown canvas '{id}'" }, statusCode: 404);
         var states = tree.Result.Members.ToDictionary(m => m.TaskId, m => m.State);
         var json = TaskEndpoints.Describe(new TaskResult(tree.CanvasId, tree.Result.State, tree.Result.Result, tree.Result.Error));
-        json["root"] = TreeNode(tree.Root, states, tree.Result.State);
+        json["root"] = new TreeDrawing(states, limit, settings.MaxTreeNodes).Node(tree.Root, tree.Result.State);
         return Results.Json(json);
     }
 
     /// <summary>
-    /// One node of the drawn tree. A task's state is the coordinator's (PENDING until its result arrives); a chain's,
-    /// group's or chord's is summed up from its tasks, except the root's, which is the canvas's own outcome.
-    /// Link callbacks are fire and forget, not members, so their state is unknown here (null).
+    /// Draws a tree within a budget: at most <paramref name="limit"/> children per node and <paramref name="budget"/>
+    /// nodes in all, so a chord of 100,000 is not answered as one 50 MB document. A node whose children are cut says
+    /// how many it has (<c>children_count</c>) and counts the tasks below those not drawn by state (<c>more</c>).
     /// </summary>
-    private static JsonObject TreeNode(Signature node, IReadOnlyDictionary<string, TaskState> states, TaskState? own = null)
+    private sealed class TreeDrawing(IReadOnlyDictionary<string, TaskState> states, int limit, int budget)
     {
-        var json = new JsonObject
+        private int _left = budget;
+
+        /// <summary>
+        /// One node of the drawn tree. A task's state is the coordinator's (PENDING until its result arrives); a chain's,
+        /// group's or chord's is summed up from its tasks, except the root's, which is the canvas's own outcome.
+        /// Link callbacks are fire and forget, not members, so their state is unknown here (null).
+        /// </summary>
+        public JsonObject Node(Signature node, TaskState? own = null)
         {
-            ["id"] = node.Id,
-            ["type"] = node.Kind.ToString().ToLowerInvariant(),
-            ["state"] = (own ?? Summed(node, states))?.ToCelery(),
-        };
-        if (node.Kind == SignatureKind.Task)
-        {
-            json["task"] = node.Task;
-            json["args"] = node.Args is { } args ? JsonNode.Parse(args.GetRawText()) : new JsonArray();
-            json["kwargs"] = node.Kwargs is { } kwargs ? JsonNode.Parse(kwargs.GetRawText()) : new JsonObject();
+            _left--;
+            var json = new JsonObject
+            {
+                ["id"] = node.Id,
+                ["type"] = node.Kind.ToString().ToLowerInvariant(),
+                ["state"] = (own ?? Summed(node, states))?.ToCelery(),
+            };
+            if (node.Kind == SignatureKind.Task)
+            {
+                json["task"] = node.Task;
+                json["args"] = node.Args is { } args ? JsonNode.Parse(args.GetRawText()) : new JsonArray();
+                json["kwargs"] = node.Kwargs is { } kwargs ? JsonNode.Parse(kwargs.GetRawText()) : new JsonObject();
+            }
+            var children = new JsonArray();
+            var drawn = 0;
+            foreach (var member in node.Members)
+            {
+                if (drawn >= limit || _left <= 0)
+                    break;
+                children.Add(Node(member));
+                drawn++;
+            }
+            json["children"] = children;
+            if (drawn < node.Members.Count)
+            {
+                json["children_count"] = node.Members.Count;
+                var more = new JsonObject();
+                foreach (var group in node.Members.Skip(drawn).SelectMany(Leaves)
+                             .GroupBy(leaf => states.TryGetValue(leaf, out var s) ? s.ToCelery() : "PENDING").OrderBy(g => g.Key, StringComparer.Ordinal))
+                    more[group.Key] = group.Count();
+                json["more"] = more;
+            }
+            if (node.Body is not null)
+                json["body"] = Node(node.Body);
+            if (node.Link.Count > 0)
+                json["link"] = new JsonArray(node.Link.Select(l => (JsonNode?)Node(l)).ToArray());
+            if (node.LinkError.Count > 0)
+                json["link_error"] = new JsonArray(node.LinkError.Select(l => (JsonNode?)Node(l)).ToArray());
+            return json;
         }
-        json["children"] = new JsonArray(node.Members.Select(m => (JsonNode?)TreeNode(m, states)).ToArray());
-        if (node.Body is not null)
-            json["body"] = TreeNode(node.Body, states);
-        if (node.Link.Count > 0)
-            json["link"] = new JsonArray(node.Link.Select(l => (JsonNode?)TreeNode(l, states)).ToArray());
-        if (node.LinkError.Count > 0)
-            json["link_error"] = new JsonArray(node.LinkError.Select(l => (JsonNode?)TreeNode(l, states)).ToArray());
-        return json;
     }
 
     /// <summary>FAILURE if any task failed or was revoked, SUCCESS when all succeeded, STARTED once any finished, else PENDING.</summary>
@@ -132,20 +164,20 @@ public static class CanvasEndpoints
         _ => node.Members.SelectMany(Leaves),
     };
 
-    private static async Task<IResult> Get(string id, double? timeout, CanvasClient canvas, HttpContext http,
+    private static async Task<IResult> Get(string id, double? timeout, CanvasClient canvas, HttpContext http, RequestLimits limits,
         [FromQuery(Name = "children_offset")] int? childrenOffset, [FromQuery(Name = "children_limit")] int? childrenLimit)
     {
-        if (timeout is < 0 or > 3600)
-            throw new BadRequestException("'timeout' must be between 0 and 3600 seconds", "timeout");
-        var (offset, limit) = ChildrenPage(childrenOffset, childrenLimit);
-        var handle = canvas.Handle(id);
+        var wait = limits.Timeout(timeout);
+        var (offset, limit) = ChildrenPage(childrenOffset, childrenLimit, limits.Settings);
+        var handle = canvas.Handle(PathIds.Task(id));
         CanvasResult result;
         var status = 200;
-        if (timeout is > 0)
+        if (wait is { } span)
         {
+            using var waiting = limits.Wait();
             try
             {
-                result = await handle.WaitAsync(TimeSpan.FromSeconds(timeout.Value), http.RequestAborted, offset, limit);
+                result = await handle.WaitAsync(span, http.RequestAborted, offset, limit);
             }
             catch (TimeoutException)
             {
@@ -160,7 +192,7 @@ public static class CanvasEndpoints
                     return Results.Json(new JsonObject
                     {
                         ["task-id"] = id, ["state"] = "PENDING",
-                        ["error"] = $"no result within {timeout.Value:0.###} s, and the coordinator is busy; the canvas still runs",
+                        ["error"] = $"no result within {span.TotalSeconds:0.###} s, and the coordinator is busy; the canvas still runs",
                     }, statusCode: 408);
                 }
                 status = 408;

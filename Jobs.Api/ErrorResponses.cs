@@ -20,6 +20,8 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
             Jobs.Actors.Control.NoReplyException e => (504, new { error = e.Message }),
             Jobs.Actors.Control.CommandException e => (400, new { error = e.Message }),
             PayloadTooLargeException e => (413, new { error = e.Message }),
+            UnsupportedMediaTypeException e => (415, new { error = e.Message }),
+            TooManyRequestsException e => (429, new { error = e.Message }),
             BadHttpRequestException { StatusCode: 413 } e => (413, new { error = e.Message }),
             BadHttpRequestException e => (e.StatusCode, new { error = e.Message }),
             TaskTooLargeException e => (413, new { error = e.Message }),

@@ -8,7 +8,8 @@ public static class JobsWebApp
 {
     public static WebApplication Build(JobsNode node, string? authToken = null, string[]? args = null)
     {
-        var settings = JobsHttpSettings.From(node.Settings);
+        var settings = JobsHttpSettings.From(node);
+        var endpoint = ParseEndpoint(settings.Endpoint);
         // Configuration comes from HOCON and the command line; no appsettings file is read, so none is watched. (With
         // the default reload-on-change, a watcher on the working directory woke for every write to ./data: ~8% of a
         // busy node's CPU.)
@@ -22,22 +23,33 @@ public static class JobsWebApp
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Every endpoint has the same body limit, and slow or oversized requests are cut off before they hold a
+            // connection for long (hocon/jobs.conf, jobs.http).
             kestrel.Limits.MaxRequestBodySize = settings.MaxBodySize;
-            kestrel.Listen(ParseEndpoint(settings.Endpoint));
+            kestrel.Limits.MaxConcurrentConnections = settings.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = settings.MaxConnections;
+            kestrel.Limits.MaxRequestHeadersTotalSize = settings.MaxRequestHeadersSize;
+            kestrel.Limits.MaxRequestLineSize = settings.MaxRequestLineSize;
+            kestrel.Limits.RequestHeadersTimeout = settings.HeadersTimeout;
+            kestrel.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(settings.MinRequestBodyRate, TimeSpan.FromSeconds(5));
+            kestrel.Listen(endpoint);
         });
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(node.Client);
         builder.Services.AddSingleton(node.Canvas);
         builder.Services.AddSingleton(node.Catalog);
         builder.Services.AddSingleton(settings);
+        builder.Services.AddSingleton(new RequestLimits(settings));
         // Every node that serves HTTP keeps its own monitor (task index, workers, live events).
         builder.Services.AddSingleton(Jobs.Actors.Monitoring.JobsMonitor.Start(node));
+        builder.Services.AddSingleton(Jobs.Actors.Monitoring.DeadLetterCounts.Start(node.System));
         builder.Services.AddExceptionHandler<ErrorResponses>();
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
         app.UseExceptionHandler();
+        app.Use(new AccessPolicy(endpoint, settings).Middleware());
         if (authToken is not null)
             app.Use(TokenCheck.Require(authToken));
         app.MapOpenApi();

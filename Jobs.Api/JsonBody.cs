@@ -15,8 +15,12 @@ public static class JsonBody
         var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
         if (http.Request.ContentLength is { } length && limit is { } max && length > max)
             throw new PayloadTooLargeException(length, max);
-        if (http.Request.ContentLength == 0)
+        if (http.Request.ContentLength == 0 || http.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
             return null;
+        // A page may send text/plain or a form anywhere without asking; application/json it may send only after a
+        // preflight this node never grants (AccessPolicy).
+        if (!http.Request.HasJsonContentType())
+            throw new UnsupportedMediaTypeException(http.Request.ContentType);
         using var buffer = new MemoryStream(http.Request.ContentLength is { } known and <= int.MaxValue ? (int)known : 0);
         await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
         if (buffer.Length == 0)
@@ -43,3 +47,6 @@ public static class JsonBody
 
 public sealed class PayloadTooLargeException(long length, long limit)
     : Exception($"the request body has {length} bytes; the limit is {limit} (jobs.http.max-body-size)");
+
+public sealed class UnsupportedMediaTypeException(string? contentType)
+    : Exception($"a JSON body must be sent as Content-Type: application/json, not {(string.IsNullOrEmpty(contentType) ? "without one" : $"'{contentType}'")} (curl --json '…')");

@@ -185,7 +185,7 @@ public static class MonitoringEndpoints
 
     private static async Task<IResult> TaskEvents(string id, HttpContext http, JobsMonitor monitor)
     {
-        var timeline = await monitor.Ref.Ask<TaskTimeline>(new GetTaskTimeline(id), AskTimeout, http.RequestAborted);
+        var timeline = await monitor.Ref.Ask<TaskTimeline>(new GetTaskTimeline(PathIds.Task(id)), AskTimeout, http.RequestAborted);
         if (timeline.Task is null)
             return Results.Json(new { error = $"Unknown task '{id}'" }, statusCode: 404);
         return Results.Json(new JsonArray(timeline.Events.Select(e => JsonNode.Parse(e)).ToArray()));
@@ -193,7 +193,7 @@ public static class MonitoringEndpoints
 
     private static async Task<IResult> Abort(string id, TaskClient client, HttpContext http)
     {
-        var info = await client.GetInfoAsync(id, http.RequestAborted);
+        var info = await client.GetInfoAsync(PathIds.Task(id), http.RequestAborted);
         if (info.State == TaskState.Pending)
             return Results.Json(new { error = $"Unknown task '{id}'" }, statusCode: 404);
         var result = await client.RevokeAsync(id, terminate: true, http.RequestAborted);
@@ -218,7 +218,7 @@ public static class MonitoringEndpoints
         return await Task.WhenAll(asks);
     }
 
-    private static async Task<IResult> Metrics(JobsNode node, JobsMonitor monitor, HttpContext http)
+    private static async Task<IResult> Metrics(JobsNode node, JobsMonitor monitor, HttpContext http, RequestLimits limits, DeadLetterCounts deadLetters)
     {
         var cancel = http.RequestAborted;
         var text = new StringBuilder();
@@ -253,6 +253,10 @@ public static class MonitoringEndpoints
         text.AppendLine("# HELP jobs_event_streams Live event streams (GET /api/events connections) this node feeds.");
         text.AppendLine("# TYPE jobs_event_streams gauge");
         text.Append("jobs_event_streams ").Append(streams.Count).Append('\n');
+        text.AppendLine("# HELP jobs_http_waiting_requests Requests waiting for a result now (?timeout=, apply), of jobs.http.max-concurrent-waits.");
+        text.AppendLine("# TYPE jobs_http_waiting_requests gauge");
+        text.Append("jobs_http_waiting_requests ").Append(limits.Waiting).Append('\n');
+        deadLetters.WriteTo(text);
 
         var state = Cluster.Get(node.System).State;
         text.AppendLine("# HELP jobs_cluster_members Cluster members as this node sees them, by status.");
@@ -269,8 +273,9 @@ public static class MonitoringEndpoints
     /// The live stream: one subscriber actor per connection batches events; this handler only awaits its channel (no
     /// thread is held while idle), pings every interval, and stops the subscriber when the client goes away.
     /// </summary>
-    private static async Task Events(HttpContext http, JobsNode node, JobsMonitor monitor)
+    private static async Task Events(HttpContext http, JobsNode node, JobsMonitor monitor, RequestLimits limits)
     {
+        using var streaming = limits.Stream();
         var cancel = http.RequestAborted;
         http.Response.Headers.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";

@@ -28,6 +28,7 @@ public static class NodeHost
         TaskRegistry? registry;
         Akka.Configuration.Config config;
         System.Net.IPAddress cmdAddress;
+        IReadOnlyList<string> open;
         try
         {
             options = NodeOptions.Parse(args);
@@ -39,12 +40,11 @@ public static class NodeHost
             if (options.Standalone)
                 kind = NodeKind.Standalone;
             var endpoint = options.Http ?? kind.DefaultHttp;
-            if (endpoint is not null && !System.Net.IPAddress.IsLoopback(JobsWebApp.ParseEndpoint(endpoint).Address) && options.AuthToken is null)
-                throw new OptionException($"refusing to serve HTTP on {endpoint} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
             config = options.ToConfig(kind.Roles, kind.DefaultPort);
             cmdAddress = CommandAddress(config.GetString("jobs.commands.host", "127.0.0.1"));
-            if (!System.Net.IPAddress.IsLoopback(cmdAddress) && options.AuthToken is null)
-                throw new OptionException($"refusing to serve commands on {cmdAddress} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
+            open = Exposure(options, endpoint, cmdAddress, config);
+            if (open.Count > 0 && !options.Insecure)
+                throw new OptionException($"refusing to serve {open[0]}; give --insecure to do it anyway");
             registry = tasks?.Invoke(options);
         }
         catch (Exception e) when (e is OptionException or ArgumentException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException)
@@ -88,6 +88,8 @@ public static class NodeHost
             return 2;
         }
         Console.WriteLine(Banner(kind, node, options, http, commands));
+        foreach (var exposed in open)
+            await Console.Error.WriteLineAsync($"warning: --insecure: serving {exposed}");
 
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Console.CancelKeyPress += (_, e) =>
@@ -105,6 +107,43 @@ public static class NodeHost
             await web.StopAsync();
         await node.DisposeAsync();
         return 0;
+    }
+
+    /// <summary>
+    /// What this node would serve beyond loopback without protection, each as a sentence: remoting without TLS (any peer
+    /// that reaches the port could join the cluster or send it messages), HTTP and commands without a token.
+    /// </summary>
+    public static IReadOnlyList<string> Exposure(NodeOptions options, string? http, System.Net.IPAddress commands, Akka.Configuration.Config config)
+    {
+        var open = new List<string>();
+        var remoting = config.GetString("akka.remote.dot-netty.tcp.hostname", "");
+        if (!IsLoopback(remoting) && !config.GetBoolean("akka.remote.dot-netty.tcp.enable-ssl", false))
+            open.Add($"remoting on '{remoting}' without TLS (akka.remote.dot-netty.tcp.enable-ssl = on, see README's Access section)");
+        if (http is not null && !System.Net.IPAddress.IsLoopback(JobsWebApp.ParseEndpoint(http).Address) && options.AuthToken is null)
+            open.Add($"HTTP on {http} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
+        if (!System.Net.IPAddress.IsLoopback(commands) && options.AuthToken is null)
+            open.Add($"commands on {commands} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
+        return open;
+    }
+
+    /// <summary>A loopback address, or a name that resolves only to loopback addresses.</summary>
+    private static bool IsLoopback(string host)
+    {
+        if (host == "localhost")
+            return true;
+        if (System.Net.IPAddress.TryParse(host, out var address))
+            return System.Net.IPAddress.IsLoopback(address);
+        if (host.Length == 0)
+            return false;
+        try
+        {
+            var addresses = System.Net.Dns.GetHostAddresses(host);
+            return addresses.Length > 0 && addresses.All(System.Net.IPAddress.IsLoopback);
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     /// <summary>The default port when free; a node started beside another on the same machine takes a free one.</summary>

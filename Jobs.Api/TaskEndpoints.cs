@@ -13,11 +13,11 @@ public static class TaskEndpoints
     public static IEndpointRouteBuilder MapTaskEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/api/task").WithTags("tasks");
-        api.MapPost("/async-apply/{name}", AsyncApply)
+        api.MapPost("/async-apply/{name}", AsyncApply).AcceptsJson<ApplyBody>()
             .WithSummary("Sends a registered task; answers its id once it is journaled");
-        api.MapPost("/send-task/{name}", SendTask)
+        api.MapPost("/send-task/{name}", SendTask).AcceptsJson<ApplyBody>()
             .WithSummary("Sends a task by name without checking that a worker knows it (Celery's send_task)");
-        api.MapPost("/apply/{name}", Apply)
+        api.MapPost("/apply/{name}", Apply).AcceptsJson<ApplyBody>()
             .WithSummary("Sends a registered task and waits for its result");
         api.MapGet("/result/{id}", GetResult)
             .WithSummary("The state and result of a task; with ?timeout= waits up to that many seconds for it");
@@ -45,9 +45,11 @@ public static class TaskEndpoints
         return Results.Json(new JsonObject { ["task-id"] = sent.TaskId, ["state"] = sent.State.ToCelery() });
     }
 
-    private static async Task<IResult> Apply(string name, HttpContext http, ITaskCatalog catalog, TaskClient client, JobsHttpSettings settings)
+    private static async Task<IResult> Apply(string name, HttpContext http, ITaskCatalog catalog, TaskClient client, JobsHttpSettings settings,
+        RequestLimits limits)
     {
         var request = await ReadAsync(name, http, catalog, checkRegistered: true);
+        using var waiting = limits.Wait();
         var options = request.Options with { TaskId = request.Options.TaskId ?? Guid.NewGuid().ToString() };
         try
         {
@@ -61,16 +63,16 @@ public static class TaskEndpoints
         }
     }
 
-    private static async Task<IResult> GetResult(string id, double? timeout, TaskClient client, HttpContext http)
+    private static async Task<IResult> GetResult(string id, double? timeout, TaskClient client, HttpContext http, RequestLimits limits)
     {
-        if (timeout is < 0 or > 3600)
-            throw new BadRequestException("'timeout' must be between 0 and 3600 seconds", "timeout");
-        var handle = client.AsyncResult(id);
-        if (timeout is > 0)
+        var wait = limits.Timeout(timeout);
+        var handle = client.AsyncResult(PathIds.Task(id));
+        if (wait is { } span)
         {
+            using var waiting = limits.Wait();
             try
             {
-                return Results.Json(Describe(await handle.WaitAsync(TimeSpan.FromSeconds(timeout.Value), http.RequestAborted)));
+                return Results.Json(Describe(await handle.WaitAsync(span, http.RequestAborted)));
             }
             catch (TimeoutException)
             {
@@ -84,14 +86,14 @@ public static class TaskEndpoints
 
     private static async Task<IResult> Revoke(string id, bool? terminate, TaskClient client, HttpContext http)
     {
-        var result = await client.RevokeAsync(id, terminate ?? false, http.RequestAborted);
+        var result = await client.RevokeAsync(PathIds.Task(id), terminate ?? false, http.RequestAborted);
         var message = result.State == TaskState.Revoked ? $"Revoked '{id}'" : $"'{id}' was already {result.State.ToCelery()}";
         return Results.Json(new JsonObject { ["message"] = message, ["state"] = result.State.ToCelery() });
     }
 
     private static async Task<IResult> GetInfo(string id, TaskClient client, HttpContext http)
     {
-        var info = await client.GetInfoAsync(id, http.RequestAborted);
+        var info = await client.GetInfoAsync(PathIds.Task(id), http.RequestAborted);
         if (info.State == TaskState.Pending)
             return Results.Json(new { error = $"Unknown task '{id}'" }, statusCode: 404);
         return Results.Json(new JsonObject

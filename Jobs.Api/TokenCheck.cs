@@ -34,7 +34,8 @@ public static class TokenCheck
     public static bool Matches(string header, byte[] expected)
     {
         const string scheme = "Bearer ";
-        if (!header.StartsWith(scheme, StringComparison.Ordinal))
+        // The scheme is case-insensitive (RFC 7235): "bearer" and "BEARER" are the same.
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
             return false;
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..]), expected);
     }

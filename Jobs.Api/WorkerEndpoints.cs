@@ -17,20 +17,20 @@ public static class WorkerEndpoints
     public static IEndpointRouteBuilder MapWorkerEndpoints(this IEndpointRouteBuilder app)
     {
         var task = app.MapGroup("/api/task").WithTags("control");
-        task.MapPost("/timeout/{name}", TimeLimit)
+        task.MapPost("/timeout/{name}", TimeLimit).AcceptsParameters<TimeLimitBody>()
             .WithSummary("Sets a task type's soft and hard time limits (seconds, 0 = none); workername narrows it to one worker");
-        task.MapPost("/rate-limit/{name}", RateLimit)
+        task.MapPost("/rate-limit/{name}", RateLimit).AcceptsParameters<RateLimitBody>()
             .WithSummary("Sets a task type's rate limit (10/s, 100/m, 1000/h; 0 lifts it); workername narrows it to one worker");
         var worker = app.MapGroup("/api/worker").WithTags("control");
         worker.MapPost("/shutdown/{name}", (string name, JobsNode node) => SendAsync(node, ShutdownWorker.Instance, name))
             .WithSummary("Drains the worker, then its node leaves the cluster");
-        worker.MapPost("/pool/grow/{name}", (string name, HttpContext http, JobsNode node) => ResizeAsync(name, http, node, grow: true))
+        worker.MapPost("/pool/grow/{name}", (string name, HttpContext http, JobsNode node) => ResizeAsync(name, http, node, grow: true)).AcceptsParameters<PoolBody>()
             .WithSummary("Runs n more task bodies at once (n defaults to 1)");
-        worker.MapPost("/pool/shrink/{name}", (string name, HttpContext http, JobsNode node) => ResizeAsync(name, http, node, grow: false))
+        worker.MapPost("/pool/shrink/{name}", (string name, HttpContext http, JobsNode node) => ResizeAsync(name, http, node, grow: false)).AcceptsParameters<PoolBody>()
             .WithSummary("Runs n fewer task bodies at once (n defaults to 1)");
-        worker.MapPost("/queue/add-consumer/{name}", (string name, HttpContext http, JobsNode node) => ConsumerAsync(name, http, node, add: true))
+        worker.MapPost("/queue/add-consumer/{name}", (string name, HttpContext http, JobsNode node) => ConsumerAsync(name, http, node, add: true)).AcceptsParameters<ConsumerBody>()
             .WithSummary("The worker starts taking tasks from ?queue=");
-        worker.MapPost("/queue/cancel-consumer/{name}", (string name, HttpContext http, JobsNode node) => ConsumerAsync(name, http, node, add: false))
+        worker.MapPost("/queue/cancel-consumer/{name}", (string name, HttpContext http, JobsNode node) => ConsumerAsync(name, http, node, add: false)).AcceptsParameters<ConsumerBody>()
             .WithSummary("The worker stops taking tasks from ?queue=");
         return app;
     }
@@ -84,7 +84,17 @@ public static class WorkerEndpoints
         var parameters = http.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString());
         if (http.Request.HasFormContentType)
         {
-            foreach (var (key, value) in await http.Request.ReadFormAsync(http.RequestAborted))
+            IFormCollection form;
+            try
+            {
+                form = await http.Request.ReadFormAsync(http.RequestAborted);
+            }
+            catch (Exception e) when (e is InvalidDataException or (IOException and not BadHttpRequestException) && !http.RequestAborted.IsCancellationRequested)
+            {
+                // Found by the HTTP fuzzer: a multipart body that is not one was a 500.
+                throw new BadRequestException($"the body is not a well-formed {http.Request.ContentType}: {e.Message}");
+            }
+            foreach (var (key, value) in form)
                 parameters[key] = value.ToString();
         }
         else if (await JsonBody.ReadAsync(http) is { } body)

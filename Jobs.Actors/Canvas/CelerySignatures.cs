@@ -76,9 +76,11 @@ public static class CelerySignatures
         {
             signature = option.Name switch
             {
-                "task_id" when option.Value.ValueKind == JsonValueKind.String => signature with { Id = option.Value.GetString() },
-                "queue" when option.Value.ValueKind == JsonValueKind.String => signature with { Queue = option.Value.GetString() },
-                "countdown" when option.Value.ValueKind == JsonValueKind.Number => signature with { Countdown = option.Value.GetDouble() },
+                "task_id" when option.Value.ValueKind == JsonValueKind.String =>
+                    signature with { Id = Checked(option.Value.GetString()!, Tasks.Identifiers.TaskIdProblem, $"{path}.options.task_id") },
+                "queue" when option.Value.ValueKind == JsonValueKind.String =>
+                    signature with { Queue = Checked(option.Value.GetString()!, Tasks.Identifiers.QueueProblem, $"{path}.options.queue") },
+                "countdown" when option.Value.ValueKind == JsonValueKind.Number => signature with { Countdown = Countdown(option.Value, $"{path}.options.countdown") },
                 "link" => signature with { Link = OneOrMany(option.Value, $"{path}.options.link") },
                 "link_error" => signature with { LinkError = OneOrMany(option.Value, $"{path}.options.link_error") },
                 _ => signature,
@@ -86,6 +88,17 @@ public static class CelerySignatures
         }
         return signature;
     }
+
+    /// <summary>Ten years, as for a single task's countdown: beyond it a TimeSpan overflows soon enough.</summary>
+    private const double MaxCountdown = 10 * 365 * 24 * 3600;
+
+    private static string Checked(string value, Func<string, string?> problem, string path) =>
+        problem(value) is { } why ? throw new FormatException($"{path}: {why}") : value;
+
+    private static double Countdown(JsonElement value, string path) =>
+        value.TryGetDouble(out var seconds) && seconds is >= 0 and <= MaxCountdown
+            ? seconds
+            : throw new FormatException($"{path}: a countdown must be a number of seconds from 0 to {MaxCountdown:0} (ten years)");
 
     /// <summary>Writes the signature in Celery's form.</summary>
     public static JsonObject ToJson(Signature signature)

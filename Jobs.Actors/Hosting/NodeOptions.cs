@@ -24,6 +24,12 @@ public sealed record NodeOptions
 
     /// <summary>Required of HTTP clients (and CLI requests) when set; mandatory when HTTP is served beyond loopback.</summary>
     public string? AuthToken { get; init; }
+
+    /// <summary>
+    /// Serve beyond loopback without protection anyway: remoting without TLS, HTTP and commands without a token. Every
+    /// such refusal is lifted and the banner says what is left open.
+    /// </summary>
+    public bool Insecure { get; init; }
     public string? Journal { get; init; }
     public string? Redis { get; init; }
     public string? DataPath { get; init; }
@@ -46,6 +52,8 @@ public sealed record NodeOptions
           --auth-token TOKEN     required of HTTP and CLI requests (JOBS_AUTH_TOKEN); mandatory for non-loopback --http
           --cmd-port N           the command host for the jobs CLI (default 9110; 0 takes a free port)
           --cmd-host ADDR        the command host's address (default 127.0.0.1); others need --auth-token
+          --insecure             serve beyond loopback unprotected anyway: remoting without TLS, HTTP and commands
+                                 without a token (JOBS_INSECURE=1); refused otherwise
           --journal sqlite|redis where task state is journaled (default sqlite)
           --redis HOST:PORT      Redis for --journal redis (a StackExchange.Redis configuration string)
           --data PATH            SQLite file for --journal sqlite (default ./data/jobs.db)
@@ -81,6 +89,7 @@ public sealed record NodeOptions
                 "--roles" => options with { Roles = [.. options.Roles, .. List(Value())] },
                 "--http" => options with { Http = Value() },
                 "--auth-token" => options with { AuthToken = Value() },
+                "--insecure" => options with { Insecure = true },
                 "--cmd-port" => options with { CmdPort = Int(arg, Value(), min: 0) },
                 "--cmd-host" => options with { CmdHost = Value() },
                 "--journal" => options with { Journal = JournalName(Value()) },
@@ -109,6 +118,7 @@ public sealed record NodeOptions
         if (env("JOBS_ROLES") is { Length: > 0 } roles) options = options with { Roles = List(roles) };
         if (env("JOBS_HTTP") is { Length: > 0 } http) options = options with { Http = http };
         if (env("JOBS_AUTH_TOKEN") is { Length: > 0 } token) options = options with { AuthToken = token };
+        if (env("JOBS_INSECURE") is "1" or "true" or "yes") options = options with { Insecure = true };
         if (env("JOBS_CMD_PORT") is { Length: > 0 } cmd) options = options with { CmdPort = Int("JOBS_CMD_PORT", cmd, min: 0) };
         if (env("JOBS_CMD_HOST") is { Length: > 0 } cmdHost) options = options with { CmdHost = cmdHost };
         if (env("JOBS_JOURNAL") is { Length: > 0 } journal) options = options with { Journal = JournalName(journal) };

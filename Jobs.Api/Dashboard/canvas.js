@@ -47,7 +47,7 @@ async function load() {
       ${tree.result !== undefined && tree.result !== null ? `<dt>${tree.state === 'SUCCESS' ? 'Result' : 'Exception'}</dt>
         <dd class="mono" id="canvas-result">${escapeHtml(show(tree.result))}</dd>` : ''}
       ${tree.traceback ? `<dt>Traceback</dt><dd><pre>${escapeHtml(tree.traceback)}</pre></dd>` : ''}</dl></div>
-    <div class="panel" style="overflow:auto">${node(tree.root)}</div>`;
+    <div class="panel scroll">${node(tree.root)}</div>`;
   members = new Map([...view.querySelectorAll('.cv-task[data-id]')].map(e => [e.dataset.id, e]));
 }
 
@@ -56,10 +56,12 @@ function node(n) {
   const items = n.children || [];
   const shown = items.slice(0, SHOWN_PER_GROUP);
   const rest = items.slice(SHOWN_PER_GROUP);
+  // The node may list fewer children than it has (the tree is bounded): those it left out are counted in n.more.
+  const total = n.children_count ?? items.length;
   let inner = shown.map(c => `<div class="cv-item">${node(c)}</div>`).join('');
-  if (rest.length) inner += `<div class="cv-item cv-more">+ ${rest.length} more: ${summary(rest)}</div>`;
+  if (total > shown.length) inner += `<div class="cv-item cv-more">+ ${total - shown.length} more: ${summary(rest, n.more)}</div>`;
   if (n.type === 'chord') {
-    inner = `<div class="cv group cv-header" data-id="${escapeHtml(n.id)}"><span class="cv-label">header · ${items.length}</span>${inner}</div>
+    inner = `<div class="cv group cv-header" data-id="${escapeHtml(n.id)}"><span class="cv-label">header · ${total}</span>${inner}</div>
       <div class="cv-body">${node(n.body)}</div>`;
   }
   return `<div class="cv ${escapeHtml(n.type)}" data-node="${escapeHtml(n.id)}">
@@ -80,15 +82,18 @@ function callbacks(n) {
 }
 
 /** "12 SUCCESS, 3 PENDING" over the tasks below the nodes that are not drawn. */
-function summary(nodes) {
+function summary(nodes, more) {
   const counts = {};
+  const add = (state, count) => { counts[state] = (counts[state] || 0) + count; };
   const visit = n => {
-    if (n.type === 'task') counts[n.state || 'PENDING'] = (counts[n.state || 'PENDING'] || 0) + 1;
+    if (n.type === 'task') add(n.state || 'PENDING', 1);
     (n.children || []).forEach(visit);
+    Object.entries(n.more || {}).forEach(([s, c]) => add(s, c));
     if (n.body) visit(n.body);
   };
   nodes.forEach(visit);
-  return Object.entries(counts).map(([s, c]) => `${c} ${s}`).join(', ');
+  Object.entries(more || {}).forEach(([s, c]) => add(s, c));
+  return Object.entries(counts).map(([s, c]) => `${c} ${escapeHtml(s)}`).join(', ');
 }
 
 /** A member's box takes its new state at once; the sums and the canvas's own state follow with the next fetch. */

@@ -35,7 +35,7 @@ export function rateSummary() {
 }
 
 export function legendHtml() {
-  return `<div class="legend">${SERIES.map(s => `<span><i style="background:${s.color}"></i>${s.label}/s</span>`).join('')}</div>`;
+  return `<div class="legend">${SERIES.map(s => `<span><i class="series-${s.label}"></i>${s.label}/s</span>`).join('')}</div>`;
 }
 
 /** Draws the chart into the canvas, sized to its box and the screen's pixel ratio. */

@@ -22,9 +22,11 @@ async function load() {
   const queues = (body && body.active_queues) || [];
   const max = Math.max(1, ...queues.map(q => q.messages || 0));
   view.innerHTML = queues.length === 0 ? `<p class="muted">No queues.</p>`
-    : `<table id="queues"><thead><tr><th>Queue</th><th class="num">Messages</th><th style="width:50%"></th></tr></thead><tbody>
+    : `<table id="queues"><thead><tr><th>Queue</th><th class="num">Messages</th><th class="half"></th></tr></thead><tbody>
       ${queues.map(q => `<tr data-queue="${escapeHtml(q.name)}"><td>${escapeHtml(q.name)}</td><td class="num messages">${escapeHtml(q.messages)}</td>
-        <td><div class="bar" style="width:${(100 * (q.messages || 0)) / max}%"></div></td></tr>`).join('')}</tbody></table>`;
+        <td><div class="bar" data-share="${(100 * (q.messages || 0)) / max}"></div></td></tr>`).join('')}</tbody></table>`;
+  // Set through the DOM, not a style attribute: the page's Content-Security-Policy allows no inline styles.
+  view.querySelectorAll('.bar[data-share]').forEach(bar => { bar.style.width = bar.dataset.share + '%'; });
 }
 
 export function dispose() {

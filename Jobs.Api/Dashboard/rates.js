@@ -6,12 +6,12 @@ let timer = null;
 export function render(main) {
   main.innerHTML = `<h1>Rates</h1>
     <div class="cards" id="rate-cards"></div>
-    <div class="panel"><canvas class="chart" id="rates-chart" style="height:320px"></canvas>${legendHtml()}</div>
+    <div class="panel"><canvas class="chart tall" id="rates-chart"></canvas>${legendHtml()}</div>
     <p class="muted">Counted from the live event stream since this page was opened; five minutes are kept.</p>`;
   const tick = () => {
     drawRates(document.getElementById('rates-chart'), 300);
     document.getElementById('rate-cards').innerHTML = rateSummary().map(r =>
-      `<div class="card"><div class="label">${r.label}</div><div class="value" style="color:${r.color}">${r.perSecond.toFixed(1)}/s</div>
+      `<div class="card"><div class="label">${r.label}</div><div class="value series-${r.label}">${r.perSecond.toFixed(1)}/s</div>
        <div class="muted">${r.total} in total</div></div>`).join('');
   };
   tick();

@@ -61,4 +61,24 @@ public sealed class NodeOptionsSpec
         var error = Assert.Throws<OptionException>(() => NodeOptions.Parse(args, NoEnvironment));
         Assert.Contains(expected, error.Message);
     }
+
+    [Fact]
+    public void Insecure_is_off_unless_given_by_flag_or_environment_and_lists_what_it_would_leave_open()
+    {
+        Assert.False(NodeOptions.Parse([], NoEnvironment).Insecure);
+        Assert.True(NodeOptions.Parse(["--insecure"], NoEnvironment).Insecure);
+        Assert.True(NodeOptions.Parse([], name => name == "JOBS_INSECURE" ? "1" : null).Insecure);
+
+        var options = NodeOptions.Parse(["--host", "192.0.2.10", "--http", "0.0.0.0:5555"], NoEnvironment);
+        var open = Jobs.Api.NodeHost.Exposure(options, options.Http, System.Net.IPAddress.Loopback, options.ToConfig(["worker"], 0));
+        Assert.Equal(2, open.Count);
+        Assert.Contains("remoting on '192.0.2.10' without TLS", open[0]);
+        Assert.Contains("HTTP on 0.0.0.0:5555 without --auth-token", open[1]);
+
+        var local = NodeOptions.Parse(["--host", "localhost"], NoEnvironment);
+        Assert.Empty(Jobs.Api.NodeHost.Exposure(local, "127.0.0.1:5555", System.Net.IPAddress.Loopback, local.ToConfig(["worker"], 0)));
+        var tls = Akka.Configuration.ConfigurationFactory.ParseString("akka.remote.dot-netty.tcp.enable-ssl = on")
+            .WithFallback(options.ToConfig(["worker"], 0));
+        Assert.DoesNotContain(Jobs.Api.NodeHost.Exposure(options, null, System.Net.IPAddress.Loopback, tls), o => o.Contains("remoting"));
+    }
 }

@@ -74,6 +74,8 @@ public sealed class StandaloneNode : IAsyncDisposable
     {
         using var connection = new SqliteConnection($"Data Source={JournalPath};Mode=ReadOnly");
         connection.Open();
+        if (!HasJournalTable(connection))
+            return [];
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT manifest FROM journal WHERE persistence_id = $id ORDER BY sequence_number";
         command.Parameters.AddWithValue("$id", "task-" + taskId);
@@ -82,6 +84,31 @@ public sealed class StandaloneNode : IAsyncDisposable
         while (reader.Read())
             manifests.Add(reader.GetString(0));
         return manifests;
+    }
+
+    /// <summary>Every persistence id in the SQLite journal that contains <paramref name="marker"/>.</summary>
+    public IReadOnlyList<string> PersistenceIdsContaining(string marker)
+    {
+        using var connection = new SqliteConnection($"Data Source={JournalPath};Mode=ReadOnly");
+        connection.Open();
+        if (!HasJournalTable(connection))
+            return [];
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT persistence_id FROM journal WHERE instr(persistence_id, $marker) > 0";
+        command.Parameters.AddWithValue("$marker", marker);
+        using var reader = command.ExecuteReader();
+        var ids = new List<string>();
+        while (reader.Read())
+            ids.Add(reader.GetString(0));
+        return ids;
+    }
+
+    /// <summary>The journal's tables are created by its first write: before it, nothing has been journaled.</summary>
+    private static bool HasJournalTable(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'journal'";
+        return (long)command.ExecuteScalar()! > 0;
     }
 
     public async ValueTask DisposeAsync()

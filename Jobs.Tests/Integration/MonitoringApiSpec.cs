@@ -173,6 +173,8 @@ public sealed class MonitoringApiSpec(StandaloneNodeFixture fixture)
         Assert.Contains("jobs_workers_online 1", text);
         Assert.Contains("jobs_cluster_members{status=\"Up\"} 1", text);
         Assert.Contains("# TYPE jobs_task_runtime_seconds histogram", text);
+        Assert.Contains("# TYPE jobs_dead_letters_total counter", text);
+        Assert.Matches(@"\njobs_http_waiting_requests \d+\n", text);
     }
 
     private static async Task<bool> Delay()
