@@ -18,8 +18,9 @@ public static class JsonBody
         if (http.Request.ContentLength == 0 || http.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
             return null;
         // A page may send text/plain or a form anywhere without asking; application/json it may send only after a
-        // preflight this node never grants (AccessPolicy).
-        if (!http.Request.HasJsonContentType())
+        // preflight this node never grants (AccessPolicy). A browser marks every request it sends (Origin on a POST,
+        // Sec-Fetch-Site), so clients without those (curl -d, as Flower's examples post JSON) are read as JSON.
+        if (!http.Request.HasJsonContentType() && FromBrowser(http.Request))
             throw new UnsupportedMediaTypeException(http.Request.ContentType);
         using var buffer = new MemoryStream(http.Request.ContentLength is { } known and <= int.MaxValue ? (int)known : 0);
         await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
@@ -27,6 +28,9 @@ public static class JsonBody
             return null;
         return Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
+
+    private static bool FromBrowser(HttpRequest request) =>
+        request.Headers.Origin.Count > 0 || request.Headers.ContainsKey("Sec-Fetch-Site");
 
     private static JsonElement Parse(ReadOnlySpan<byte> json)
     {
@@ -49,4 +53,4 @@ public sealed class PayloadTooLargeException(long length, long limit)
     : Exception($"the request body has {length} bytes; the limit is {limit} (jobs.http.max-body-size)");
 
 public sealed class UnsupportedMediaTypeException(string? contentType)
-    : Exception($"a JSON body must be sent as Content-Type: application/json, not {(string.IsNullOrEmpty(contentType) ? "without one" : $"'{contentType}'")} (curl --json '…')");
+    : Exception($"a JSON body sent from a web page must be sent as Content-Type: application/json, not {(string.IsNullOrEmpty(contentType) ? "without one" : $"'{contentType}'")} (curl --json '…')");

@@ -39,17 +39,29 @@ public sealed class HostileWebPageSpec(StandaloneNodeFixture fixture)
     }
 
     [Fact]
-    public async Task A_json_body_sent_as_text_plain_or_a_form_is_refused_with_415_and_submits_nothing()
+    public async Task A_json_body_a_browser_sends_as_text_plain_or_a_form_is_refused_with_415_and_submits_nothing()
     {
         foreach (var type in new[] { "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x" })
         {
             var id = "plain-" + Guid.NewGuid().ToString("N");
-            using var request = Post("api/task/async-apply/tasks.add", $$"""{"args": [2, 2], "task_id": "{{id}}"}""", type);
+            // Even from this node's own origin: only JSON a browser had to ask to send is read as JSON.
+            using var request = Post("api/task/async-apply/tasks.add", $$"""{"args": [2, 2], "task_id": "{{id}}"}""", type,
+                ("Origin", OwnOrigin), ("Sec-Fetch-Site", "same-origin"));
             using var response = await Http.SendAsync(request);
             Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
             Assert.Contains("application/json", await response.Content.ReadAsStringAsync());
             Assert.Empty(Standalone.JournaledEvents(id));
         }
+    }
+
+    [Fact]
+    public async Task A_client_that_is_not_a_browser_may_post_json_as_a_form_as_flowers_curl_examples_do()
+    {
+        var id = "curl-" + Guid.NewGuid().ToString("N");
+        using var request = Post("api/task/async-apply/tasks.add", $$"""{"args": [2, 2], "task_id": "{{id}}"}""", "application/x-www-form-urlencoded");
+        using var response = await Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("TaskReceived", Standalone.JournaledEvents(id));
     }
 
     [Fact]
