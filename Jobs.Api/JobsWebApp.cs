@@ -29,6 +29,7 @@ public static class JobsWebApp
         builder.Services.AddSingleton(node.Client);
         builder.Services.AddSingleton(node.Canvas);
         builder.Services.AddSingleton(node.Catalog);
+        builder.Services.AddSingleton(node.Beat);
         builder.Services.AddSingleton(settings);
         // Every node that serves HTTP keeps its own monitor (task index, workers, live events).
         builder.Services.AddSingleton(Jobs.Actors.Monitoring.JobsMonitor.Start(node));
@@ -46,6 +47,7 @@ public static class JobsWebApp
         app.MapCanvasEndpoints();
         app.MapWorkerEndpoints();
         app.MapMonitoringEndpoints();
+        app.MapScheduleEndpoints();
         app.MapDashboard();
         return app;
     }

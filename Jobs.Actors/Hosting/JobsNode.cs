@@ -31,6 +31,8 @@ public sealed class JobsNode : IAsyncDisposable
         TaskRegistry? registry, string hostname, BodyScheduler? bodies, ITaskCatalog catalog, BeatRegions beat)
     {
         Beat = new BeatClient(beat.Entries, beat.Directory, tasks, beat.Settings, catalog, settings.SubmitTimeout);
+        BeatEntries = beat.Entries;
+        BeatDirectory = beat.Directory;
         Canvases = canvases;
         Canvas = new CanvasClient(canvases, settings.SubmitTimeout);
         Catalog = catalog;
@@ -63,6 +65,12 @@ public sealed class JobsNode : IAsyncDisposable
 
     /// <summary>Periodic tasks: schedule entries defined, listed, paused, resumed and run from here.</summary>
     public BeatClient Beat { get; }
+
+    /// <summary>The schedule entries' shard region: <see cref="IBeatCommand"/>s go here.</summary>
+    public IActorRef BeatEntries { get; }
+
+    /// <summary>The beat directory partitions' shard region.</summary>
+    public IActorRef BeatDirectory { get; }
 
     /// <summary>The task names the cluster's workers register (this node's own included).</summary>
     public ITaskCatalog Catalog { get; }
@@ -173,7 +181,7 @@ public sealed class JobsNode : IAsyncDisposable
         var shardSettings = ClusterShardingSettings.Create(system);
         var strategy = sharding.DefaultShardAllocationStrategy(shardSettings);
         IActorRef? entries = null;
-        var directory = await sharding.StartAsync(BeatDirectoryTypeName, id => BeatDirectory.Props(int.Parse(id), () => entries, beatSettings),
+        var directory = await sharding.StartAsync(BeatDirectoryTypeName, id => global::Jobs.Actors.Beat.BeatDirectory.Props(int.Parse(id), () => entries, beatSettings),
             shardSettings, directoryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
         entries = await sharding.StartAsync(BeatTypeName, name => BeatEntity.Props(name, tasks, directory, beatSettings, settings.Routes, events),
             shardSettings, entryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
