@@ -67,7 +67,7 @@ public sealed record BeatEntityState : IJobsMessage
         switch (command.Mode)
         {
             case DefineMode.Create:
-                return BeatDecision.Reject(Name, "name", $"an entry named '{Name}' exists already ({Described(Source)}); PUT replaces a run-time entry");
+                return BeatDecision.Reject(Name, "name", $"an entry named '{Name}' exists already, defined {Described(Source)}; PUT replaces a run-time entry");
             case DefineMode.Replace when EntrySources.IsStatic(Source):
                 return BeatDecision.Reject(Name, "name", $"'{Name}' is defined {Described(Source)}; change it there (at run time it can be paused, resumed and run now)");
             case DefineMode.Deploy when Source == EntrySources.Api:

@@ -149,7 +149,9 @@ internal static class CronWords
         var (minute, hour, dom, month, dow) = (rest[0], rest[1], rest[2], rest[3], rest[4]);
         var time = Time(second, minute, hour);
         var days = Days(dom, month, dow);
-        return days.Length == 0 ? time : $"{time}, {days}";
+        if (days.Length == 0)
+            return IsNumber(minute) && IsNumber(hour) ? $"{time} every day" : time;
+        return $"{time} {days}";
     }
 
     private static string Time(string second, string minute, string hour)
@@ -180,7 +182,7 @@ internal static class CronWords
             parts.Add(dom == "L" ? "on the last day of the month" : $"on day {dom} of the month");
         if (month != "*")
             parts.Add("in " + string.Join(", ", month.Split(',').Select(m => int.TryParse(m, out var n) && n is >= 1 and <= 12 ? Months[n] : m)));
-        return parts.Count == 0 ? "every day" : string.Join(" ", parts);
+        return string.Join(" ", parts);
     }
 
     private static string DaysOfWeek(string dow) => string.Join(", ", dow.Split(',').Select(part =>
