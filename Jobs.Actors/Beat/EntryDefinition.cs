@@ -166,7 +166,7 @@ public static partial class EntryParser
         var clockedText = OptionalString(json, "clocked");
         var kinds = (cron is null ? 0 : 1) + (interval is null ? 0 : 1) + (clockedText is null ? 0 : 1);
         if (kinds != 1)
-            throw new InvalidEntryException(kinds == 0 ? "cron" : Get(json, "cron") is null ? "interval" : "cron",
+            throw new InvalidEntryException(kinds == 0 ? "cron" : clockedText is not null ? "clocked" : "interval",
                 kinds == 0 ? "an entry needs a schedule: one of 'cron', 'interval' (seconds) or 'clocked' (an ISO-8601 instant)"
                            : "give only one of 'cron', 'interval' and 'clocked'");
         var zone = OptionalString(json, "time_zone") ?? defaultTimeZone;
