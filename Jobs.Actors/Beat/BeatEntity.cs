@@ -385,11 +385,15 @@ public sealed class BeatEntity : ReceivePersistentActor, IWithTimers
         if (listed.Correlation != _listingAwaited)
             return;
         _listingToResend = null;
+        var answered = _listingWaiters.Count > 0;
         foreach (var (waiter, answer) in _listingWaiters)
             waiter.Tell(answer);
         _listingWaiters.Clear();
         if (listed.Correlation == _sleepCorrelation && _undelivered is null)
             Passivate();
+        else if (answered)
+            // Kept awake only to answer: now it may sleep.
+            Plan();
     }
 
     private void Passivate()
