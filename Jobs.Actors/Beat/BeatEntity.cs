@@ -426,3 +426,9 @@ public static class BeatTopics
 {
     public const string Events = "jobs-beat-events";
 }
+
+/// <summary>The event type of a <see cref="BeatTick"/> on the live stream.</summary>
+public static class BeatEventTypes
+{
+    public const string BeatTick = "beat-tick";
+}
