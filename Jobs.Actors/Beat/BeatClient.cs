@@ -94,6 +94,8 @@ public sealed class BeatClient(IActorRef entries, IActorRef directory, IActorRef
         var entry = view.Definition!;
         var json = entry.ToJson();
         var zone = BeatSchedule.Zone(entry);
+        // Whether it is paused now (a run-time pause), not as its definition started it.
+        json["paused"] = view.Paused;
         json["source"] = view.Source;
         json["schedule"] = BeatSchedule.Describe(entry);
         var from = now > view.Cursor ? now : view.Cursor;
