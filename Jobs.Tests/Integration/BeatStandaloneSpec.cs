@@ -98,6 +98,21 @@ public sealed class BeatStandaloneSpec : IAsyncLifetime
             TimeSpan.FromSeconds(30));
         Assert.Equal("tasks.fail", failing["task"]!.GetValue<string>());
 
+        // The monitor streams each tick as a beat-tick event.
+        using (var client = new HttpClient { BaseAddress = _node.Node.Http!.BaseAddress, Timeout = TimeSpan.FromSeconds(30) })
+        using (var response = await client.GetAsync("api/events", HttpCompletionOption.ResponseHeadersRead))
+        using (var reader = new StreamReader(await response.Content.ReadAsStreamAsync()))
+        {
+            string? line;
+            while ((line = await reader.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(30))) != "event: beat")
+                Assert.NotNull(line);
+            var tick = JsonNode.Parse((await reader.ReadLineAsync())!["data: ".Length..])!.AsArray()[0]!;
+            Assert.Equal("beat-tick", tick["type"]!.GetValue<string>());
+            Assert.Contains(tick["entry"]!.GetValue<string>(), new[] { "every-second", "failing" });
+            Assert.Equal("fired", tick["outcome"]!.GetValue<string>());
+            Assert.StartsWith("beat:", tick["task_id"]!.GetValue<string>());
+        }
+
         var (status, metrics) = await _node.Node.GetAsync("metrics");
         Assert.Equal(200, status);
         Assert.Contains("jobs_beat_ticks_total{entry=\"every-second\",outcome=\"fired\"}", metrics!.GetValue<string>());
