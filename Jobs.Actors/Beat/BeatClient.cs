@@ -30,10 +30,12 @@ public sealed class BeatClient(IActorRef entries, IActorRef directory, IActorRef
         return AskAsync(new DefineEntry(definition.Name, definition, EntrySources.Api, mode), cancel);
     }
 
-    public Task<EntryView> DefineAsync(EntryDefinition definition, string source, DefineMode mode, CancellationToken cancel = default) =>
-        AskAsync(new DefineEntry(definition.Name, definition, source, mode), cancel);
+    public Task<EntryView> DefineAsync(EntryDefinition definition, string source, DefineMode mode, CancellationToken cancel = default,
+        TimeSpan? askTimeout = null) =>
+        AskAsync(new DefineEntry(definition.Name, definition, source, mode), cancel, askTimeout);
 
-    public Task<EntryView> RemoveAsync(string name, bool bySource = false, CancellationToken cancel = default) => AskAsync(new RemoveEntry(Checked(name), bySource), cancel);
+    public Task<EntryView> RemoveAsync(string name, bool bySource = false, CancellationToken cancel = default, TimeSpan? askTimeout = null) =>
+        AskAsync(new RemoveEntry(Checked(name), bySource), cancel, askTimeout);
 
     public Task<EntryView> PauseAsync(string name, CancellationToken cancel = default) => AskAsync(new PauseEntry(Checked(name)), cancel);
 
@@ -45,10 +47,10 @@ public sealed class BeatClient(IActorRef entries, IActorRef directory, IActorRef
     public Task<EntryView> GetAsync(string name, CancellationToken cancel = default) => AskAsync(new GetEntry(Checked(name)), cancel);
 
     /// <summary>Every listed entry, from every directory partition (no entry is woken), by name.</summary>
-    public async Task<IReadOnlyList<EntryView>> ListAsync(CancellationToken cancel = default)
+    public async Task<IReadOnlyList<EntryView>> ListAsync(CancellationToken cancel = default, TimeSpan? askTimeout = null)
     {
         var partitions = await Task.WhenAll(Enumerable.Range(0, Settings.DirectoryPartitions)
-            .Select(p => directory.Ask<DirectoryEntries>(new GetDirectoryEntries(p), timeout, cancel))).ConfigureAwait(false);
+            .Select(p => directory.Ask<DirectoryEntries>(new GetDirectoryEntries(p), askTimeout ?? timeout, cancel))).ConfigureAwait(false);
         return partitions.SelectMany(p => p.Entries).Select(r => r.View).Where(v => v.Definition is not null)
             .OrderBy(v => v.Name, StringComparer.Ordinal).ToArray();
     }
@@ -70,8 +72,8 @@ public sealed class BeatClient(IActorRef entries, IActorRef directory, IActorRef
         return (await Task.WhenAll(asks).ConfigureAwait(false)).OfType<TaskResult>().ToDictionary(r => r.TaskId);
     }
 
-    private async Task<EntryView> AskAsync(IBeatCommand command, CancellationToken cancel) =>
-        await entries.Ask<object>(command, timeout, cancel).ConfigureAwait(false) switch
+    private async Task<EntryView> AskAsync(IBeatCommand command, CancellationToken cancel, TimeSpan? askTimeout = null) =>
+        await entries.Ask<object>(command, askTimeout ?? timeout, cancel).ConfigureAwait(false) switch
         {
             EntryView view => view,
             EntryRejected rejected => throw new EntryRejectedException(rejected),

@@ -13,7 +13,7 @@ public static class BeatDeploy
 {
     public static async Task ApplyAsync(BeatClient beat, IReadOnlyList<StaticEntry> entries, TaskRegistry registry, TimeSpan timeout, ILoggingAdapter log)
     {
-        using var cancel = new CancellationTokenSource(timeout);
+        var deadline = DateTime.UtcNow + timeout;
         var errors = new List<string>();
         try
         {
@@ -21,7 +21,8 @@ public static class BeatDeploy
             {
                 try
                 {
-                    await beat.DefineAsync(entry.Definition, entry.Source, DefineMode.Deploy, cancel.Token).ConfigureAwait(false);
+                    await Retrying(deadline, log, $"defining {entry.Definition.Name}",
+                        ask => beat.DefineAsync(entry.Definition, entry.Source, DefineMode.Deploy, askTimeout: ask)).ConfigureAwait(false);
                 }
                 catch (EntryRejectedException e)
                 {
@@ -29,14 +30,14 @@ public static class BeatDeploy
                 }
             }
             var names = entries.Select(e => e.Definition.Name).ToHashSet(StringComparer.Ordinal);
-            foreach (var vanished in (await beat.ListAsync(cancel.Token).ConfigureAwait(false))
-                         .Where(v => EntrySources.IsStatic(v.Source) && !names.Contains(v.Name) && registry.TryGet(v.Definition!.Task, out _)))
+            var listed = await Retrying(deadline, log, "listing the entries", ask => beat.ListAsync(askTimeout: ask)).ConfigureAwait(false);
+            foreach (var vanished in listed.Where(v => EntrySources.IsStatic(v.Source) && !names.Contains(v.Name) && registry.TryGet(v.Definition!.Task, out _)))
             {
                 log.Info("Beat: removing schedule entry {0}: its {1} definition is gone from this node's sources", vanished.Name, vanished.Source);
-                await beat.RemoveAsync(vanished.Name, bySource: true, cancel.Token).ConfigureAwait(false);
+                await Retrying(deadline, log, $"removing {vanished.Name}", ask => beat.RemoveAsync(vanished.Name, bySource: true, askTimeout: ask)).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or Akka.Actor.AskTimeoutException)
+        catch (Akka.Actor.AskTimeoutException)
         {
             throw new BeatScheduleException($"the schedule entries of this node could not be applied within {timeout} (jobs.beat.apply-timeout): the journal or the cluster did not answer");
         }
@@ -45,4 +46,26 @@ public static class BeatDeploy
         if (entries.Count > 0)
             log.Info("Beat: {0} schedule entries from HOCON and attributes applied", entries.Count);
     }
+
+    /// <summary>
+    /// Asks again (deploys are idempotent) until the deadline: right after start the shard coordinators may still be
+    /// recovering, and a loaded machine's journal may take longer than one ask's patience.
+    /// </summary>
+    private static async Task<T> Retrying<T>(DateTime deadline, ILoggingAdapter log, string what, Func<TimeSpan, Task<T>> ask)
+    {
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            try
+            {
+                return await ask(left < TimeSpan.FromSeconds(10) ? Max(left, TimeSpan.FromMilliseconds(100)) : TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (Akka.Actor.AskTimeoutException) when (DateTime.UtcNow < deadline)
+            {
+                log.Warning("Beat: {0} was not answered yet; asking again", what);
+            }
+        }
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

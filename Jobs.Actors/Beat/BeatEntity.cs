@@ -342,8 +342,19 @@ public sealed class BeatEntity : ReceivePersistentActor, IWithTimers
         Become(Removing);
     }
 
+    /// <summary>Unlisting: the entry leaves once the directory has forgotten it and a run fired just before is delivered.</summary>
     private void Removing()
     {
+        var unlisted = false;
+        void LeaveWhenDone()
+        {
+            if (!unlisted || _undelivered is not null)
+                return;
+            Passivate();
+            // Whatever arrived meanwhile is answered as by any removed entry (a define creates it again).
+            Become(Running);
+            Stash.UnstashAll();
+        }
         Command<UnlistEntry>(unlist => _directory.Tell(unlist));
         Command<EntryListed>(listed =>
         {
@@ -353,11 +364,16 @@ public sealed class BeatEntity : ReceivePersistentActor, IWithTimers
             foreach (var (waiter, answer) in _listingWaiters)
                 waiter.Tell(answer);
             _listingWaiters.Clear();
-            Passivate();
-            // Whatever arrived meanwhile is answered as by any removed entry (a define creates it again).
-            Become(Running);
-            Stash.UnstashAll();
+            unlisted = true;
+            LeaveWhenDone();
         });
+        Command<TaskResult>(result =>
+        {
+            if (_undelivered?.TaskId == result.TaskId)
+                _undelivered = null;
+            LeaveWhenDone();
+        });
+        Command<Resend>(_ => ResendUnanswered());
         Command<BeatStop>(_ => Context.Stop(Self));
         CommandAny(_ => Stash.Stash());
     }
