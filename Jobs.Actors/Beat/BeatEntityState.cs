@@ -20,7 +20,7 @@ public sealed record BeatDecision(IReadOnlyList<IBeatEvent> Events, EntryRejecte
 /// </summary>
 public sealed record BeatEntityState : IJobsMessage
 {
-    public required string Name { get; init; }
+    public string Name { get; init; } = "";
     public EntryDefinition? Definition { get; init; }
     public string Source { get; init; } = "";
     public string? Fingerprint { get; init; }
