@@ -16,7 +16,10 @@ public sealed class BeatStandaloneSpec : IAsyncLifetime
         jobs.beat.schedule {
           every-second { task = "tasks.add", args = [20, 22], interval = 1s }
           failing { task = "tasks.fail", args = ["on purpose"], interval = 1s }
+          sleepy { task = "tasks.add", args = [1, 1], interval = 4s }
         }
+        # So that "sleepy" leaves memory between its ticks and its directory partition wakes it for each.
+        jobs.beat { sleep-beyond = 2s, wake-ahead = 1s }
         """;
 
     private readonly string _confPath = Path.Combine(Path.GetTempPath(), $"beat-{Guid.NewGuid():N}.conf");
@@ -120,6 +123,28 @@ public sealed class BeatStandaloneSpec : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_entry_that_sleeps_between_its_ticks_is_woken_by_its_directory_for_each_one()
+    {
+        // Polled through the list, which the directory answers without waking any entry.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        long fired = 0;
+        var fewestLive = int.MaxValue;
+        while (fired < 4)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"sleepy fired {fired} times");
+            var (_, all) = await _node.Node.GetAsync("api/schedules");
+            fired = all!["sleepy"]!["fired"]!.GetValue<long>();
+            var (_, shards) = await _node.Node.GetAsync("api/cluster/shards");
+            fewestLive = Math.Min(fewestLive, shards!.AsObject().Single().Value!["beat"]!["entities"]!.GetValue<int>());
+            await Task.Delay(200);
+        }
+        var ticks = JournaledTicks("sleepy").Keys.Order().ToArray();
+        Assert.Equal(Enumerable.Range(0, ticks.Length).Select(i => ticks[0].AddSeconds(4 * i)), ticks);
+        // The two every-second entries stay live; sleepy was out of memory between ticks.
+        Assert.Equal(2, fewestLive);
+    }
+
+    [Fact]
     public async Task Entries_are_created_read_paused_resumed_run_and_removed_over_http_and_bad_ones_are_refused_naming_the_field()
     {
         var (status, created) = await _node.Node.PostAsync("api/schedules",
@@ -138,7 +163,7 @@ public sealed class BeatStandaloneSpec : IAsyncLifetime
         Assert.Equal(3, (await _node.ResultAsync(taskId, TimeSpan.FromSeconds(30)))["result"]!.GetValue<int>());
         Assert.Equal(taskId, (await EntryAsync("nightly"))["last_run"]!["task_id"]!.GetValue<string>());
         var (_, all) = await _node.Node.GetAsync("api/schedules");
-        Assert.Equal(["every-second", "failing", "nightly"], all!.AsObject().Select(p => p.Key));
+        Assert.Equal(["every-second", "failing", "nightly", "sleepy"], all!.AsObject().Select(p => p.Key));
 
         foreach (var (body, field) in new (object Body, string Field)[]
                  {
