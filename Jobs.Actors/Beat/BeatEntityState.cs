@@ -102,10 +102,11 @@ public sealed record BeatEntityState : IJobsMessage
     /// <summary>
     /// The clock is at <paramref name="now"/>: what happens to the ticks that have come due. At most one tick fires per
     /// decision (the entity sends it and waits for its acknowledgement before deciding again), so after a crash only the
-    /// last fired tick can be unsent. Late ticks follow the catch-up policy: <c>none</c> runs the latest tick only when it
-    /// is no later than <paramref name="misfireThreshold"/>; <c>once</c> runs the latest tick if it is within the window;
-    /// <c>all</c> runs each tick within the window in turn; the others are recorded as missed (one event for a run of
-    /// them, however long). <paramref name="previousRunning"/>: the last run is unfinished, for the overlap policy.
+    /// last fired tick can be unsent. A tick no later than <paramref name="misfireThreshold"/> is on time and runs; later
+    /// ones follow the catch-up policy: <c>none</c> runs none of them; <c>once</c> runs the latest if it is within the
+    /// window (and no on-time tick follows); <c>all</c> runs each within the window in turn; the others are recorded as
+    /// missed (one event for a run of them, however long). <paramref name="previousRunning"/>: the last run is
+    /// unfinished, for the overlap policy.
     /// </summary>
     public BeatDecision DecideDue(DateTimeOffset now, bool previousRunning, TimeSpan misfireThreshold)
     {
@@ -118,14 +119,26 @@ public sealed record BeatEntityState : IJobsMessage
         if (BeatSchedule.NextAfter(entry, Anchor, Cursor) is not { } first || first > now)
             return BeatDecision.Nothing;
         var latest = BeatSchedule.LatestBetween(entry, Anchor, Cursor, now)!.Value;
-        DateTimeOffset? candidate = entry.CatchUp switch
+        DateTimeOffset? fromWindow = entry.CatchUpWindow is { } window
+            ? BeatSchedule.FirstFrom(entry, Anchor, Cursor, now - TimeSpan.FromSeconds(window)) is { } f && f <= latest ? f : null
+            : null;
+        DateTimeOffset? candidate;
+        if (now - latest <= misfireThreshold)
         {
-            CatchUpPolicy.None => now - latest <= misfireThreshold ? latest : null,
-            CatchUpPolicy.Once => BeatSchedule.WithinWindow(entry, Anchor, latest, now) ? latest : null,
-            _ => entry.CatchUpWindow is { } window
-                ? BeatSchedule.FirstFrom(entry, Anchor, Cursor, now - TimeSpan.FromSeconds(window)) is { } f && f <= latest ? f : null
-                : latest,
-        };
+            // Ticks no later than the threshold are on time and run, oldest first, whatever the policy (timer jitter, a
+            // busy node); only the later ones before them are subject to it, and only all runs those.
+            var onTime = BeatSchedule.FirstFrom(entry, Anchor, Cursor, now - misfireThreshold)!.Value;
+            candidate = entry.CatchUp == CatchUpPolicy.All && fromWindow is { } w && w < onTime ? w : onTime;
+        }
+        else
+        {
+            candidate = entry.CatchUp switch
+            {
+                CatchUpPolicy.None => null,
+                CatchUpPolicy.Once => BeatSchedule.WithinWindow(entry, Anchor, latest, now) ? latest : null,
+                _ => entry.CatchUpWindow is null ? latest : fromWindow,
+            };
+        }
         var events = new List<IBeatEvent>();
         if (candidate is not { } fire)
         {

@@ -100,6 +100,25 @@ public sealed class BeatEntityStateSpec
     }
 
     [Fact]
+    public void Ticks_late_by_no_more_than_the_threshold_all_run_whatever_the_policy()
+    {
+        foreach (var policy in new[] { "none", "once" })
+        {
+            var state = Defined(Entry($"\"interval\": 1, \"catch_up\": \"{policy}\""));
+            // A busy node looks at the clock 3.5 s late: ticks 1, 2 and 3 are each within the threshold and each runs.
+            var now = T0.AddSeconds(4.5);
+            var ticks = new List<DateTimeOffset>();
+            while (state.DecideDue(now, false, Threshold) is { Events.Count: > 0 } next)
+            {
+                ticks.Add(Assert.IsType<TickFired>(Assert.Single(next.Events)).Tick);
+                state = Apply(state, next);
+            }
+            Assert.Equal([T0.AddSeconds(1), T0.AddSeconds(2), T0.AddSeconds(3), T0.AddSeconds(4)], ticks);
+            Assert.Equal(0, state.Missed);
+        }
+    }
+
+    [Fact]
     public void Catch_up_once_runs_the_latest_missed_tick_and_never_a_storm()
     {
         var state = Defined(Entry("\"cron\": \"* * * * *\""));
