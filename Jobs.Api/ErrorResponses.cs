@@ -15,6 +15,9 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
         var (status, body) = exception switch
         {
             BadRequestException e => (400, (object)new { error = e.Message, parameter = e.Parameter }),
+            Jobs.Actors.Beat.InvalidEntryException e => (400, new { error = e.Field.Length > 0 ? $"{e.Field}: {e.Message}" : e.Message, field = e.Field }),
+            Jobs.Actors.Beat.EntryRejectedException { NotFound: true } e => (404, new { error = e.Message, field = e.Field }),
+            Jobs.Actors.Beat.EntryRejectedException e => (400, new { error = $"{e.Field}: {e.Message}", field = e.Field }),
             UnknownTaskException e => (404, new { error = e.Message, task = e.TaskName }),
             Jobs.Actors.Control.UnknownNameException e => (404, new { error = e.Message }),
             Jobs.Actors.Control.NoReplyException e => (504, new { error = e.Message }),

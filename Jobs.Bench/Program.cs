@@ -8,6 +8,7 @@ using Jobs.Bench;
 //     [--via ask,http] [--peer celery,bullmq] [--quick] [--node-config FILE.conf (more HOCON for every node)]
 //     [--warm-up SECONDS (default 15; 0 with --quick)]
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick]
+// dotnet run -c Release --project Jobs.Bench -- beat [--entries 10000] [--target redis] [--schedule daily|minute]
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
 {
@@ -17,6 +18,12 @@ string[] Option(string name, string defaults)
 
 var warmUp = TimeSpan.FromSeconds(double.Parse(Option("--warm-up", quick ? "0" : "15")[0], CultureInfo.InvariantCulture));
 var figures = new List<Figure>();
+if (args.FirstOrDefault() == "beat")
+{
+    await BeatBenchmark.RunAsync(Option("--target", "redis")[0], int.Parse(Option("--entries", "10000")[0], CultureInfo.InvariantCulture),
+        Option("--schedule", "daily")[0]);
+    return;
+}
 if (args.FirstOrDefault() == "journal")
 {
     figures.AddRange(await JournalBenchmark.RunAsync(quick));

@@ -8,13 +8,16 @@ namespace Jobs.Actors.Control;
 /// <summary>Shards and entities per node, as the cluster's regions report them (for the CLI and the dashboard).</summary>
 public static class ShardingView
 {
-    public static readonly IReadOnlyList<string> Types = [JobsNode.TaskTypeName, JobsNode.QueueTypeName, JobsNode.CanvasTypeName];
+    public static readonly IReadOnlyList<string> Types =
+        [JobsNode.TaskTypeName, JobsNode.QueueTypeName, JobsNode.CanvasTypeName, JobsNode.BeatTypeName, JobsNode.BeatDirectoryTypeName];
 
     public static IActorRef RegionOf(JobsNode node, string type) => type switch
     {
         JobsNode.TaskTypeName => node.Tasks,
         JobsNode.QueueTypeName => node.Queues,
         JobsNode.CanvasTypeName => node.Canvases,
+        JobsNode.BeatTypeName => node.BeatEntries,
+        JobsNode.BeatDirectoryTypeName => node.BeatDirectory,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, $"types: {string.Join(", ", Types)}"),
     };
 
