@@ -24,6 +24,9 @@ public sealed class LoadGenerator(HttpClient http, Timeline timeline, int seed, 
     private const int MaxInFlight = 256;
     private const double RevokedCountdown = 6;
 
+    /// <summary>How long an overrunning task asks to sleep: far past its soft time limit.</summary>
+    public const double OverrunSeconds = 5.0;
+
     private readonly Random _random = new(seed);
     private readonly ConcurrentQueue<Submission> _submissions = new();
     private readonly SemaphoreSlim _inFlight = new(MaxInFlight);
@@ -155,7 +158,7 @@ public sealed class LoadGenerator(HttpClient http, Timeline timeline, int seed, 
                 return () => SubmitTaskAsync(kind, "chaos.flaky", new JsonArray(failures), expected);
             }
             case "overrun":
-                return () => SubmitTaskAsync(kind, "chaos.overrun", new JsonArray(5.0), new Expected("FAILURE", null, "SoftTimeLimitExceededException"));
+                return () => SubmitTaskAsync(kind, "chaos.overrun", new JsonArray(OverrunSeconds), new Expected("FAILURE", null, "SoftTimeLimitExceededException"));
             case "revoked":
             {
                 var (x, delay) = (_random.Next(1_000_000), 0.3 + 1.7 * _random.NextDouble());
