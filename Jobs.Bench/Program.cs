@@ -6,7 +6,7 @@ using Jobs.Bench;
 
 // dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
 //     [--via ask,http] [--peer celery] [--quick] [--node-config FILE.conf (more HOCON for every node)]
-//     [--warm-up SECONDS (default 15; 0 with --quick)]
+//     [--warm-up SECONDS (default 15; 0 with --quick)] [--appendfsync everysec,always (Redis's fsync policy; each one given runs in turn)]
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick]
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
@@ -24,11 +24,13 @@ if (args.FirstOrDefault() == "journal")
 else
 {
     var workloads = Option("--workload", "W1,W2,W3,W4");
+    var fsyncPolicies = Option("--appendfsync", "everysec");
     foreach (var target in Option("--target", "standalone,redis,cluster"))
+    foreach (var appendFsync in target == "standalone" ? ["everysec"] : fsyncPolicies)
     {
         if (target is not ("standalone" or "redis" or "cluster"))
             throw new ArgumentException($"unknown target '{target}'; known: standalone, redis, cluster");
-        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault());
+        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault(), appendFsync);
         foreach (var via in Option("--via", "ask,http"))
         {
             await using IBenchClient client = via switch
@@ -37,15 +39,18 @@ else
                 "http" => new HttpBenchClient(bench.HttpPort),
                 _ => throw new ArgumentException($"unknown --via '{via}'; known: ask, http"),
             };
-            var system = $"actorjobs-{target}-{via}";
+            // The default policy keeps the names every earlier run used; another one is named.
+            var system = appendFsync == "everysec" ? $"actorjobs-{target}-{via}" : $"actorjobs-{target}-{via}-{appendFsync}";
             await Workloads.WarmUpAsync(client, warmUp);
             foreach (var workload in workloads)
             {
                 var before = bench.CurrentRss();
                 bench.TakePeakRss();
+                var cpu = bench.CpuSeconds();
                 var figure = await Workloads.RunAsync(workload, client, system, quick);
+                var cpuMsPerTask = Math.Round((bench.CpuSeconds() - cpu) * 1000 / figure.N, 3);
                 var rss = bench.TakePeakRss();
-                figure = figure with { PeakRssMb = rss.Values.DefaultIfEmpty(0).Max(), RssByProcess = rss };
+                figure = figure with { PeakRssMb = rss.Values.DefaultIfEmpty(0).Max(), RssByProcess = rss, CpuMsPerTask = cpuMsPerTask };
                 if (Workloads.Parse(workload).Name == "W5")
                 {
                     // Memory must come back once the chord's coordinator and tasks have passivated (30 s idle).
@@ -71,10 +76,10 @@ else
     }
 }
 
-Console.WriteLine($"{"system",-30} {"workload",-22} {"n",7} {"seconds",9} {"per second",11} {"p50 ms",7} {"p95 ms",7} {"p99 ms",7}  peak RSS MB");
+Console.WriteLine($"{"system",-37} {"workload",-22} {"n",7} {"seconds",9} {"per second",11} {"p50 ms",7} {"p95 ms",7} {"p99 ms",7} {"CPU ms/task",11}  peak RSS MB");
 foreach (var f in figures)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{f.System,-30} {f.Workload,-22} {f.N,7} {f.Seconds,9:0.000} {f.PerSecond,11:0.0} {f.P50,7:0.00} {f.P95,7:0.00} {f.P99,7:0.00}  {(f.RssByProcess is null ? "" : string.Join(" ", f.RssByProcess.Select(p => $"{p.Key}:{p.Value:0}")))}"));
+        $"{f.System,-37} {f.Workload,-22} {f.N,7} {f.Seconds,9:0.000} {f.PerSecond,11:0.0} {f.P50,7:0.00} {f.P95,7:0.00} {f.P99,7:0.00} {f.CpuMsPerTask,11:0.000}  {(f.RssByProcess is null ? "" : string.Join(" ", f.RssByProcess.Select(p => $"{p.Key}:{p.Value:0}")))}"));
 foreach (var celery in figures.Where(f => f.System.StartsWith("celery", StringComparison.Ordinal)))
 {
     foreach (var ours in figures.Where(f => f.Workload == celery.Workload && f.System.StartsWith("actorjobs", StringComparison.Ordinal)))
@@ -90,7 +95,7 @@ foreach (var f in figures)
     {
         system = f.System, workload = f.Workload, n = f.N, seconds = Math.Round(f.Seconds, 4), per_second = Math.Round(f.PerSecond, 1),
         p50_ms = f.P50, p95_ms = f.P95, p99_ms = f.P99, peak_rss_mb = f.PeakRssMb, rss_by_process = f.RssByProcess,
-        rss_before_mb = f.RssBefore, rss_after_mb = f.RssAfter, journal_mb = f.JournalMb,
+        rss_before_mb = f.RssBefore, rss_after_mb = f.RssAfter, journal_mb = f.JournalMb, cpu_ms_per_task = f.CpuMsPerTask,
     }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
 foreach (var f in figures.Where(f => f.RssAfter is not null))
     Console.WriteLine($"memory {f.System} {f.Workload}: RSS MB before {Rss(f.RssBefore)}, peak {Rss(f.RssByProcess)}, after {Rss(f.RssAfter)}; journal {f.JournalMb} MB");

@@ -23,6 +23,9 @@ public sealed record ChaosOptions
     public bool Quiet { get; init; }
     public bool Help { get; init; }
 
+    /// <summary>When set, print this many faults the seed draws and exit, running nothing.</summary>
+    public int? Plan { get; init; }
+
     public const string Usage = """
         Usage: dotnet Jobs.Chaos.dll [options]
           --seed N              the fault schedule and the load are drawn from it (default: random, printed)
@@ -38,6 +41,7 @@ public sealed record ChaosOptions
           --dir PATH            where the run's logs go (default a new directory under /tmp)
           --keep                keep the run's directory even when the audit is clean
           --quiet               print the table and JSON only, not the timeline
+          --plan N              print the first N faults the seed draws (with namespaces) and exit
         Exit code: 0 when the audit is clean, 1 when it found failures, 2 when the harness itself failed.
         """;
 
@@ -65,6 +69,7 @@ public sealed record ChaosOptions
                 "--dir" => options with { Directory = Value() },
                 "--keep" => options with { Keep = true },
                 "--quiet" => options with { Quiet = true },
+                "--plan" => options with { Plan = (int)Number() },
                 "--help" or "-h" => options with { Help = true },
                 _ => throw new ArgumentException($"unknown option '{arg}'"),
             };

@@ -153,7 +153,7 @@ public sealed class ChaosRun(ChaosOptions options, string dir, Action<string> sa
                 gate.Release();
             }
         }));
-        return new AuditInput(submissions, events, canvases, ReadRuns(cluster.RunLogs), null, faults, loadStart, loadEnd);
+        return new AuditInput(submissions, events, canvases, ReadRuns(cluster.RunLogs), null, faults, loadStart, loadEnd, cluster.Redis.AppendFsync);
     }
 
     private static async Task<CanvasAnswer?> CanvasAnswerAsync(HttpClient http, string id)

@@ -18,6 +18,13 @@ if (options.Help)
     Console.WriteLine(ChaosOptions.Usage);
     return 0;
 }
+if (options.Plan is { } count)
+{
+    var plan = new Jobs.Chaos.Faults.FaultPlan(options.Seed, Jobs.Chaos.Faults.FaultPlan.Effective(options.Faults, canPartition: true));
+    for (var i = 0; i < count; i++)
+        Console.WriteLine(plan.Next());
+    return 0;
+}
 
 var dir = options.Directory ?? Path.Combine(Path.GetTempPath(), $"jobs-chaos-{options.Seed}-{DateTime.UtcNow:yyyyMMdd-HHmmss}");
 Directory.CreateDirectory(dir);

@@ -25,7 +25,8 @@ public sealed record AuditInput(
     IReadOnlyDictionary<string, IndexRow>? Index,
     IReadOnlyList<FaultRecord> Faults,
     DateTimeOffset LoadStart,
-    DateTimeOffset LoadEnd);
+    DateTimeOffset LoadEnd,
+    string AppendFsync = "always");
 
 /// <summary>A broken promise, with what the journal and the run logs hold for it.</summary>
 public sealed record Finding(string Id, string Kind, string Problem, string Detail, IReadOnlyList<string> Events);
@@ -46,6 +47,9 @@ public sealed class Tally
     public int Retries { get; set; }
     public int RanMoreThanOnce { get; set; }
 
+    /// <summary>Lost in the last seconds before Redis was killed, which <c>appendfsync everysec</c> allows.</summary>
+    public int LostToFsync { get; set; }
+
     public int Failures => Lost + Duplicated + Wrong + RefusedButRan;
 }
 
@@ -59,7 +63,7 @@ public sealed record AuditResult(
     double LongestQuietSeconds,
     DateTimeOffset? LongestQuietFrom)
 {
-    public bool Clean => Findings.Count == 0;
+    public bool Clean => Findings.All(f => f.Problem == Auditor.LostToFsync);
 }
 
 /// <summary>
@@ -77,6 +81,9 @@ public static class Auditor
     private const string RefusedButRan = "refused-but-ran";
     public const string IndexDisagrees = "index-disagrees";
     private const string RevokedThenRan = "revoked-then-ran";
+
+    /// <summary>Not a failure: what the fsync policy allows (see <see cref="AllowedByFsyncPolicy"/>).</summary>
+    public const string LostToFsync = "lost-to-fsync-policy";
 
     public static AuditResult Judge(AuditInput input)
     {
@@ -153,12 +160,36 @@ public static class Auditor
         if (problem == Wrong && submission.Kind == "overrun" && FrozenWhileRunning(input, events, runs))
             problem = Outcome(events, Expected.Success(JsonValue.Create(LoadGenerator.OverrunSeconds)), out detail);
         problem ??= RevokedButRan(submission, events, runs, out detail);
+        if (problem == Lost && AllowedByFsyncPolicy(input, submission, events, runs) is { } redisKilled)
+        {
+            tally.LostToFsync++;
+            findings.Add(new Finding(id, submission.Kind, LostToFsync,
+                $"answered {Answered(submission)}: {detail}; Redis was killed at {redisKilled:HH:mm:ss.fff}, with appendfsync everysec", Describe(events, input, id)));
+            return;
+        }
         if (problem is null && submission.Answer == Answer.Unknown)
             tally.UnknownRanOnce++;
         Count(tally, problem, events, runs);
         if (problem is not null)
             findings.Add(new Finding(id, submission.Kind, problem, $"answered {Answered(submission)}: {detail}", Describe(events, input, id)));
     }
+
+    /// <summary>
+    /// With <c>appendfsync everysec</c> Redis acknowledges writes it has not yet made durable: killed, it may lose the
+    /// last second or two of them (two when a slow disk made it postpone a write). A task whose last acknowledged
+    /// write (its acceptance, or the result of a body that ran) falls in that window before a kill of Redis may
+    /// be lost so; the time of the kill, or null when that does not explain the loss.
+    /// </summary>
+    private static DateTimeOffset? AllowedByFsyncPolicy(AuditInput input, Submission submission, IReadOnlyList<ITaskEvent> events, IReadOnlyList<RunRecord> runs)
+    {
+        if (input.AppendFsync != "everysec")
+            return null;
+        var acknowledged = runs.Count > 0 ? runs.Max(r => r.At) : submission.SentAt.AddMilliseconds(submission.SubmitMs);
+        return input.Faults.FirstOrDefault(f => f.Kind == FaultPlan.RedisRestart &&
+                                               f.Start >= acknowledged && f.Start - acknowledged <= FsyncWindow)?.Start;
+    }
+
+    private static readonly TimeSpan FsyncWindow = TimeSpan.FromSeconds(2.5);
 
     /// <summary>
     /// The soft time limit is a timer in the worker's process: frozen (SIGSTOP) past both the limit and the body's own

@@ -29,6 +29,7 @@ public sealed class ChaosRedis : IDisposable
 
     public string Directory { get; }
     public int Port { get; }
+    public string AppendFsync => _appendFsync;
 
     /// <summary>What nodes are given as <c>--redis</c>.</summary>
     public string NodeConnection { get; }
