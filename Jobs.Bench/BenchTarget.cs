@@ -144,31 +144,6 @@ public sealed class BenchTarget : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// CPU seconds (user + system) used so far by every node process and by Redis together: read before and after a
-    /// workload, the difference per task is what the work cost the machine, whatever else shares its cores.
-    /// </summary>
-    public double CpuSeconds() =>
-        _nodes.Where(n => !n.HasExited).Select(n => n.Id).Concat(_redis is null ? [] : [_redis.Pid]).Sum(ReadCpuSeconds);
-
-    /// <summary>utime + stime of /proc/PID/stat (fields 14 and 15, after the parenthesised command name), in seconds.</summary>
-    private static double ReadCpuSeconds(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return (long.Parse(fields[11]) + long.Parse(fields[12])) / (double)ClockTicksPerSecond;
-        }
-        catch (IOException)
-        {
-            return 0;
-        }
-    }
-
-    /// <summary>USER_HZ, which is 100 on every Linux this runs on.</summary>
-    private const int ClockTicksPerSecond = 100;
-
     /// <summary>Each node's RSS now, in MB, by node name.</summary>
     public IReadOnlyDictionary<string, double> CurrentRss() =>
         _nodes.Where(n => !n.HasExited).ToDictionary(n => _names[n.Id], n => Math.Round(ReadRssMb(n.Id), 1));

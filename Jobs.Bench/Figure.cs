@@ -3,8 +3,7 @@ namespace Jobs.Bench;
 /// <summary>One measured figure; written as a JSON line with the field names every harness here uses.</summary>
 /// <remarks>
 /// W5 adds each node's RSS before the workload (<see cref="RssBefore"/>) and once it has settled after it
-/// (<see cref="RssAfter"/>), and the journal's size on disk (<see cref="JournalMb"/>). <see cref="CpuMsPerTask"/> is the
-/// CPU the target's processes (nodes and Redis) used per task during the workload.
+/// (<see cref="RssAfter"/>), and the journal's size on disk (<see cref="JournalMb"/>).
 /// </remarks>
 public sealed record Figure(
     string System,
@@ -19,5 +18,4 @@ public sealed record Figure(
     IReadOnlyDictionary<string, double>? RssByProcess = null,
     IReadOnlyDictionary<string, double>? RssBefore = null,
     IReadOnlyDictionary<string, double>? RssAfter = null,
-    double? JournalMb = null,
-    double? CpuMsPerTask = null);
+    double? JournalMb = null);

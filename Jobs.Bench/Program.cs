@@ -46,11 +46,9 @@ else
             {
                 var before = bench.CurrentRss();
                 bench.TakePeakRss();
-                var cpu = bench.CpuSeconds();
                 var figure = await Workloads.RunAsync(workload, client, system, quick);
-                var cpuMsPerTask = Math.Round((bench.CpuSeconds() - cpu) * 1000 / figure.N, 3);
                 var rss = bench.TakePeakRss();
-                figure = figure with { PeakRssMb = rss.Values.DefaultIfEmpty(0).Max(), RssByProcess = rss, CpuMsPerTask = cpuMsPerTask };
+                figure = figure with { PeakRssMb = rss.Values.DefaultIfEmpty(0).Max(), RssByProcess = rss };
                 if (Workloads.Parse(workload).Name == "W5")
                 {
                     // Memory must come back once the chord's coordinator and tasks have passivated (30 s idle).
@@ -76,10 +74,10 @@ else
     }
 }
 
-Console.WriteLine($"{"system",-37} {"workload",-22} {"n",7} {"seconds",9} {"per second",11} {"p50 ms",7} {"p95 ms",7} {"p99 ms",7} {"CPU ms/task",11}  peak RSS MB");
+Console.WriteLine($"{"system",-30} {"workload",-22} {"n",7} {"seconds",9} {"per second",11} {"p50 ms",7} {"p95 ms",7} {"p99 ms",7}  peak RSS MB");
 foreach (var f in figures)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{f.System,-37} {f.Workload,-22} {f.N,7} {f.Seconds,9:0.000} {f.PerSecond,11:0.0} {f.P50,7:0.00} {f.P95,7:0.00} {f.P99,7:0.00} {f.CpuMsPerTask,11:0.000}  {(f.RssByProcess is null ? "" : string.Join(" ", f.RssByProcess.Select(p => $"{p.Key}:{p.Value:0}")))}"));
+        $"{f.System,-30} {f.Workload,-22} {f.N,7} {f.Seconds,9:0.000} {f.PerSecond,11:0.0} {f.P50,7:0.00} {f.P95,7:0.00} {f.P99,7:0.00}  {(f.RssByProcess is null ? "" : string.Join(" ", f.RssByProcess.Select(p => $"{p.Key}:{p.Value:0}")))}"));
 foreach (var celery in figures.Where(f => f.System.StartsWith("celery", StringComparison.Ordinal)))
 {
     foreach (var ours in figures.Where(f => f.Workload == celery.Workload && f.System.StartsWith("actorjobs", StringComparison.Ordinal)))
@@ -95,7 +93,7 @@ foreach (var f in figures)
     {
         system = f.System, workload = f.Workload, n = f.N, seconds = Math.Round(f.Seconds, 4), per_second = Math.Round(f.PerSecond, 1),
         p50_ms = f.P50, p95_ms = f.P95, p99_ms = f.P99, peak_rss_mb = f.PeakRssMb, rss_by_process = f.RssByProcess,
-        rss_before_mb = f.RssBefore, rss_after_mb = f.RssAfter, journal_mb = f.JournalMb, cpu_ms_per_task = f.CpuMsPerTask,
+        rss_before_mb = f.RssBefore, rss_after_mb = f.RssAfter, journal_mb = f.JournalMb,
     }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
 foreach (var f in figures.Where(f => f.RssAfter is not null))
     Console.WriteLine($"memory {f.System} {f.Workload}: RSS MB before {Rss(f.RssBefore)}, peak {Rss(f.RssByProcess)}, after {Rss(f.RssAfter)}; journal {f.JournalMb} MB");

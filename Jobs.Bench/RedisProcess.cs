@@ -17,7 +17,6 @@ public sealed class RedisProcess : IDisposable
     {
         if (appendFsync is not ("everysec" or "always"))
             throw new ArgumentException($"appendfsync must be everysec or always, not '{appendFsync}'", nameof(appendFsync));
-        AppendFsync = appendFsync;
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
         {
             listener.Start();
@@ -45,11 +44,6 @@ public sealed class RedisProcess : IDisposable
     }
 
     public int Port { get; }
-
-    public string AppendFsync { get; }
-
-    /// <summary>The server's process id, to read its CPU time.</summary>
-    public int Pid => _process.Id;
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 

@@ -29,13 +29,13 @@ public static class AuditReport
             Add(total, tally);
         }
         Row(text, "total", total);
-        Row(text, "canvas tasks", audit.Members);
+        MembersRow(text, audit.Members);
         text.AppendLine();
         text.AppendLine("faults injected: " + (faults.Count == 0 ? "none" : string.Join(", ", audit.FaultsByKind.Select(f => $"{f.Key} {f.Value}"))));
         var recoveries = faults.Where(f => f.Healthy is not null).Select(f => (f.Healthy!.Value - f.Start).TotalSeconds).ToArray();
         if (recoveries.Length > 0)
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"whole again after a fault: median {Median(recoveries):0.0} s, longest {recoveries.Max():0.0} s; not whole within 90 s: {faults.Count(f => f.Healthy is null)}"));
+                $"cluster whole again (every node Up) after a fault struck: median {Median(recoveries):0.0} s, longest {recoveries.Max():0.0} s; not within 90 s: {faults.Count(f => f.Healthy is null)}"));
         string Ms(string key) => audit.LatencyMs.GetValueOrDefault(key) is { } v ? v.ToString("0.0", CultureInfo.InvariantCulture) : "-";
         text.AppendLine($"latency ms           outside faults    during faults");
         text.AppendLine($"  submit p50 / p99   {Ms("submit_p50_outside"),7} / {Ms("submit_p99_outside"),-7}  {Ms("submit_p50_during"),7} / {Ms("submit_p99_during")}");
@@ -61,6 +61,10 @@ public static class AuditReport
 
     private static void Row(StringBuilder text, string kind, Tally t) =>
         text.AppendLine($"{kind,-14}{t.Submitted,10}{t.Accepted,9}{t.Refused,8}{t.Unknown,8}{$"{t.UnknownNeverRan}/{t.UnknownRanOnce}",12}{t.Lost,6}{t.Duplicated,5}{t.Wrong,6}{t.RefusedButRan,8}{t.Retries,8}{t.RanMoreThanOnce,7}");
+
+    /// <summary>A canvas's tasks are not submitted one by one: they have no answer of their own, only a fate.</summary>
+    private static void MembersRow(StringBuilder text, Tally t) =>
+        text.AppendLine($"{"canvas tasks",-14}{t.Submitted,10}{"-",9}{"-",8}{"-",8}{"-",12}{t.Lost,6}{t.Duplicated,5}{t.Wrong,6}{"-",8}{t.Retries,8}{t.RanMoreThanOnce,7}");
 
     private static void Add(Tally total, Tally t)
     {
