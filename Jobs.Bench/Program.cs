@@ -6,7 +6,8 @@ using Jobs.Bench;
 
 // dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
 //     [--via ask,http] [--peer celery] [--quick] [--node-config FILE.conf (more HOCON for every node)]
-//     [--warm-up SECONDS (default 15; 0 with --quick)] [--appendfsync everysec,always (Redis's fsync policy; each one given runs in turn)]
+//     [--warm-up SECONDS (default 15; 0 with --quick)]
+//     [--appendfsync everysec,always (Redis's fsync policy of the redis and cluster targets; each one given runs in turn)]
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick]
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
