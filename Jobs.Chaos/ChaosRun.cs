@@ -23,7 +23,7 @@ public sealed class ChaosRun(ChaosOptions options, string dir, Action<string> sa
         using var network = NetworkLab.Create(options.Network, say);
         var kinds = FaultPlan.Effective(options.Faults, network.CanPartition);
         say($"seed {options.Seed}; {network.Describe}; appendfsync {options.AppendFsync}; logs in {dir}");
-        await using var cluster = await ChaosCluster.StartAsync(network, timeline, dir, options.AppendFsync, options.Seed, say);
+        await using var cluster = await ChaosCluster.StartAsync(network, timeline, dir, options.AppendFsync, options.Seed, say, abort);
         timeline.Note("harness", "cluster whole: seed, api, w1, w2, w3");
 
         await using var submissionLog = new StreamWriter(Path.Combine(dir, "submissions.jsonl")) { AutoFlush = true };

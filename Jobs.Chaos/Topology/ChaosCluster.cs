@@ -47,32 +47,41 @@ public sealed class ChaosCluster : IAsyncDisposable
 
     private string RunLogOf(string worker) => Path.Combine(_dir, $"runs-{worker}.log");
 
+    /// <summary>Starts Redis and every node and waits until all are Up; on failure or <paramref name="abort"/> stops what it started.</summary>
     public static async Task<ChaosCluster> StartAsync(NetworkLab network, Timeline timeline, string dir, string appendFsync, int seed,
-        Action<string> say)
+        Action<string> say, CancellationToken abort)
     {
         var token = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         var redis = new ChaosRedis(Path.Combine(dir, "redis"), network.HostAddress, Ports.Next(), appendFsync);
         var cluster = new ChaosCluster(network, timeline, dir, redis, token);
-        await redis.StartAsync();
-        timeline.Note("redis", $"started on {redis.NodeConnection}, appendfsync {appendFsync}");
-        cluster.CreateNodes(seed, await InsecureFlagAsync());
-        cluster.Seed.Start();
-        cluster.Api.Start();
-        // Workers join one at a time, so which one is oldest (and hosts the shard coordinators) is known from the start.
-        foreach (var worker in cluster.Workers)
+        try
         {
-            worker.Start();
-            var deadline = DateTime.UtcNow.AddMinutes(3);
-            while (worker.UpSince is null)
+            await redis.StartAsync();
+            timeline.Note("redis", $"started on {redis.NodeConnection}, appendfsync {appendFsync}");
+            cluster.CreateNodes(seed, await InsecureFlagAsync());
+            cluster.Seed.Start();
+            cluster.Api.Start();
+            // Workers join one at a time, so which one is oldest (and hosts the shard coordinators) is known from the start.
+            foreach (var worker in cluster.Workers)
             {
-                if (worker.Pid is null || DateTime.UtcNow > deadline)
-                    throw new InvalidOperationException($"{worker.Name} did not come Up; see {worker.Name}.log in {dir}");
-                await Task.Delay(100);
+                worker.Start();
+                var deadline = DateTime.UtcNow.AddMinutes(3);
+                while (worker.UpSince is null)
+                {
+                    if (worker.Pid is null || DateTime.UtcNow > deadline)
+                        throw new InvalidOperationException($"{worker.Name} did not come Up; see {worker.Name}.log in {dir}");
+                    await Task.Delay(100, abort);
+                }
+                say($"{worker.Name} is Up");
             }
-            say($"{worker.Name} is Up");
+            await cluster.WaitUntilAsync(view => view.Healthy(cluster.Nodes), TimeSpan.FromMinutes(2), "every node Up", abort: abort);
+            await cluster.WaitForTaskTypesAsync(TimeSpan.FromMinutes(1), abort);
         }
-        await cluster.WaitUntilAsync(view => view.Healthy(cluster.Nodes), TimeSpan.FromMinutes(2), "every node Up");
-        await cluster.WaitForTaskTypesAsync(TimeSpan.FromMinutes(1));
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
         foreach (var node in cluster.Nodes)
             cluster._supervisors.Add(node.SuperviseAsync(cluster._supervision.Token));
         return cluster;
@@ -159,14 +168,15 @@ public sealed class ChaosCluster : IAsyncDisposable
         }
     }
 
-    public async Task<bool> WaitUntilAsync(Func<ClusterView, bool> condition, TimeSpan timeout, string what, bool throwOnTimeout = true)
+    public async Task<bool> WaitUntilAsync(Func<ClusterView, bool> condition, TimeSpan timeout, string what, bool throwOnTimeout = true,
+        CancellationToken abort = default)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
         {
             if (await ViewAsync() is { } view && condition(view))
                 return true;
-            await Task.Delay(250);
+            await Task.Delay(250, abort);
         }
         if (throwOnTimeout)
             throw new TimeoutException($"the cluster did not reach '{what}' within {timeout}: {await ViewAsync()}");
@@ -181,7 +191,7 @@ public sealed class ChaosCluster : IAsyncDisposable
         Redis.IsRunning && Nodes.All(n => n.Pid is not null && !n.Frozen && n.UpSince is not null) &&
         await ViewAsync() is { } view && view.Healthy(Nodes);
 
-    private async Task WaitForTaskTypesAsync(TimeSpan timeout)
+    private async Task WaitForTaskTypesAsync(TimeSpan timeout, CancellationToken abort)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (DateTime.UtcNow < deadline)
@@ -194,7 +204,7 @@ public sealed class ChaosCluster : IAsyncDisposable
             catch (HttpRequestException)
             {
             }
-            await Task.Delay(250);
+            await Task.Delay(250, abort);
         }
         throw new TimeoutException("the api node did not learn the chaos tasks");
     }
@@ -215,6 +225,7 @@ public sealed class ChaosCluster : IAsyncDisposable
             node.CloseLog();
         }
         Redis.Dispose();
+        // Null when start-up failed before the nodes were made.
         Http?.Dispose();
     }
 }
