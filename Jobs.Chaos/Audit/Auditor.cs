@@ -49,8 +49,6 @@ public sealed class Tally
 
     /// <summary>Lost in the last seconds before Redis was killed, which <c>appendfsync everysec</c> allows.</summary>
     public int LostToFsync { get; set; }
-
-    public int Failures => Lost + Duplicated + Wrong + RefusedButRan;
 }
 
 public sealed record AuditResult(
@@ -70,8 +68,8 @@ public sealed record AuditResult(
 /// The audit's rules, as pure functions of what was read. For each submission, by how it was answered:
 /// accepted (200) must have exactly one terminal event and the right result and retries; refused must never have run
 /// (no event, no body run); unknown must end either never run or run exactly once, never twice. Canvases must finish
-/// with the right result, every member exactly once; a revoke acknowledged before the task was due must leave it
-/// REVOKED and unrun. The monitor's index must agree with the journal on every finished task.
+/// with the right result, every member exactly once; a revoke answered REVOKED must leave it REVOKED, its body
+/// not started after the answer. The monitor's index must agree with the journal on every finished task.
 /// </summary>
 public static class Auditor
 {

@@ -236,8 +236,6 @@ public sealed record ClusterView(IReadOnlyList<(string Address, string Status, b
     public static ClusterView Parse(JsonNode json) => new(json["members"]!.AsArray().Select(m =>
         (m!["address"]!.GetValue<string>(), m["status"]!.GetValue<string>(), m["reachable"]!.GetValue<bool>())).ToArray());
 
-    public bool IsUp(string address) => Members.Any(m => m.Address == address && m.Status == "Up" && m.Reachable);
-
     public bool Healthy(IEnumerable<ClusterNode> nodes)
     {
         var expected = nodes.Select(n => n.AkkaAddress).ToHashSet();
