@@ -1,18 +1,22 @@
 using System.Diagnostics;
+using System.Globalization;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Persistence;
 using Jobs.Actors.Hosting;
+using StackExchange.Redis;
 
 namespace Jobs.Bench;
 
 /// <summary>
 /// Events persisted per second through the Redis journal with 1, 10 and 100 persistent actors persisting one
-/// event at a time (as task entities do), next to redis-benchmark's pipelined RPUSH on the same server.
+/// event at a time (as task entities do), next to redis-benchmark's pipelined RPUSH on the same server. Beside each
+/// rate: CPU-µs per event of this process (client side: Akka.Persistence, serialization, the Redis client) and of
+/// redis-server, and the Redis calls per event from <c>INFO commandstats</c>, all as deltas over the measured run.
 /// </summary>
 public static class JournalBenchmark
 {
-    public static async Task<IReadOnlyList<Figure>> RunAsync(bool quick)
+    public static async Task<IReadOnlyList<Figure>> RunAsync(bool quick, string? journalConfig = null)
     {
         using var redis = new RedisProcess();
         var raw = redis.PipelinedRpushPerSecond(quick ? 50_000 : 500_000);
@@ -23,13 +27,17 @@ public static class JournalBenchmark
             akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.redis"
             akka.persistence.journal.redis.configuration-string = "{redis.ConnectionString}"
             akka.persistence.snapshot-store.redis.configuration-string = "{redis.ConnectionString}"
+            {journalConfig ?? ""}
             """).WithFallback(JobsConfig.Embedded("persistence-redis.conf"));
+        using var stats = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
+        var server = stats.GetServer(stats.GetEndPoints()[0]);
         using var system = ActorSystem.Create("journal-bench", config);
         foreach (var actors in new[] { 1, 10, 100 })
         {
             var perActor = (quick ? 2_000 : 50_000) / actors;
             perActor = Math.Max(perActor, quick ? 20 : 500);
             var done = Enumerable.Range(0, actors).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+            var before = await Sample(server);
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < actors; i++)
             {
@@ -39,12 +47,34 @@ public static class JournalBenchmark
             }
             await Task.WhenAll(done.Select(d => d.Task));
             var seconds = clock.Elapsed.TotalSeconds;
+            var after = await Sample(server);
             var events = actors * perActor;
             figures.Add(new Figure("jobs-redis-journal", $"persist-{actors}-actors", events, seconds, events / seconds));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"journal persist-{actors}-actors: {events / seconds:0} events/s ({events / seconds / raw:P1} of pipelined RPUSH); CPU-µs per event: client {(after.ClientCpu - before.ClientCpu) * 1e6 / events:0.0}, redis {(after.RedisCpu - before.RedisCpu) * 1e6 / events:0.0}; Redis calls per event: {Calls(before, after, events)}"));
         }
         await system.Terminate();
         return figures;
     }
+
+    private sealed record Sampled(double ClientCpu, double RedisCpu, IReadOnlyDictionary<string, long> Calls);
+
+    private static async Task<Sampled> Sample(IServer server)
+    {
+        var info = (await server.InfoAsync("all")).SelectMany(g => g).ToDictionary(p => p.Key, p => p.Value);
+        var calls = info.Where(p => p.Key.StartsWith("cmdstat_", StringComparison.Ordinal))
+            .ToDictionary(p => p.Key["cmdstat_".Length..], p => long.Parse(p.Value.Split(',')[0]["calls=".Length..], CultureInfo.InvariantCulture));
+        var redisCpu = double.Parse(info["used_cpu_user"], CultureInfo.InvariantCulture) + double.Parse(info["used_cpu_sys"], CultureInfo.InvariantCulture);
+        return new Sampled(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds, redisCpu, calls);
+    }
+
+    // The INFO commands of the sampling itself are left out.
+    private static string Calls(Sampled before, Sampled after, int events) =>
+        string.Join(" ", after.Calls
+            .Select(p => (Command: p.Key, Delta: p.Value - before.Calls.GetValueOrDefault(p.Key)))
+            .Where(c => c.Delta > 0 && c.Command != "info")
+            .OrderByDescending(c => c.Delta)
+            .Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Command} {(double)c.Delta / events:0.###}")));
 
     /// <summary>Persists <c>count</c> events one after another, each ~100 bytes like a task event.</summary>
     private sealed class Writer : ReceivePersistentActor

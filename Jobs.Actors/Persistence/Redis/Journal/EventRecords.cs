@@ -9,23 +9,49 @@ namespace Jobs.Actors.Persistence.Redis.Journal;
 /// <summary>
 /// An event as stored in Redis: the <see cref="Persistent"/> envelope written by Akka.Persistence's own message
 /// serializer (persistence id, sequence number, writer, timestamp, and the payload through whatever serializer
-/// is bound to it). Tags are taken off the payload and kept in the tag lists instead.
+/// is bound to it). Tags and index operations are taken off the payload: the journal writes them to the tag
+/// streams and indexes instead.
 /// </summary>
 public sealed class EventRecords(ActorSystem system)
 {
     private readonly Serializer _serializer = system.Serialization.FindSerializerForType(typeof(Persistent));
 
-    public (byte[] Record, IImmutableSet<string> Tags) ToBinary(IPersistentRepresentation representation)
+    public StoredEvent ToBinary(IPersistentRepresentation representation)
     {
         IImmutableSet<string> tags = ImmutableHashSet<string>.Empty;
-        if (representation.Payload is Tagged tagged)
+        IReadOnlyList<IndexOperation> operations = [];
+        var payload = representation.Payload;
+        // Either wrapper may be outside the other.
+        for (var unwrapped = false; !unwrapped;)
         {
-            tags = tagged.Tags;
-            representation = representation.WithPayload(tagged.Payload);
+            switch (payload)
+            {
+                case Tagged tagged:
+                    tags = tagged.Tags;
+                    payload = tagged.Payload;
+                    break;
+                case Indexed indexed:
+                    operations = indexed.Operations;
+                    payload = indexed.Payload;
+                    break;
+                default:
+                    unwrapped = true;
+                    break;
+            }
         }
-        return (_serializer.ToBinary(representation), tags);
+        foreach (var operation in operations)
+        {
+            if (operation.Problem is { } problem)
+                throw new ArgumentException($"event {representation.SequenceNr} of {representation.PersistenceId}: {problem}");
+        }
+        if (!ReferenceEquals(payload, representation.Payload))
+            representation = representation.WithPayload(payload);
+        return new StoredEvent(representation.SequenceNr, _serializer.ToBinary(representation), tags, operations);
     }
 
     public IPersistentRepresentation FromBinary(byte[] record) =>
         (IPersistentRepresentation)_serializer.FromBinary(record, typeof(Persistent));
 }
+
+/// <summary>One event ready for the write script.</summary>
+public sealed record StoredEvent(long SequenceNr, byte[] Record, IImmutableSet<string> Tags, IReadOnlyList<IndexOperation> Operations);
