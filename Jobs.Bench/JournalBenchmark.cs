@@ -16,8 +16,13 @@ namespace Jobs.Bench;
 /// </summary>
 public static class JournalBenchmark
 {
-    public static async Task<IReadOnlyList<Figure>> RunAsync(bool quick, string? journalConfig = null)
+    public static async Task<IReadOnlyList<Figure>> RunAsync(string[] args)
     {
+        string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+        var quick = args.Contains("--quick");
+        var journalConfig = Option("--journal-config");
+        var actorCounts = (Option("--actors") ?? "1,10,100").Split(',').Select(int.Parse).ToArray();
+        var total = Option("--events") is { } count ? int.Parse(count) : quick ? 2_000 : 50_000;
         using var redis = new RedisProcess();
         var raw = redis.PipelinedRpushPerSecond(quick ? 50_000 : 500_000);
         var figures = new List<Figure> { new("redis-benchmark", "rpush-pipelined-32", 0, 0, raw) };
@@ -27,14 +32,14 @@ public static class JournalBenchmark
             akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.redis"
             akka.persistence.journal.redis.configuration-string = "{redis.ConnectionString}"
             akka.persistence.snapshot-store.redis.configuration-string = "{redis.ConnectionString}"
-            {journalConfig ?? ""}
+            {(journalConfig is null ? "" : $"akka.persistence.journal.redis {{ {journalConfig} }}")}
             """).WithFallback(JobsConfig.Embedded("persistence-redis.conf"));
         using var stats = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
         var server = stats.GetServer(stats.GetEndPoints()[0]);
         using var system = ActorSystem.Create("journal-bench", config);
-        foreach (var actors in new[] { 1, 10, 100 })
+        foreach (var actors in actorCounts)
         {
-            var perActor = (quick ? 2_000 : 50_000) / actors;
+            var perActor = total / actors;
             perActor = Math.Max(perActor, quick ? 20 : 500);
             var done = Enumerable.Range(0, actors).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
             var before = await Sample(server);
@@ -72,7 +77,7 @@ public static class JournalBenchmark
     private static string Calls(Sampled before, Sampled after, int events) =>
         string.Join(" ", after.Calls
             .Select(p => (Command: p.Key, Delta: p.Value - before.Calls.GetValueOrDefault(p.Key)))
-            .Where(c => c.Delta > 0 && c.Command != "info")
+            .Where(c => c.Delta * 1000 >= events && c.Command != "info")
             .OrderByDescending(c => c.Delta)
             .Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Command} {(double)c.Delta / events:0.###}")));
 

@@ -7,7 +7,8 @@ using Jobs.Bench;
 // dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
 //     [--via ask,http] [--peer celery] [--quick] [--node-config FILE.conf (more HOCON for every node)]
 //     [--warm-up SECONDS (default 15; 0 with --quick)]
-// dotnet run -c Release --project Jobs.Bench -- journal [--quick]
+// dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
+//     [--journal-config 'HOCON inside akka.persistence.journal.redis']
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
 {
@@ -19,7 +20,7 @@ var warmUp = TimeSpan.FromSeconds(double.Parse(Option("--warm-up", quick ? "0" :
 var figures = new List<Figure>();
 if (args.FirstOrDefault() == "journal")
 {
-    figures.AddRange(await JournalBenchmark.RunAsync(quick));
+    figures.AddRange(await JournalBenchmark.RunAsync(args));
 }
 else
 {

@@ -10,8 +10,9 @@ namespace Jobs.Actors.Persistence.Redis;
 /// plugin runs touches one Redis Cluster slot and P &gt; 1 can spread a journal over a cluster. With the
 /// default prefix <c>jobs:</c>:
 /// <code>
-/// jobs:{p}:j:{pid}       sorted set  one member per event, score = sequence number (member: see EventRecords)
-/// jobs:{p}:jh:{pid}      string      highest sequence number written; kept when events are deleted, gone on purge
+/// jobs:{p}:j:{pid}       list        the events, oldest first (element: sequence number ‖ record, see EventRecords)
+/// jobs:{p}:jh:{pid}      string      the highest sequence number, written only by a delete that removes every event
+///                                    (otherwise the last element's is the highest); gone on purge
 /// jobs:{p}:s:{pid}       sorted set  snapshots, score = sequence number (member: see RedisSnapshotStore)
 /// jobs:{p}:ids           sorted set  pid → order of first write (from jobs:{p}:idseq); offsets of PersistenceIds
 /// jobs:{p}:idseq         string      the partition's counter of first writes; never reused, so a removed pid

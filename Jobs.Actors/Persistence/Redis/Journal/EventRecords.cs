@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;
@@ -7,7 +8,8 @@ using Akka.Serialization;
 namespace Jobs.Actors.Persistence.Redis.Journal;
 
 /// <summary>
-/// An event as stored in Redis: the <see cref="Persistent"/> envelope written by Akka.Persistence's own message
+/// An event as stored in Redis, one element of its persistence id's list: the sequence number (8 bytes, big-endian,
+/// for the scripts) followed by the <see cref="Persistent"/> envelope written by Akka.Persistence's own message
 /// serializer (persistence id, sequence number, writer, timestamp, and the payload through whatever serializer
 /// is bound to it). Tags and index operations are taken off the payload: the journal writes them to the tag
 /// streams and indexes instead.
@@ -46,12 +48,16 @@ public sealed class EventRecords(ActorSystem system)
         }
         if (!ReferenceEquals(payload, representation.Payload))
             representation = representation.WithPayload(payload);
-        return new StoredEvent(representation.SequenceNr, _serializer.ToBinary(representation), tags, operations);
+        var record = _serializer.ToBinary(representation);
+        var element = new byte[8 + record.Length];
+        BinaryPrimitives.WriteInt64BigEndian(element, representation.SequenceNr);
+        record.CopyTo(element, 8);
+        return new StoredEvent(representation.SequenceNr, element, tags, operations);
     }
 
-    public IPersistentRepresentation FromBinary(byte[] record) =>
-        (IPersistentRepresentation)_serializer.FromBinary(record, typeof(Persistent));
+    public IPersistentRepresentation FromBinary(byte[] element) =>
+        (IPersistentRepresentation)_serializer.FromBinary(element[8..], typeof(Persistent));
 }
 
-/// <summary>One event ready for the write script.</summary>
-public sealed record StoredEvent(long SequenceNr, byte[] Record, IImmutableSet<string> Tags, IReadOnlyList<IndexOperation> Operations);
+/// <summary>One event ready for the write script: its list element, tags and index operations.</summary>
+public sealed record StoredEvent(long SequenceNr, byte[] Element, IImmutableSet<string> Tags, IReadOnlyList<IndexOperation> Operations);

@@ -126,7 +126,7 @@ public sealed partial class RedisJournal
             foreach (var e in events)
             {
                 _events.Add(e);
-                Bytes += e.Record.Length;
+                Bytes += e.Element.Length;
             }
         }
 
@@ -147,8 +147,7 @@ public sealed partial class RedisJournal
             int tags = 0, operations = 0;
             foreach (var e in _events)
             {
-                args.Add(e.SequenceNr);
-                args.Add(e.Record);
+                args.Add(e.Element);
                 tags += e.Tags.Count;
                 operations += e.Operations.Count;
             }
@@ -271,7 +270,7 @@ public sealed partial class RedisJournal
                 }
                 var to = Math.Min(replay.ToSequenceNr, highest);
                 if (result.Length - 1 == _op.Limit && delivered < replay.Max && next <= to)
-                    _ = journal.ReplayRestAsync(replay, partition, next, to, replay.Max - delivered, highest);
+                    _ = journal.ReplayRestAsync(replay, next, to, replay.Max - delivered, highest);
                 else
                     actor.Tell(new RecoverySuccess(highest));
             }
@@ -283,9 +282,9 @@ public sealed partial class RedisJournal
     }
 
     /// <summary>Sends one stored event (adapted) to a recovering actor; returns its sequence number.</summary>
-    private long Deliver(byte[] record, IActorRef actor)
+    private long Deliver(byte[] element, IActorRef actor)
     {
-        var representation = _records.FromBinary(record);
+        var representation = _records.FromBinary(element);
         // Old records may still carry the deleted flag (as in every Akka.NET journal).
         if (!representation.IsDeleted)
         {
@@ -296,20 +295,19 @@ public sealed partial class RedisJournal
     }
 
     /// <summary>A replay longer than the first page goes on page by page, outside the batches (like Akka's own journals).</summary>
-    private async Task ReplayRestAsync(ReplayMessages replay, int partition, long from, long to, long remaining, long highest)
+    private async Task ReplayRestAsync(ReplayMessages replay, long from, long to, long remaining, long highest)
     {
         var actor = replay.PersistentActor;
         try
         {
             var database = await _redis.DatabaseAsync().ConfigureAwait(false);
-            var key = _keys.Events(partition, replay.PersistenceId);
             while (remaining > 0 && from <= to)
             {
                 var take = (int)Math.Min(_redis.Settings.ReplayPageSize, remaining);
-                var page = await database.SortedSetRangeByScoreAsync(key, from, to, take: take).ConfigureAwait(false);
-                foreach (var record in page)
+                var (_, page) = await JournalScripts.ReadPageAsync(database, _keys, replay.PersistenceId, from, to, take).ConfigureAwait(false);
+                foreach (var element in page)
                 {
-                    from = Deliver((byte[])record!, actor) + 1;
+                    from = Deliver((byte[])element!, actor) + 1;
                     remaining--;
                 }
                 if (page.Length < take)
@@ -329,6 +327,7 @@ public sealed partial class RedisJournal
         {
             batch.Args.Add("D");
             batch.Args.Add(batch.Key(keys.Events(Partition, delete.PersistenceId)));
+            batch.Args.Add(batch.Key(keys.Highest(Partition, delete.PersistenceId)));
             batch.Args.Add(delete.ToSequenceNr);
         }
     }

@@ -32,32 +32,6 @@ public sealed class RedisReadJournal :
 {
     public const string Identifier = "akka.persistence.query.journal.redis";
 
-    /// <summary>
-    /// One page of a tag stream with its events, read server-side (no lookup per entry). KEYS[1] the tag stream;
-    /// ARGV: the partition's events prefix, the last ID read ('' = from the start), the last ID to read ('' = the
-    /// stream's newest now, '+' = no bound), the page size. Returns {last ID to read, (ID, record or '')…}; '' stands for
-    /// an event deleted or purged since. The events' keys are not in KEYS: they share the stream's hash tag, so they
-    /// are in the slot Redis Cluster routes the script to.
-    /// </summary>
-    private const string TagPageScript = """
-        #!lua flags=no-writes
-        local stream, prefix, after, last, count = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-        if last == '' then
-          local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
-          if #newest == 0 then return {'0-0'} end
-          last = newest[1][1]
-        end
-        local start = '-'
-        if after ~= '' then start = '(' .. after end
-        local out = {last}
-        for _, entry in ipairs(redis.call('XRANGE', stream, start, last, 'COUNT', count)) do
-          local fields = entry[2]
-          out[#out + 1] = entry[1]
-          out[#out + 1] = redis.call('ZRANGEBYSCORE', prefix .. fields[2], fields[4], fields[4], 'LIMIT', 0, 1)[1] or ''
-        end
-        return out
-        """;
-
     private readonly RedisPlugin _redis;
     private readonly RedisKeys _keys;
     private readonly EventRecords _records;
@@ -165,8 +139,6 @@ public sealed class RedisReadJournal :
 
     private Source<EventEnvelope, NotUsed> ByPersistenceId(string persistenceId, long fromSequenceNr, long toSequenceNr, bool live)
     {
-        var events = _keys.Events(persistenceId);
-        var highest = _keys.Highest(persistenceId);
         // A current query ends at the highest sequence number it finds with its first page.
         var start = (Next: Math.Max(1, fromSequenceNr), To: toSequenceNr, BoundKnown: live);
         return Pages<(long Next, long To, bool BoundKnown), EventEnvelope>(start, async cursor =>
@@ -174,17 +146,17 @@ public sealed class RedisReadJournal :
             if (cursor.Next > cursor.To)
                 return (cursor, null, true);
             var database = await _redis.DatabaseAsync().ConfigureAwait(false);
-            var bound = cursor.BoundKnown ? null : database.StringGetAsync(highest);
-            var page = await database.SortedSetRangeByScoreWithScoresAsync(events, cursor.Next, cursor.To, take: PageSize).ConfigureAwait(false);
-            var to = bound is null ? cursor.To : Math.Min(cursor.To, (long?)await bound.ConfigureAwait(false) ?? 0);
+            var (highest, page) = await JournalScripts.ReadPageAsync(database, _keys, persistenceId, cursor.Next, cursor.To, PageSize).ConfigureAwait(false);
+            var to = cursor.BoundKnown ? cursor.To : Math.Min(cursor.To, highest);
             var envelopes = new List<EventEnvelope>(page.Length);
             var next = cursor.Next;
-            foreach (var entry in page)
+            foreach (var element in page)
             {
-                if ((long)entry.Score > to)
+                var representation = _records.FromBinary((byte[])element!);
+                if (representation.SequenceNr > to)
                     break;
-                envelopes.Add(Envelope(new Sequence((long)entry.Score), _records.FromBinary(entry.Element!), null));
-                next = (long)entry.Score + 1;
+                envelopes.Add(Envelope(new Sequence(representation.SequenceNr), representation, null));
+                next = representation.SequenceNr + 1;
             }
             return ((next, to, true), (IReadOnlyList<EventEnvelope>)envelopes, page.Length < PageSize || next > to);
         }, live);
@@ -218,7 +190,7 @@ public sealed class RedisReadJournal :
             for (var p = 0; p < partitions; p++)
             {
                 if (!cursor.Done[p])
-                    pages[p] = database.ScriptEvaluateAsync(TagPageScript, [streams[p]],
+                    pages[p] = database.ScriptEvaluateAsync(JournalScripts.TagPage, [streams[p]],
                         [eventPrefixes[p], StreamId(cursor.After[p]), cursor.Last[p], PageSize]);
             }
             var read = new List<(long Position, int Partition, RedisValue Record)>();
