@@ -10,8 +10,9 @@ namespace Jobs.Bench;
 
 /// <summary>
 /// Events persisted per second through the Redis journal with 1, 10 and 100 persistent actors persisting one
-/// event at a time (as task entities do), next to redis-benchmark's pipelined RPUSH on the same server. Beside each
-/// rate: CPU-µs per event of this process (client side: Akka.Persistence, serialization, the Redis client) and of
+/// event at a time (as task entities do), next to redis-benchmark's pipelined RPUSH on the same server, then the same
+/// through Akka's in-memory journal (the floor of the client side; <c>--no-floor</c> leaves it out). Beside each rate:
+/// CPU-µs per event of this process (client side: Akka.Persistence, serialization, the Redis client) and of
 /// redis-server, and the Redis calls per event from <c>INFO commandstats</c>, all as deltas over the measured run.
 /// </summary>
 public static class JournalBenchmark
@@ -36,30 +37,48 @@ public static class JournalBenchmark
             """).WithFallback(JobsConfig.Embedded("persistence-redis.conf"));
         using var stats = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString + ",allowAdmin=true");
         var server = stats.GetServer(stats.GetEndPoints()[0]);
-        using var system = ActorSystem.Create("journal-bench", config);
-        foreach (var actors in actorCounts)
+        var journals = new List<(string System, Config Config)> { ("jobs-redis-journal", config) };
+        if (!args.Contains("--no-floor"))
         {
-            var perActor = total / actors;
-            perActor = Math.Max(perActor, quick ? 20 : 500);
-            var done = Enumerable.Range(0, actors).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
-            var before = await Sample(server);
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < actors; i++)
-            {
-                var signal = done[i];
-                var id = $"bench-{actors}-{i}-{Guid.NewGuid():N}";
-                system.ActorOf(Props.Create(() => new Writer(id, perActor, signal)));
-            }
-            await Task.WhenAll(done.Select(d => d.Task));
-            var seconds = clock.Elapsed.TotalSeconds;
-            var after = await Sample(server);
-            var events = actors * perActor;
-            figures.Add(new Figure("jobs-redis-journal", $"persist-{actors}-actors", events, seconds, events / seconds));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"journal persist-{actors}-actors: {events / seconds:0} events/s ({events / seconds / raw:P1} of pipelined RPUSH); CPU-µs per event: client {(after.ClientCpu - before.ClientCpu) * 1e6 / events:0.0}, redis {(after.RedisCpu - before.RedisCpu) * 1e6 / events:0.0}; Redis calls per event: {Calls(before, after, events)}"));
+            // Akka.Persistence's own in-memory journal (no serialization, no I/O): the floor the persistent actors'
+            // machinery sets on the client side, whatever the journal.
+            journals.Add(("akka-inmem-journal", ConfigurationFactory.ParseString("""akka.persistence.journal.plugin = "akka.persistence.journal.inmem" """)
+                .WithFallback(config)));
         }
-        await system.Terminate();
+        foreach (var (name, journalSystemConfig) in journals)
+        {
+            using var system = ActorSystem.Create("journal-bench", journalSystemConfig);
+            // Not measured: the first writes pay for JIT compilation and connection set-up.
+            await PersistAsync(system, 100, quick ? 5 : 200);
+            foreach (var actors in actorCounts)
+            {
+                var perActor = Math.Max(total / actors, quick ? 20 : 500);
+                var before = await Sample(server);
+                var seconds = await PersistAsync(system, actors, perActor);
+                var after = await Sample(server);
+                var events = actors * perActor;
+                figures.Add(new Figure(name, $"persist-{actors}-actors", events, seconds, events / seconds));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name} persist-{actors}-actors: {events / seconds:0} events/s ({events / seconds / raw:P1} of pipelined RPUSH); CPU-µs per event: client {(after.ClientCpu - before.ClientCpu) * 1e6 / events:0.0}, redis {(after.RedisCpu - before.RedisCpu) * 1e6 / events:0.0}; Redis calls per event: {Calls(before, after, events)}"));
+            }
+            await system.Terminate();
+        }
         return figures;
+    }
+
+    /// <summary>Starts <paramref name="actors"/> writers of <paramref name="perActor"/> events each; the seconds until all are done.</summary>
+    private static async Task<double> PersistAsync(ActorSystem system, int actors, int perActor)
+    {
+        var done = Enumerable.Range(0, actors).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < actors; i++)
+        {
+            var signal = done[i];
+            var id = $"bench-{actors}-{i}-{Guid.NewGuid():N}";
+            system.ActorOf(Props.Create(() => new Writer(id, perActor, signal)));
+        }
+        await Task.WhenAll(done.Select(d => d.Task));
+        return clock.Elapsed.TotalSeconds;
     }
 
     private sealed record Sampled(double ClientCpu, double RedisCpu, IReadOnlyDictionary<string, long> Calls);

@@ -186,40 +186,73 @@ public sealed partial class RedisJournal
                 : null);
     }
 
-    private sealed class WriteRequest(
-        WriteMessages message, IReadOnlyList<IPersistentEnvelope> envelopes, Exception?[] rejections, List<WriteOp> units, int atomicWrites, IActorRef journal)
-        : JournalRequest
+    private sealed class WriteRequest : JournalRequest
     {
-        public override IReadOnlyList<JournalOp> Ops => units;
+        private readonly WriteMessages _message;
+        private readonly IReadOnlyList<IPersistentEnvelope> _envelopes;
+        private readonly Exception?[] _rejections;
+        private readonly List<WriteOp> _units;
+        private readonly int _atomicWrites;
+        private readonly IActorRef _journal;
 
-        public override int Operations => units.Sum(u => u.Writes);
+        public WriteRequest(WriteMessages message, IReadOnlyList<IPersistentEnvelope> envelopes, Exception?[] rejections, List<WriteOp> units,
+            int atomicWrites, IActorRef journal)
+        {
+            _message = message;
+            _envelopes = envelopes;
+            _rejections = rejections;
+            _units = units;
+            _atomicWrites = atomicWrites;
+            _journal = journal;
+            foreach (var unit in units)
+            {
+                Operations += unit.Writes;
+                Bytes += unit.Bytes;
+            }
+        }
 
-        public override long Bytes => units.Sum(u => u.Bytes);
+        public override IReadOnlyList<JournalOp> Ops => _units;
+
+        public override int Operations { get; }
+
+        public override long Bytes { get; }
 
         public override void Complete(RedisJournal _)
         {
-            var actor = message.PersistentActor;
+            var actor = _message.PersistentActor;
+            var instance = _message.ActorInstanceId;
             Exception? failed = null;
-            foreach (var unit in units)
+            foreach (var unit in _units)
                 failed ??= unit.Outcome;
-            actor.Tell(failed is null ? WriteMessagesSuccessful.Instance : new WriteMessagesFailed(failed, atomicWrites), journal);
-            for (var i = 0; i < envelopes.Count; i++)
+            actor.Tell(failed is null ? WriteMessagesSuccessful.Instance : new WriteMessagesFailed(failed, _atomicWrites), _journal);
+            for (var i = 0; i < _envelopes.Count; i++)
             {
-                if (envelopes[i] is not AtomicWrite write)
+                if (_envelopes[i] is not AtomicWrite write)
                 {
-                    actor.Tell(new LoopMessageSuccess(envelopes[i].Payload, message.ActorInstanceId), envelopes[i].Sender);
+                    actor.Tell(new LoopMessageSuccess(_envelopes[i].Payload, instance), _envelopes[i].Sender);
                     continue;
                 }
-                var outcome = rejections[i] is null ? units.Find(u => u.PersistenceId == write.PersistenceId)!.Outcome : null;
+                var rejected = _rejections[i];
+                var outcome = rejected is null && failed is not null ? OutcomeOf(write.PersistenceId) : null;
                 foreach (var p in (IEnumerable<IPersistentRepresentation>)write.Payload)
                 {
-                    object answer = rejections[i] is { } rejected ? new WriteMessageRejected(p, rejected, message.ActorInstanceId)
-                        : outcome is not null ? new WriteMessageFailure(p, outcome, message.ActorInstanceId)
-                        : new WriteMessageSuccess(p, message.ActorInstanceId);
+                    object answer = rejected is not null ? new WriteMessageRejected(p, rejected, instance)
+                        : outcome is not null ? new WriteMessageFailure(p, outcome, instance)
+                        : new WriteMessageSuccess(p, instance);
                     // The writer's sender goes back with each answer: the persist handler sees it as Sender.
                     actor.Tell(answer, p.Sender);
                 }
             }
+        }
+
+        private Exception? OutcomeOf(string persistenceId)
+        {
+            foreach (var unit in _units)
+            {
+                if (unit.PersistenceId == persistenceId)
+                    return unit.Outcome;
+            }
+            return null;
         }
     }
 

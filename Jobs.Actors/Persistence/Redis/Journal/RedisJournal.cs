@@ -114,9 +114,9 @@ public sealed partial class RedisJournal : WriteJournalBase
                 for (var e = 0; e < events.Length; e++)
                 {
                     var p = representations[e];
-                    // Without the sender, as WriteJournalBase.PreparePersistentBatch does: it is not part of the event.
-                    var adapted = AdaptToJournal(p.Update(p.SequenceNr, p.PersistenceId, p.IsDeleted, ActorRefs.NoSender, p.WriterGuid).WithTimestamp(timestamp));
-                    events[e] = _records.ToBinary(adapted);
+                    // Stamped, and without the sender (as WriteJournalBase.PreparePersistentBatch does): it is not part of the event.
+                    var stamped = new Persistent(p.Payload, p.SequenceNr, p.PersistenceId, p.Manifest, p.IsDeleted, ActorRefs.NoSender, p.WriterGuid, timestamp);
+                    events[e] = _records.ToBinary(AdaptToJournal(stamped));
                 }
             }
             catch (Exception e)
@@ -124,16 +124,25 @@ public sealed partial class RedisJournal : WriteJournalBase
                 rejections[i] = e;
                 continue;
             }
-            var unit = units.Find(u => u.PersistenceId == write.PersistenceId);
-            if (unit is null)
-                units.Add(unit = new WriteOp(_keys.PartitionOf(write.PersistenceId), write.PersistenceId));
-            unit.Add(write.LowestSequenceNr, write.HighestSequenceNr, events);
+            UnitFor(units, write.PersistenceId).Add(write.LowestSequenceNr, write.HighestSequenceNr, events);
         }
         var request = new WriteRequest(message, envelopes, rejections, units, atomicWrites, Self);
         if (units.Count > 0)
             return request;
         request.Complete(this);
         return null;
+    }
+
+    private WriteOp UnitFor(List<WriteOp> units, string persistenceId)
+    {
+        foreach (var unit in units)
+        {
+            if (unit.PersistenceId == persistenceId)
+                return unit;
+        }
+        var added = new WriteOp(_keys.PartitionOf(persistenceId), persistenceId);
+        units.Add(added);
+        return added;
     }
 
     private void Accept(JournalRequest request)
@@ -173,7 +182,12 @@ public sealed partial class RedisJournal : WriteJournalBase
         {
             foreach (var op in request.Ops)
             {
-                var batch = batches.Find(b => b.Partition == op.Partition);
+                ScriptBatch? batch = null;
+                foreach (var candidate in batches)
+                {
+                    if (candidate.Partition == op.Partition)
+                        batch = candidate;
+                }
                 if (batch is null)
                     batches.Add(batch = new ScriptBatch(_keys, op.Partition, _channel));
                 batch.Add(op, _keys);
