@@ -14,9 +14,17 @@ namespace Jobs.Actors.Persistence.Redis.Journal;
 /// is bound to it). Tags and index operations are taken off the payload: the journal writes them to the tag
 /// streams and indexes instead.
 /// </summary>
-public sealed class EventRecords(ActorSystem system)
+public sealed class EventRecords
 {
-    private readonly Serializer _serializer = system.Serialization.FindSerializerForType(typeof(Persistent));
+    private readonly Serializer _serializer;
+
+    public EventRecords(ActorSystem system)
+    {
+        // Akka.Persistence binds its message serializer to Persistent when its extension loads: a read journal made
+        // before any persistent actor started would otherwise be given the default (JSON) serializer.
+        Akka.Persistence.Persistence.Instance.Apply(system);
+        _serializer = system.Serialization.FindSerializerForType(typeof(Persistent));
+    }
 
     public StoredEvent ToBinary(IPersistentRepresentation representation)
     {
