@@ -400,3 +400,32 @@ public sealed class RedisPartitionedTagQuerySpec(RedisServer redis) : TestKit(Pe
         Assert.Throws<ArgumentException>(() => Queries.CurrentEventsByTag(_tag, Offset.Sequence(5)));
     }
 }
+
+/// <summary>The indexes written with events, read back across every partition of a 4-partition journal.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisJournalIndexesSpec(RedisServer redis) : TestKit(PersistenceBackends.Redis(redis, partitions: 4))
+{
+    [Fact]
+    public async Task Index_members_written_from_every_partition_are_read_back_together()
+    {
+        var journal = Akka.Persistence.Persistence.Instance.Apply(Sys).JournalFor(null);
+        var pids = Enumerable.Range(0, 20).Select(i => $"task-{i}-{Guid.NewGuid():N}").ToArray();
+        for (var i = 0; i < pids.Length; i++)
+        {
+            var indexed = new Indexed($"event-{i}", [IndexOperation.AddToSet(JournalIndexes.Pending("3"), pids[i]),
+                IndexOperation.AddToSortedSet(JournalIndexes.Expiry, pids[i], 1000 + i)]);
+            journal.Tell(new WriteMessages([new AtomicWrite(new Persistent(indexed, 1, pids[i], string.Empty, false, ActorRefs.NoSender, "w"))], TestActor, 1));
+            ExpectMsg<WriteMessagesSuccessful>();
+            ExpectMsg<WriteMessageSuccess>();
+        }
+        Assert.True(pids.Select(pid => new RedisKeys("unused:", 4).PartitionOf(pid)).Distinct().Count() > 1);
+
+        var indexes = new RedisJournalIndexes(Sys);
+        var pending = new List<string>();
+        await foreach (var member in indexes.SetMembersAsync(JournalIndexes.Pending("3")))
+            pending.Add(member);
+        Assert.Equal(pids.Order(), pending.Order());
+        var due = await indexes.SortedSetRangeAsync(JournalIndexes.Expiry, 1004, 3);
+        Assert.Equal([(pids[0], 1000.0), (pids[1], 1001.0), (pids[2], 1002.0)], due);
+    }
+}
