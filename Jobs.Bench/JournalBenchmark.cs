@@ -49,7 +49,7 @@ public static class JournalBenchmark
         {
             using var system = ActorSystem.Create("journal-bench", journalSystemConfig);
             // Not measured: the first writes pay for JIT compilation and connection set-up.
-            await PersistAsync(system, 100, quick ? 5 : 200);
+            await PersistAsync(system, 100, quick ? 5 : 1000);
             foreach (var actors in actorCounts)
             {
                 var perActor = Math.Max(total / actors, quick ? 20 : 500);
