@@ -59,9 +59,11 @@ public sealed partial class RedisJournal : WriteJournalBase
     {
         // Said once at start; every request then fails with the same message until the journal is pointed elsewhere.
         var log = _log;
-        _redis.DatabaseAsync().ContinueWith(
-            t => log.Error(t.Exception!.InnerException, "The Redis journal cannot start: {0}", t.Exception.InnerException!.Message),
-            CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        _redis.DatabaseAsync().ContinueWith(t =>
+        {
+            if (t.Exception?.InnerException is RedisLayoutException refused)
+                log.Error(refused, "The Redis journal cannot start: {0}", refused.Message);
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
     }
 
     protected override bool Receive(object message)
@@ -170,7 +172,7 @@ public sealed partial class RedisJournal : WriteJournalBase
                 bytes += next.Bytes;
             }
             _inFlight++;
-            _ = FlushAsync(chunk, BuildScripts(chunk), Self);
+            _ = FlushAsync(chunk, Self);
         }
     }
 
@@ -196,22 +198,29 @@ public sealed partial class RedisJournal : WriteJournalBase
         return batches;
     }
 
-    private async Task FlushAsync(List<JournalRequest> chunk, List<ScriptBatch> batches, IActorRef self)
+    private async Task FlushAsync(List<JournalRequest> chunk, IActorRef self)
     {
         try
         {
-            IDatabase? database = null;
+            var connected = false;
             try
             {
-                database = await _redis.DatabaseAsync().ConfigureAwait(false);
+                // Before the first await: still on the journal's thread.
+                var batches = BuildScripts(chunk);
+                var database = await _redis.DatabaseAsync().ConfigureAwait(false);
+                connected = true;
+                await Task.WhenAll(batches.Select(batch => ExecuteAsync(database, batch))).ConfigureAwait(false);
             }
             catch (Exception e)
             {
-                foreach (var batch in batches)
-                    batch.Failed(e is RedisLayoutException ? e : new JournalUnavailableException(e));
+                // Nothing of the chunk was sent (ExecuteAsync answers its own failures).
+                var cause = connected || e is RedisLayoutException ? e : new JournalUnavailableException(e);
+                foreach (var request in chunk)
+                {
+                    foreach (var op in request.Ops)
+                        op.Failure ??= cause;
+                }
             }
-            if (database is not null)
-                await Task.WhenAll(batches.Select(batch => ExecuteAsync(database, batch))).ConfigureAwait(false);
             foreach (var request in chunk)
             {
                 try

@@ -38,6 +38,7 @@ public sealed class RedisReadJournal :
     private readonly ILoggingAdapter _log;
     private readonly object _gate = new();
     private Task? _subscription;
+    private int _warned;
     private TaskCompletionSource _changed = NewSignal();
 
     public RedisReadJournal(ExtendedActorSystem system, Config config)
@@ -69,10 +70,12 @@ public sealed class RedisReadJournal :
         try
         {
             await subscription.ConfigureAwait(false);
+            Volatile.Write(ref _warned, 0);
         }
         catch (Exception e)
         {
-            _log.Warning("Redis read journal: no notifications ({0}); live queries poll every {1} until they are back", e.Message, _redis.Settings.RefreshInterval);
+            if (Interlocked.Exchange(ref _warned, 1) == 0)
+                _log.Warning("Redis read journal: no notifications ({0}); live queries poll every {1} until they are back", e.Message, _redis.Settings.RefreshInterval);
         }
         return Volatile.Read(ref _changed).Task;
     }
