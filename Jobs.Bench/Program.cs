@@ -8,7 +8,8 @@ using Jobs.Bench;
 //     [--via ask,http] [--peer celery,bullmq] [--quick] [--node-config FILE.conf (more HOCON for every node)]
 //     [--warm-up SECONDS (default 15; 0 with --quick)]
 //     [--appendfsync everysec,always (Redis's fsync policy of the redis and cluster targets; each one given runs in turn)]
-// dotnet run -c Release --project Jobs.Bench -- journal [--quick]
+// dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
+//     [--journal-config 'HOCON inside akka.persistence.journal.redis']
 // dotnet run -c Release --project Jobs.Bench -- beat [--entries 10000] [--target redis] [--schedule daily|minute]
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
@@ -27,7 +28,7 @@ if (args.FirstOrDefault() == "beat")
 }
 if (args.FirstOrDefault() == "journal")
 {
-    figures.AddRange(await JournalBenchmark.RunAsync(quick));
+    figures.AddRange(await JournalBenchmark.RunAsync(args));
 }
 else
 {
