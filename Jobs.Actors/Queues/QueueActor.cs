@@ -27,6 +27,8 @@ public sealed class QueueActor : ReceiveActor
         Receive<ForgetTask>(Forget);
         Receive<Terminated>(t => RemoveConsumer(t.ActorRef));
         Receive<GetQueueStats>(_ => Sender.Tell(new QueueStats(_name, _waiting.Count, _byTaskId.Count - _waiting.Count, _consumers.Count)));
+        // Sharding's stop message on hand-off (one for every region; a queue has nothing to finish first).
+        Receive<Hosting.StopEntity>(_ => Context.Stop(Self));
     }
 
     public static Props Props(string name) => FactoryProps.Of(() => new QueueActor(name));
