@@ -35,6 +35,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     /// <summary>The tree is done or failed, and its outcome waits for the callbacks it fired to be acknowledged.</summary>
     private bool _outcomeWaitsForCallbacks;
 
+    private bool _skippedReask;
+
     private readonly Dictionary<string, NodeStatus> _settled = new();
     private bool _advancePending;
     private CanvasState _state;
@@ -86,7 +88,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         Command<AwaitCanvasResult>(ReplyWhenReady);
         Command<TaskResult>(OnTaskAnswer);
         Command<CommandFailed>(OnTaskRefused);
-        Command<ReaskMembers>(_ => AskMembersAgain());
+        Command<ReaskMembers>(OnReask);
         Command<AdvanceNow>(_ =>
         {
             _advancePending = false;
@@ -354,9 +356,35 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void KeepAsking()
     {
-        if (!Timers.IsTimerActive(ReaskMembers.Instance))
-            Timers.StartPeriodicTimer(ReaskMembers.Instance, ReaskMembers.Instance, _settings.ReaskInterval);
+        if (!Timers.IsTimerActive(ReaskKey))
+            ScheduleReask();
     }
+
+    private void ScheduleReask() =>
+        Timers.StartSingleTimer(ReaskKey, new ReaskMembers(Context.System.Scheduler.Now + _settings.ReaskInterval), _settings.ReaskInterval);
+
+    /// <summary>
+    /// A re-ask handled late means results are queued in the mailbox behind it: the members it would send again have
+    /// mostly finished (and left memory), so each would be started again only to repeat its result. Such a re-ask is
+    /// skipped, but never two in a row, so a lost member waits two intervals at most.
+    /// </summary>
+    private void OnReask(ReaskMembers due)
+    {
+        var late = Context.System.Scheduler.Now - due.Due;
+        if (late <= ReaskLateness || _skippedReask)
+        {
+            _skippedReask = false;
+            AskMembersAgain();
+        }
+        else
+        {
+            _skippedReask = true;
+            _log.Debug("Canvas {0}: re-ask skipped, handled {1} late", _state.CanvasId, late);
+        }
+        ScheduleReask();
+    }
+
+    private TimeSpan ReaskLateness => _settings.ReaskInterval / 10 > TimeSpan.FromSeconds(1) ? _settings.ReaskInterval / 10 : TimeSpan.FromSeconds(1);
 
     private void Finished(CanvasFinished finished)
     {
@@ -530,10 +558,9 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         public static readonly AdvanceNow Instance = new();
     }
 
-    private sealed class ReaskMembers
-    {
-        public static readonly ReaskMembers Instance = new();
-    }
+    private const string ReaskKey = "reask";
+
+    private sealed record ReaskMembers(DateTimeOffset Due);
 
     private sealed class TryRecoveryAgain
     {

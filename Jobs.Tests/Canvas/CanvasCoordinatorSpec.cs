@@ -122,10 +122,22 @@ public sealed class CanvasCoordinatorSpec : TestKit
         Scheduler.Advance(TimeSpan.FromSeconds(6));
         coordinator.Tell(Succeeded(header[0]));
         Drain(coordinator, "c-steady");
-        Scheduler.Advance(TimeSpan.FromSeconds(6));
+        Scheduler.Advance(TimeSpan.FromSeconds(4));
         // Ten seconds after the start: the two members still out are sent again (whole submissions, not just a request).
         var asked = _tasks.ReceiveN(2).Cast<SubmitTask>().Select(s => s.TaskId).ToHashSet();
         Assert.Equal(header.Skip(1).Select(s => s.TaskId).ToHashSet(), asked);
+    }
+
+    [Fact]
+    public void A_re_ask_handled_late_is_skipped_but_never_two_in_a_row()
+    {
+        var coordinator = StartChord("c-behind", out var header, 1, 2);
+        // Handled five seconds after it was due: results are queued before it, the members have likely answered.
+        Scheduler.Advance(Settings.ReaskInterval + TimeSpan.FromSeconds(5));
+        Drain(coordinator, "c-behind");
+        Assert.False(_tasks.HasMessages);
+        Scheduler.Advance(Settings.ReaskInterval + TimeSpan.FromSeconds(5));
+        Assert.Equal(header.Select(s => s.TaskId).ToHashSet(), _tasks.ReceiveN(2).Cast<SubmitTask>().Select(s => s.TaskId).ToHashSet());
     }
 
     [Fact]
