@@ -70,12 +70,14 @@ public sealed record RevokeTask(string TaskId, bool Terminate = false) : ITaskCo
 public sealed record MarkTaskStarted(string TaskId, int Retries, string Worker, IActorRef WorkerRef, DateTimeOffset StartedAt)
     : ITaskCommand;
 
+/// <summary>Travels between nodes by name, so nodes of different versions never misread an outcome.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<AttemptOutcome>))]
 public enum AttemptOutcome
 {
-    Succeeded,
-    Failed,
-    Retry,
-    Expired,
+    Succeeded = 0,
+    Failed = 1,
+    Retry = 2,
+    Expired = 3,
 }
 
 /// <summary>
