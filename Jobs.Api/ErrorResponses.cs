@@ -28,8 +28,11 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
             BadHttpRequestException { StatusCode: 413 } e => (413, new { error = e.Message }),
             BadHttpRequestException e => (e.StatusCode, new { error = e.Message }),
             TaskTooLargeException e => (413, new { error = e.Message }),
-            TaskNotAcceptedException e => (503, new { error = e.Message }),
-            AskTimeoutException => (503, new { error = "the task was not acknowledged in time: the journal or the cluster is unavailable or overloaded; it may or may not have been accepted" }),
+            // The task id makes the one safe retry possible: the same task_id again (a submission is idempotent by id).
+            TaskNotAcceptedException e => (503, Unavailable(e.Message, e.TaskId, "not-accepted")),
+            TaskOutcomeUnknownException e => (503, Unavailable(e.Message, e.TaskId, "unknown")),
+            TaskUnavailableException e => (503, Unavailable(e.Message, e.TaskId, null)),
+            AskTimeoutException => (503, new { error = "no answer in time: the journal or the cluster is unavailable or overloaded" }),
             OperationCanceledException when http.RequestAborted.IsCancellationRequested => (499, new { error = "the client closed the request" }),
             _ => (500, new { error = $"{exception.GetType().Name}: {exception.Message}" }),
         };
@@ -38,5 +41,13 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
         http.Response.StatusCode = status;
         await http.Response.WriteAsJsonAsync(body, cancellationToken);
         return true;
+    }
+
+    private static Dictionary<string, string> Unavailable(string error, string taskId, string? outcome)
+    {
+        var body = new Dictionary<string, string> { ["error"] = error, ["task-id"] = taskId };
+        if (outcome is not null)
+            body["outcome"] = outcome;
+        return body;
     }
 }

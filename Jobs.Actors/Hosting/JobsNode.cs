@@ -34,7 +34,7 @@ public sealed class JobsNode : IAsyncDisposable
         BeatEntries = beat.Entries;
         BeatDirectory = beat.Directory;
         Canvases = canvases;
-        Canvas = new CanvasClient(canvases, settings.SubmitTimeout);
+        Canvas = new CanvasClient(canvases, settings.SubmitTimeout, settings.Waits);
         Catalog = catalog;
         System = system;
         Settings = settings;
@@ -45,7 +45,7 @@ public sealed class JobsNode : IAsyncDisposable
         Hostname = hostname;
         _bodies = bodies;
         Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout, Persistence.JournalHealth.For(system),
-            DistributedPubSub.Get(system).Mediator, settings.Payload);
+            DistributedPubSub.Get(system).Mediator, settings.Payload, settings.Waits);
     }
 
     public ActorSystem System { get; }
@@ -107,14 +107,17 @@ public sealed class JobsNode : IAsyncDisposable
                 StartTaskLists(system, settings.RevokedListSize);
                 // Queues hold nothing durable, so they are not remembered: workers and entities recreate them.
                 var maxBatchBytes = settings.Payload.MaxBatchBytes;
-                queues = await sharding.StartAsync(QueueTypeName, name => QueueActor.Props(name, maxBatchBytes),
-                    ClusterShardingSettings.Create(system).WithRememberEntities(false), queueExtractor).ConfigureAwait(false);
+                var queueSharding = ClusterShardingSettings.Create(system).WithRememberEntities(false);
+                queues = await sharding.StartAsync(QueueTypeName, name => QueueActor.Props(name, maxBatchBytes), queueSharding, queueExtractor,
+                    sharding.DefaultShardAllocationStrategy(queueSharding), StopEntity.Instance).ConfigureAwait(false);
                 var entitySettings = settings.TaskEntity;
-                tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events),
-                    ClusterShardingSettings.Create(system), taskExtractor).ConfigureAwait(false);
+                var taskSharding = ClusterShardingSettings.Create(system);
+                tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events), taskSharding,
+                    taskExtractor, sharding.DefaultShardAllocationStrategy(taskSharding), StopEntity.Instance).ConfigureAwait(false);
                 var canvasSettings = settings.Canvas;
-                canvases = await sharding.StartAsync(CanvasTypeName, id => CanvasEntity.Props(id, tasks, canvasSettings),
-                    ClusterShardingSettings.Create(system), canvasExtractor).ConfigureAwait(false);
+                var canvasSharding = ClusterShardingSettings.Create(system);
+                canvases = await sharding.StartAsync(CanvasTypeName, id => CanvasEntity.Props(id, tasks, canvasSettings), canvasSharding,
+                    canvasExtractor, sharding.DefaultShardAllocationStrategy(canvasSharding), StopEntity.Instance).ConfigureAwait(false);
             }
             else
             {

@@ -34,6 +34,8 @@ public sealed class QueueActor : ReceiveActor
         Receive<ForgetTask>(Forget);
         Receive<Terminated>(t => RemoveConsumer(t.ActorRef));
         Receive<GetQueueStats>(_ => Sender.Tell(new QueueStats(_name, _waiting.Count, _consumers.Values.Sum(c => c.Leases.Count), _consumers.Count)));
+        // Sharding's stop message on hand-off (one for every region; a queue has nothing to finish first).
+        Receive<Hosting.StopEntity>(_ => Context.Stop(Self));
     }
 
     /// <summary>
