@@ -11,7 +11,7 @@ namespace Jobs.Api;
 /// </summary>
 public sealed record ApplyRequest(JsonElement? Args, JsonElement? Kwargs, TaskOptions Options)
 {
-    private static readonly string[] Known = ["args", "kwargs", "countdown", "eta", "expires", "queue", "task_id"];
+    private static readonly string[] Known = ["args", "kwargs", "countdown", "eta", "expires", "queue", "task_id", "result_expires", "ignore_result"];
 
     public static ApplyRequest Empty { get; } = new(null, null, new TaskOptions());
 
@@ -55,6 +55,19 @@ public sealed record ApplyRequest(JsonElement? Args, JsonElement? Kwargs, TaskOp
                 case "task_id":
                     if (value.ValueKind == JsonValueKind.Null) break;
                     options = options with { TaskId = Checked(field.Name, NonEmptyString(field.Name, value), Identifiers.TaskIdProblem) };
+                    break;
+                case "result_expires":
+                    if (value.ValueKind == JsonValueKind.Null) break;
+                    options = options with { ResultExpires = TimeSpan.FromSeconds(Seconds(field.Name, value)) };
+                    break;
+                case "ignore_result":
+                    if (value.ValueKind == JsonValueKind.Null) break;
+                    options = options with { IgnoreResult = value.ValueKind switch
+                    {
+                        JsonValueKind.True => true,
+                        JsonValueKind.False => false,
+                        _ => throw new BadRequestException($"'{field.Name}' must be true or false", field.Name),
+                    } };
                     break;
                 default:
                     throw new BadRequestException($"unknown field '{field.Name}'; expected one of {string.Join(", ", Known)}");

@@ -14,7 +14,9 @@ public sealed record ApplyBody(
     [property: JsonPropertyName("eta")] DateTimeOffset? Eta,
     [property: JsonPropertyName("expires")] double? Expires,
     [property: JsonPropertyName("queue")] string? Queue,
-    [property: JsonPropertyName("task_id")] string? TaskId);
+    [property: JsonPropertyName("task_id")] string? TaskId,
+    [property: JsonPropertyName("result_expires")] double? ResultExpires,
+    [property: JsonPropertyName("ignore_result")] bool? IgnoreResult);
 
 /// <summary>Celery's signature JSON (<c>Signature.from_dict</c>); chains and groups put members in <c>kwargs.tasks</c>.</summary>
 public sealed record SignatureBody(

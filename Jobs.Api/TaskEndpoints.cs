@@ -21,6 +21,8 @@ public static class TaskEndpoints
             .WithSummary("Sends a registered task and waits for its result");
         api.MapGet("/result/{id}", GetResult)
             .WithSummary("The state and result of a task; with ?timeout= waits up to that many seconds for it");
+        api.MapDelete("/result/{id}", Forget)
+            .WithSummary("Forgets a finished task's result now (Celery's AsyncResult.forget()); 409 for a task not finished");
         api.MapPost("/revoke/{id}", Revoke)
             .WithSummary("Revokes a task (persistent, cluster-wide); ?terminate=true also frees a running attempt's slot");
         api.MapGet("/info/{id}", GetInfo)
@@ -91,9 +93,29 @@ public static class TaskEndpoints
         return Results.Json(new JsonObject { ["message"] = message, ["state"] = result.State.ToCelery() });
     }
 
+    private static async Task<IResult> Forget(string id, TaskClient client, HttpContext http)
+    {
+        var forgotten = await client.ForgetAsync(PathIds.Task(id), http.RequestAborted);
+        return forgotten is ForgetRefused refused
+            ? Results.Json(new JsonObject { ["error"] = refused.State == TaskState.Pending
+                ? $"task '{id}' is not known (or its result expired already)"
+                : $"task '{id}' is {refused.State.ToCelery()}: only a finished task's result can be forgotten", ["state"] = refused.State.ToCelery() },
+                statusCode: refused.State == TaskState.Pending ? 404 : 409)
+            : Results.Json(new JsonObject { ["message"] = $"Forgot the result of '{id}'", ["state"] = "PENDING" });
+    }
+
     private static async Task<IResult> GetInfo(string id, TaskClient client, HttpContext http)
     {
         var info = await client.GetInfoAsync(PathIds.Task(id), http.RequestAborted);
+        if (info.ResultExpired)
+            return Results.Json(new JsonObject
+            {
+                ["error"] = $"The result of task '{id}' expired at {info.ResultExpires:O}",
+                ["uuid"] = info.TaskId,
+                ["state"] = "PENDING",
+                ["expired"] = true,
+                ["result_expires"] = info.ResultExpires?.ToString("O"),
+            }, statusCode: 404);
         if (info.State == TaskState.Pending)
             return Results.Json(new { error = $"Unknown task '{id}'" }, statusCode: 404);
         return Results.Json(new JsonObject
@@ -118,6 +140,7 @@ public static class TaskEndpoints
             ["exception"] = info.Error is { } error ? Repr(error) : null,
             ["traceback"] = info.Error?.Traceback,
             ["revoked_reason"] = info.RevokedReason,
+            ["result_expires"] = info.ResultExpires?.ToString("O"),
         });
     }
 

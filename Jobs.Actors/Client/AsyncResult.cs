@@ -61,6 +61,22 @@ public sealed class AsyncResult
     /// now and then (<see cref="ClientWaits.ReaskInterval"/>), so it survives the task's entity restarting or moving
     /// to another node, which forgets who waits.
     /// </summary>
+    /// <summary>
+    /// Celery's <c>forget()</c>: removes this finished task's result from the journal now; it reads PENDING after.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The task is not finished: an unfinished task is never forgotten.</exception>
+    public async Task ForgetAsync(CancellationToken cancellationToken = default)
+    {
+        switch (await _client.ForgetAsync(TaskId, cancellationToken).ConfigureAwait(false))
+        {
+            case ForgetRefused refused:
+                throw new InvalidOperationException($"task {TaskId} is {refused.State.ToCelery()}: only a finished task's result can be forgotten");
+            case TaskResult result:
+                Last = result;
+                break;
+        }
+    }
+
     public async Task<TaskResult> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         var waits = _client.Waits;

@@ -128,6 +128,22 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
     public Task<TaskResult> RevokeAsync(string taskId, bool terminate = false, CancellationToken cancellationToken = default) =>
         AskWriteAsync(new RevokeTask(taskId, terminate), $"the revoke of task {taskId}", cancellationToken);
 
+    /// <summary>
+    /// Forgets a finished task's result now (Celery's <c>forget()</c>). Answers the task's PENDING <see cref="TaskResult"/>,
+    /// or <see cref="ForgetRefused"/> for a task not finished (nothing changes).
+    /// </summary>
+    public async Task<IJobsMessage> ForgetAsync(string taskId, CancellationToken cancellationToken = default)
+    {
+        var answer = await Tasks.Ask<object>(new ForgetTaskResult(taskId), submitTimeout, cancellationToken).ConfigureAwait(false);
+        return answer switch
+        {
+            TaskResult result => result,
+            ForgetRefused refused => refused,
+            CommandFailed failed => throw new TaskUnavailableException(failed.Id, failed.Reason),
+            _ => throw new InvalidOperationException($"unexpected answer {answer.GetType().Name} to {nameof(ForgetTaskResult)}"),
+        };
+    }
+
     public Task<TaskInfo> GetInfoAsync(string taskId, CancellationToken cancellationToken = default) =>
         AskReadAsync<TaskInfo>(new GetTaskInfo(taskId), cancellationToken);
 
@@ -144,7 +160,11 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
             Routes.QueueFor(name, options.Queue),
             due,
             expires,
-            awaitResult);
+            awaitResult,
+            options.ResultExpires is { } keep && keep < TimeSpan.Zero
+                ? throw new ArgumentOutOfRangeException(nameof(options), keep, "ResultExpires must not be negative (zero keeps the result for ever)")
+                : options.ResultExpires,
+            options.IgnoreResult);
     }
 
     /// <summary>How long waits without a timeout of their own last, and how often waiters ask again.</summary>

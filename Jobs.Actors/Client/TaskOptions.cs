@@ -18,6 +18,15 @@ public sealed record TaskOptions
     /// <summary>The queue; without it the task routes decide.</summary>
     public string? Queue { get; init; }
 
+    /// <summary>
+    /// How long the result is kept once the task finished (Celery's <c>result_expires</c>); zero keeps it for ever.
+    /// Without it the task's own setting, then <c>jobs.tasks.result-expires</c>, decide.
+    /// </summary>
+    public TimeSpan? ResultExpires { get; init; }
+
+    /// <summary>Celery's <c>ignore_result</c>: the task runs durably, and its state is removed as soon as it finished.</summary>
+    public bool? IgnoreResult { get; init; }
+
     /// <summary>The id to use; a new GUID when absent. Sending an existing id again changes nothing.</summary>
     public string? TaskId { get; init; }
 }

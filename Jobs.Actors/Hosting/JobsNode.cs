@@ -72,6 +72,9 @@ public sealed class JobsNode : IAsyncDisposable
     /// <summary>The beat directory partitions' shard region.</summary>
     public IActorRef BeatDirectory { get; }
 
+    /// <summary>The retention sweeper (a proxy of the cluster singleton): answers <see cref="Retention.GetRetentionStats"/>.</summary>
+    public IActorRef Retention { get; private init; } = ActorRefs.Nobody;
+
     /// <summary>The task names the cluster's workers register (this node's own included).</summary>
     public ITaskCatalog Catalog { get; }
     public Address Address => Cluster.Get(System).SelfAddress;
@@ -126,6 +129,8 @@ public sealed class JobsNode : IAsyncDisposable
                 canvases = await sharding.StartProxyAsync(CanvasTypeName, settings.ShardRole, canvasExtractor).ConfigureAwait(false);
             }
 
+            var retention = StartRetention(system, settings, hostsShards, events);
+
             var beat = await StartBeatAsync(system, sharding, settings, hostsShards, tasks, events).ConfigureAwait(false);
 
             system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
@@ -158,7 +163,10 @@ public sealed class JobsNode : IAsyncDisposable
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
             var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);
-            var node = new JobsNode(system, settings, tasks, queues, canvases, worker, registry, hostname, bodies, catalog, beat);
+            var node = new JobsNode(system, settings, tasks, queues, canvases, worker, registry, hostname, bodies, catalog, beat)
+            {
+                Retention = retention,
+            };
             if (hostsShards && registry is not null)
                 await BeatDeploy.ApplyAsync(node.Beat, StaticSchedule.Load(system.Settings.Config, registry), registry, beat.Settings.ApplyTimeout,
                     Akka.Event.Logging.GetLogger(system, "beat")).ConfigureAwait(false);
@@ -194,6 +202,26 @@ public sealed class JobsNode : IAsyncDisposable
         entries = await sharding.StartAsync(BeatTypeName, name => BeatEntity.Props(name, tasks, directory, beatSettings, settings.Routes, events),
             shardSettings, entryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
         return new BeatRegions(entries, directory, beatSettings);
+    }
+
+    /// <summary>
+    /// Every node with the shard role purges (a forget) through its <see cref="Retention.ResultPurger"/>; one of them runs
+    /// the sweeper. Every node reaches the sweeper through a proxy, for its stats.
+    /// </summary>
+    private static IActorRef StartRetention(ActorSystem system, JobsSettings settings, bool hostsShards, IActorRef events)
+    {
+        var retention = Jobs.Actors.Retention.RetentionSettings.Create(system.Settings.Config);
+        if (hostsShards)
+        {
+            var journal = Jobs.Actors.Retention.IJournalRetention.For(system, retention);
+            system.ActorOf(Jobs.Actors.Retention.ResultPurger.Props(journal, events), Jobs.Actors.Retention.ResultPurger.Name);
+            if (retention.Enabled)
+                system.ActorOf(Akka.Cluster.Tools.Singleton.ClusterSingletonManager.Props(Jobs.Actors.Retention.ResultSweeper.Props(journal, retention, events),
+                    PoisonPill.Instance, Akka.Cluster.Tools.Singleton.ClusterSingletonManagerSettings.Create(system).WithRole(settings.ShardRole)),
+                    Jobs.Actors.Retention.ResultSweeper.Name);
+        }
+        return system.ActorOf(Akka.Cluster.Tools.Singleton.ClusterSingletonProxy.Props("/user/" + Jobs.Actors.Retention.ResultSweeper.Name,
+            Akka.Cluster.Tools.Singleton.ClusterSingletonProxySettings.Create(system).WithRole(settings.ShardRole)), Jobs.Actors.Retention.ResultSweeper.Name + "-proxy");
     }
 
     private sealed record BeatRegions(IActorRef Entries, IActorRef Directory, BeatSettings Settings);

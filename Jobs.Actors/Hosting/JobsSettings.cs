@@ -51,6 +51,7 @@ public sealed record JobsSettings(
                 jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5)))
             {
                 AttemptCheckInterval = jobs.GetTimeSpan("tasks.attempt-check-interval", TimeSpan.FromMinutes(1)),
+                ResultExpires = jobs.GetTimeSpan("tasks.result-expires", TimeSpan.FromDays(1)),
             },
             Canvas: new Canvas.CanvasSettings(
                 taskRoutes,

@@ -125,6 +125,22 @@ public sealed class TaskIndex : IDisposable
         return fresh;
     }
 
+    /// <summary>Drops these tasks and their events: their results expired from the journal.</summary>
+    public void Forget(IReadOnlyList<string> uuids)
+    {
+        using var transaction = _connection.BeginTransaction();
+        using var command = _connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM events WHERE uuid = $uuid; DELETE FROM tasks WHERE uuid = $uuid;";
+        var uuid = command.Parameters.Add("$uuid", SqliteType.Text);
+        foreach (var id in uuids)
+        {
+            uuid.Value = id;
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+
     /// <summary>Drops the oldest finished tasks (and their events) beyond the maximum, a hundredth of it at a time at most.</summary>
     private void Prune(SqliteTransaction transaction)
     {

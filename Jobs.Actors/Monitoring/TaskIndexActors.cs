@@ -19,6 +19,37 @@ public sealed class TaskIndexWriter : ReceiveActor
         _metrics = metrics;
         Receive<WriteTaskEvents>(Write);
         Receive<GetIndexOffset>(get => Sender.Tell(new IndexOffset(_index.Offset(get.Stream))));
+        Receive<Retention.TasksExpired>(Forget);
+    }
+
+    /// <summary>
+    /// Tasks purged in the last minutes: a journal page read before their purge may reach this writer after it, and
+    /// must not bring them back into the index.
+    /// </summary>
+    private readonly Dictionary<string, DateTime> _expired = new(StringComparer.Ordinal);
+
+    private static readonly TimeSpan ExpiredMemory = TimeSpan.FromMinutes(10);
+    private DateTime _lastPrune = DateTime.UtcNow;
+
+    private void Forget(Retention.TasksExpired expired)
+    {
+        var now = DateTime.UtcNow;
+        if (now - _lastPrune > TimeSpan.FromMinutes(1))
+        {
+            foreach (var old in _expired.Where(e => now - e.Value > ExpiredMemory).Select(e => e.Key).ToArray())
+                _expired.Remove(old);
+            _lastPrune = now;
+        }
+        foreach (var id in expired.TaskIds)
+            _expired[id] = now;
+        try
+        {
+            _index.Forget(expired.TaskIds);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            _log.Error("Task index: {0} expired tasks were not removed: {1}", expired.TaskIds.Count, e.Message);
+        }
     }
 
     public static Props Props(MonitoringSettings settings, TaskMetrics metrics) =>
@@ -30,6 +61,8 @@ public sealed class TaskIndexWriter : ReceiveActor
     /// </summary>
     private void Write(WriteTaskEvents write)
     {
+        if (_expired.Count > 0)
+            write = write with { Events = write.Events.Where(e => !_expired.ContainsKey(e.Uuid)).ToArray() };
         try
         {
             foreach (var fresh in _index.Write(write.Events, write.Stream, write.Offset))

@@ -49,6 +49,8 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
             foreach (var subscriber in _subscribers)
                 subscriber.Tell(tick);
         });
+        // Expired results leave the index too, so the dashboard and the journal agree.
+        Receive<Retention.TasksExpired>(expired => _writer.Tell(expired));
         Receive<FlushPending>(_ => Flush());
         Receive<SweepDue>(_ => SweepJournal());
         Receive<JournalSwept>(OnSwept);
@@ -96,6 +98,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         var mediator = DistributedPubSub.Get(Context.System).Mediator;
         mediator.Tell(new Subscribe(MonitoringTopics.Tasks, Self));
         mediator.Tell(new Subscribe(MonitoringTopics.Workers, Self));
+        mediator.Tell(new Subscribe(Retention.RetentionTopics.Expired, Self));
         mediator.Tell(new Subscribe(Beat.BeatTopics.Events, Self));
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));

@@ -41,12 +41,15 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private bool _leaveOnceAnswered;
 
+    /// <summary>Who asked to forget the result while its purge runs.</summary>
+    private readonly List<IActorRef> _forgetting = new();
+
     public TaskEntity(string taskId, IActorRef queues, TaskEntitySettings settings, IActorRef? events)
     {
         _queues = queues;
         _settings = settings;
         _events = events;
-        _state = TaskEntityState.Empty(taskId);
+        _state = TaskEntityState.Empty(taskId, settings.ResultExpires);
         PersistenceId = PersistenceIdOf(taskId);
         // A task never snapshots (a handful of events is its whole life), so recovery skips asking the snapshot store:
         // one journal round trip fewer for every task started.
@@ -60,8 +63,10 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         });
 
         Command<SubmitTask>(Submit);
-        Command<GetTaskResult>(_ => Sender.Tell(_state.ToResult()));
-        Command<GetTaskInfo>(_ => Sender.Tell(_state.ToInfo()));
+        Command<GetTaskResult>(_ => Sender.Tell(_state.ToResult(Now)));
+        Command<GetTaskInfo>(_ => Sender.Tell(_state.ToInfo(Now)));
+        Command<ForgetTaskResult>(_ => Forget());
+        Command<Retention.ResultsPurged>(OnPurged);
         Command<AwaitTaskResult>(_ => ReplyWhenReady(Sender));
         Command<TaskEnqueued>(_ => OnEnqueued());
         Command<MarkTaskStarted>(OnStarted);
@@ -120,12 +125,13 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             ReplyWhenReady(replyTo);
         }
         else
-            replyTo.Tell(_state.ToResult());
+            replyTo.Tell(_state.ToResult(Now));
     }
 
+    /// <summary>An expired result is waited on like an unknown task, as in Celery (its state is gone).</summary>
     private void ReplyWhenReady(IActorRef waiter)
     {
-        if (_state.IsReady)
+        if (_state.IsReady && !_state.IsResultExpired(Now))
         {
             waiter.Tell(_state.ToResult());
             return;
@@ -163,7 +169,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         var events = _state.Decide(revoke, Now);
         if (events.Count == 0)
         {
-            Sender.Tell(_state.ToResult());
+            Sender.Tell(_state.ToResult(Now));
             return;
         }
         var replyTo = Sender;
@@ -249,6 +255,36 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             return;
         _log.Warning("Task {0}: attempt {1} was lost on its way to a worker; enqueuing it again", _state.TaskId, _state.Retries + 1);
         Enqueue();
+    }
+
+    // Retention (issue 17). Expiry itself needs nothing here: the final event carries its result's expiry, the journal's
+    // expiry index is written with it, reads of an expired result answer PENDING, and a finished task never writes
+    // again, so the sweeper may purge it even while it is in memory. A forget purges at once, through the node's purger.
+
+    private void Forget()
+    {
+        if (!_state.IsReady)
+        {
+            Sender.Tell(new ForgetRefused(_state.TaskId, _state.State));
+            return;
+        }
+        if (_forgetting.Count == 0)
+            Context.ActorSelection(Retention.ResultPurger.Path).Tell(new Retention.PurgeResults([PersistenceId]));
+        _forgetting.Add(Sender);
+        if (!_state.IsResultExpired(Now))
+            _state = _state with { ResultExpiresAt = Now };
+    }
+
+    private void OnPurged(Retention.ResultsPurged purged)
+    {
+        object answer = purged.Failure is null
+            ? new TaskResult(_state.TaskId, TaskState.Pending)
+            : new CommandFailed(_state.TaskId, $"the result of task {_state.TaskId} may not have been forgotten: {purged.Failure}");
+        foreach (var requester in _forgetting)
+            requester.Tell(answer);
+        _forgetting.Clear();
+        if (purged.Failure is null && _waiters.Count == 0)
+            Passivate();
     }
 
     private void PersistAndContinue(IReadOnlyList<ITaskEvent> events)
@@ -474,6 +510,9 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
 
 public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan EnqueueConfirmTimeout)
 {
+    /// <summary>How long a finished result is kept when neither call nor task says (<c>jobs.tasks.result-expires</c>); zero: for ever.</summary>
+    public TimeSpan ResultExpires { get; init; } = TimeSpan.FromDays(1);
+
     /// <summary>How often a started attempt with no report asks its worker whether it still runs (<c>jobs.tasks.attempt-check-interval</c>).</summary>
     public TimeSpan AttemptCheckInterval { get; init; } = TimeSpan.FromMinutes(1);
 }

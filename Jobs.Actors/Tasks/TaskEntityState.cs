@@ -26,7 +26,39 @@ public sealed record TaskEntityState
     public TaskError? Error { get; init; }
     public string? RevokedReason { get; init; }
 
+    /// <summary>The call's retention (from <see cref="TaskReceived"/>); null leaves it to the task definition and the node.</summary>
+    public TimeSpan? CallResultExpires { get; init; }
+
+    public bool? CallIgnoreResult { get; init; }
+
+    /// <summary>The node's <c>jobs.tasks.result-expires</c>: what a result is kept for when neither call nor task says.</summary>
+    public TimeSpan DefaultResultExpires { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>When the finished task's result expires (journaled with its final event); null: never.</summary>
+    public DateTimeOffset? ResultExpiresAt { get; init; }
+
     public static TaskEntityState Empty(string taskId) => new() { TaskId = taskId };
+
+    public static TaskEntityState Empty(string taskId, TimeSpan defaultResultExpires) =>
+        new() { TaskId = taskId, DefaultResultExpires = defaultResultExpires };
+
+    /// <summary>
+    /// A finished result past its expiry: read as PENDING (as Celery reads an expired result) until the sweeper purges
+    /// it. Unfinished tasks never expire.
+    /// </summary>
+    public bool IsResultExpired(DateTimeOffset now) => IsReady && ResultExpiresAt is { } at && at <= now;
+
+    /// <summary>
+    /// Celery's precedence: the call's option, then the task's, then the node's; <c>ignore_result</c> expires the result as
+    /// it is stored; an expiry of zero keeps it for ever.
+    /// </summary>
+    public DateTimeOffset? ResultExpiryFor(DateTimeOffset finished, TimeSpan? taskResultExpires = null, bool? taskIgnoreResult = null)
+    {
+        if (CallIgnoreResult ?? taskIgnoreResult ?? false)
+            return finished;
+        var keep = CallResultExpires ?? taskResultExpires ?? DefaultResultExpires;
+        return keep > TimeSpan.Zero ? finished + keep : null;
+    }
 
     public bool IsKnown => State != TaskState.Pending;
 
@@ -43,7 +75,7 @@ public sealed record TaskEntityState
         if (IsKnown)
             return [];
         return [new TaskReceived(command.TaskId, command.Name, command.Args, command.Kwargs, command.Queue,
-            command.DueAt, command.ExpiresAt, now)];
+            command.DueAt, command.ExpiresAt, now, command.ResultExpires, command.IgnoreResult)];
     }
 
     /// <summary>
@@ -53,26 +85,28 @@ public sealed record TaskEntityState
     {
         if (!IsKnown || IsReady || command.Retries != Retries)
             return [];
+        var expiresAt = ResultExpiryFor(now, command.ResultExpires, command.IgnoreResult);
         return command.Outcome switch
         {
             AttemptOutcome.Succeeded => [new TaskSucceeded(TaskId, command.Result ?? NullJson, command.Worker,
-                command.StartedAt, command.Runtime, now)],
+                command.StartedAt, command.Runtime, now, expiresAt)],
             AttemptOutcome.Failed => [new TaskFailed(TaskId, command.Error ?? UnknownError, command.Worker,
-                command.StartedAt, command.Runtime, now)],
+                command.StartedAt, command.Runtime, now, expiresAt)],
             AttemptOutcome.Retry => [new TaskRetried(TaskId, Retries + 1, now.AddSeconds(command.RetryCountdown),
                 command.Error ?? UnknownError, command.Worker, now)],
-            AttemptOutcome.Expired => [new TaskRevoked(TaskId, RevocationReasons.Expired, now)],
+            AttemptOutcome.Expired => [new TaskRevoked(TaskId, RevocationReasons.Expired, now, expiresAt)],
             _ => throw new ArgumentOutOfRangeException(nameof(command), command.Outcome, "unknown attempt outcome"),
         };
     }
 
     /// <summary>Revoking is remembered even for an id not submitted yet; a finished task stays as it is.</summary>
     public IReadOnlyList<ITaskEvent> Decide(RevokeTask command, DateTimeOffset now) =>
-        IsReady ? [] : [new TaskRevoked(TaskId, command.Terminate ? RevocationReasons.Terminated : RevocationReasons.Revoked, now)];
+        IsReady ? [] : [new TaskRevoked(TaskId, command.Terminate ? RevocationReasons.Terminated : RevocationReasons.Revoked, now,
+            ResultExpiryFor(now))];
 
     /// <summary>A task not started by its <c>expires</c> time is revoked without running, as in Celery.</summary>
     public IReadOnlyList<ITaskEvent> DecideExpiry(DateTimeOffset now) =>
-        IsExpired(now) ? [new TaskRevoked(TaskId, RevocationReasons.Expired, now)] : [];
+        IsExpired(now) ? [new TaskRevoked(TaskId, RevocationReasons.Expired, now, ResultExpiryFor(now))] : [];
 
     public TaskEntityState Apply(ITaskEvent @event) => @event switch
     {
@@ -86,6 +120,8 @@ public sealed record TaskEntityState
             ReceivedAt = e.Timestamp,
             DueAt = e.DueAt,
             ExpiresAt = e.ExpiresAt,
+            CallResultExpires = e.ResultExpires,
+            CallIgnoreResult = e.IgnoreResult,
         },
         TaskRetried e => this with
         {
@@ -105,6 +141,7 @@ public sealed record TaskEntityState
             StartedAt = e.StartedAt,
             Runtime = e.Runtime,
             FinishedAt = e.Timestamp,
+            ResultExpiresAt = e.ResultExpiresAt,
         },
         TaskFailed e => this with
         {
@@ -114,8 +151,9 @@ public sealed record TaskEntityState
             StartedAt = e.StartedAt ?? StartedAt,
             Runtime = e.Runtime,
             FinishedAt = e.Timestamp,
+            ResultExpiresAt = e.ResultExpiresAt,
         },
-        TaskRevoked e => this with { State = TaskState.Revoked, RevokedReason = e.Reason, FinishedAt = e.Timestamp },
+        TaskRevoked e => this with { State = TaskState.Revoked, RevokedReason = e.Reason, FinishedAt = e.Timestamp, ResultExpiresAt = e.ResultExpiresAt },
         _ => throw new ArgumentOutOfRangeException(nameof(@event), @event.GetType().Name, "unknown task event"),
     };
 
@@ -131,8 +169,15 @@ public sealed record TaskEntityState
 
     public TaskResult ToResult() => new(TaskId, State, Result, Error, Name, Retries, FinishedAt);
 
-    public TaskInfo ToInfo() => new(TaskId, State, Name, Args, Kwargs, Queue, Retries, ReceivedAt, DueAt, ExpiresAt,
-        StartedAt, FinishedAt, Runtime, Worker, Result, Error, RevokedReason);
+    /// <summary>What a reader sees at <paramref name="now"/>: an expired result reads as PENDING.</summary>
+    public TaskResult ToResult(DateTimeOffset now) => IsResultExpired(now) ? new TaskResult(TaskId, TaskState.Pending) : ToResult();
+
+    /// <summary>An expired result says only that it expired, and when.</summary>
+    public TaskInfo ToInfo(DateTimeOffset now) => IsResultExpired(now)
+        ? new TaskInfo(TaskId, TaskState.Pending, Name, null, null, Queue, Retries, ReceivedAt, null, null, null, FinishedAt, null, null, null, null,
+            null, ResultExpiresAt, ResultExpired: true)
+        : new TaskInfo(TaskId, State, Name, Args, Kwargs, Queue, Retries, ReceivedAt, DueAt, ExpiresAt,
+            StartedAt, FinishedAt, Runtime, Worker, Result, Error, RevokedReason, ResultExpiresAt);
 
     private static readonly JsonElement NullJson = JsonDocument.Parse("null").RootElement.Clone();
 

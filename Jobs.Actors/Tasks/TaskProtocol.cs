@@ -34,7 +34,8 @@ public sealed record TaskError(string Type, string Message, string Traceback) : 
 /// Accepts a task. Replied to with a <see cref="TaskResult"/> once <see cref="TaskReceived"/> is journaled
 /// (or, with <see cref="AwaitResult"/>, once the task is ready), or with a <see cref="CommandFailed"/> when the
 /// journal did not confirm the write. Submitting an id that already exists changes nothing and answers its current
-/// state, so a client may safely resend after a timeout.
+/// state, so a client may safely resend after a timeout. <see cref="ResultExpires"/> and <see cref="IgnoreResult"/> are
+/// the call's retention (Celery's <c>result_expires</c>, <c>ignore_result</c>); null leaves it to the task and the node.
 /// </summary>
 public sealed record SubmitTask(
     string TaskId,
@@ -44,10 +45,22 @@ public sealed record SubmitTask(
     string Queue,
     DateTimeOffset? DueAt = null,
     DateTimeOffset? ExpiresAt = null,
-    bool AwaitResult = false) : ITaskCommand;
+    bool AwaitResult = false,
+    TimeSpan? ResultExpires = null,
+    bool? IgnoreResult = null) : ITaskCommand;
 
-/// <summary>Answers the task's <see cref="TaskResult"/> now; an unknown id is PENDING, as in Celery.</summary>
+/// <summary>Answers the task's <see cref="TaskResult"/> now; an unknown id (or an expired result) is PENDING, as in Celery.</summary>
 public sealed record GetTaskResult(string TaskId) : ITaskCommand;
+
+/// <summary>
+/// Celery's <c>AsyncResult.forget()</c>: a finished task's journal is purged now. Answered, once purged, with its
+/// <see cref="TaskResult"/> (PENDING); for a task not finished with <see cref="ForgetRefused"/> (an unfinished task is
+/// never forgotten); with <see cref="CommandFailed"/> when the purge failed (the result may remain; asking again is safe).
+/// </summary>
+public sealed record ForgetTaskResult(string TaskId) : ITaskCommand;
+
+/// <summary>The task is not finished (or not known), so its result cannot be forgotten; nothing changed.</summary>
+public sealed record ForgetRefused(string TaskId, TaskState State) : IJobsMessage;
 
 /// <summary>
 /// Answers the task's <see cref="TaskResult"/> once it is ready. Waiting is by message, never polling. The waiter is
@@ -84,7 +97,8 @@ public enum AttemptOutcome
 /// A worker finished an attempt. <see cref="Retries"/> names the attempt, so the report of a stale delivery
 /// (a re-run after a worker was presumed dead) cannot overwrite a newer one; the first terminal report wins.
 /// Answered with <see cref="AttemptRecorded"/> once journaled (or at once when it changes nothing); the worker
-/// sends it again until then, so a lost report is not a task STARTED for ever.
+/// sends it again until then, so a lost report is not a task STARTED for ever. <see cref="ResultExpires"/> and
+/// <see cref="IgnoreResult"/> are the task definition's (<see cref="JobsTaskAttribute"/>); a call's own win.
 /// </summary>
 public sealed record CompleteAttempt(
     string TaskId,
@@ -95,7 +109,9 @@ public sealed record CompleteAttempt(
     double Runtime,
     JsonElement? Result = null,
     TaskError? Error = null,
-    double RetryCountdown = 0) : ITaskCommand;
+    double RetryCountdown = 0,
+    TimeSpan? ResultExpires = null,
+    bool? IgnoreResult = null) : ITaskCommand;
 
 // The entity <-> worker hop after MarkTaskStarted: the report is acknowledged, and a started attempt with no report
 // is checked with its worker, because a worker that is alive but lost the attempt never fires DeathWatch.
@@ -130,19 +146,31 @@ public sealed record TaskReceived(
     string Queue,
     DateTimeOffset? DueAt,
     DateTimeOffset? ExpiresAt,
-    DateTimeOffset Timestamp) : ITaskEvent;
+    DateTimeOffset Timestamp,
+    TimeSpan? ResultExpires = null,
+    bool? IgnoreResult = null) : ITaskEvent;
+
+/// <summary>
+/// A finished task's event: after <see cref="ResultExpiresAt"/> its result is gone (null: kept for ever). The journal's
+/// expiry index is written from it in the same write (<c>Retention.TaskEventAdapters</c>).
+/// </summary>
+public interface ITaskFinished : ITaskEvent
+{
+    DateTimeOffset? ResultExpiresAt { get; }
+}
 
 /// <summary>An attempt failed and attempt number <see cref="Retries"/> + 1 is due at <see cref="DueAt"/>.</summary>
 public sealed record TaskRetried(string TaskId, int Retries, DateTimeOffset DueAt, TaskError Error, string Worker, DateTimeOffset Timestamp)
     : ITaskEvent;
 
-public sealed record TaskSucceeded(string TaskId, JsonElement Result, string Worker, DateTimeOffset StartedAt, double Runtime, DateTimeOffset Timestamp)
-    : ITaskEvent;
+public sealed record TaskSucceeded(string TaskId, JsonElement Result, string Worker, DateTimeOffset StartedAt, double Runtime, DateTimeOffset Timestamp,
+    DateTimeOffset? ResultExpiresAt = null) : ITaskFinished;
 
-public sealed record TaskFailed(string TaskId, TaskError Error, string? Worker, DateTimeOffset? StartedAt, double? Runtime, DateTimeOffset Timestamp)
-    : ITaskEvent;
+public sealed record TaskFailed(string TaskId, TaskError Error, string? Worker, DateTimeOffset? StartedAt, double? Runtime, DateTimeOffset Timestamp,
+    DateTimeOffset? ResultExpiresAt = null) : ITaskFinished;
 
-public sealed record TaskRevoked(string TaskId, string Reason, DateTimeOffset Timestamp) : ITaskEvent;
+public sealed record TaskRevoked(string TaskId, string Reason, DateTimeOffset Timestamp, DateTimeOffset? ResultExpiresAt = null) : ITaskFinished;
+
 
 /// <summary>
 /// The answer to a command that was not carried out: its write was not confirmed by the journal, or its entity stopped
@@ -185,4 +213,6 @@ public sealed record TaskInfo(
     string? Worker,
     JsonElement? Result,
     TaskError? Error,
-    string? RevokedReason) : IJobsMessage;
+    string? RevokedReason,
+    DateTimeOffset? ResultExpires = null,
+    bool ResultExpired = false) : IJobsMessage;

@@ -344,7 +344,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         var error = new TaskError("TimeLimitExceeded", $"{attempt.Task.Name} exceeded its time limit of {limit.Limit.TotalSeconds:0.###} s",
             $"TimeLimitExceeded: the attempt was ended after {limit.Limit.TotalSeconds:0.###} s on {_settings.Hostname}");
         _counters.Count(AttemptOutcome.Failed);
-        SendReport(new CompleteAttempt(attempt.Task.TaskId, attempt.Task.Retries, AttemptOutcome.Failed, _settings.Hostname,
+        SendReport(attempt.Task.Name, new CompleteAttempt(attempt.Task.TaskId, attempt.Task.Retries, AttemptOutcome.Failed, _settings.Hostname,
             attempt.StartedAt, limit.Limit.TotalSeconds, Error: error));
         Abandon(attempt);
     }
@@ -459,7 +459,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         JsonElement? result = null, TaskError? error = null, double countdown = 0)
     {
         _counters.Count(outcome);
-        SendReport(new CompleteAttempt(task.TaskId, task.Retries, outcome, _settings.Hostname, startedAt, runtime,
+        SendReport(task.Name, new CompleteAttempt(task.TaskId, task.Retries, outcome, _settings.Hostname, startedAt, runtime,
             result, error is null ? null : Bounded(error), countdown));
         if (outcome == AttemptOutcome.Failed && error is not null)
             _log.Error("Task {0}[{1}] raised unexpected: {2}: {3}", task.Name, task.TaskId, error.Type, error.Message);
@@ -467,8 +467,11 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     }
 
     /// <summary>Kept until the entity acknowledges it, and sent again every reconcile interval until then.</summary>
-    private void SendReport(CompleteAttempt report)
+    private void SendReport(string name, CompleteAttempt report)
     {
+        // The task's own retention ([JobsTask(ResultExpires, IgnoreResult)]) is known here, where its code is.
+        if (_registry.TryGet(name, out var definition) && (definition.ResultExpires is not null || definition.IgnoreResult))
+            report = report with { ResultExpires = definition.ResultExpires, IgnoreResult = definition.IgnoreResult ? true : null };
         _unacknowledged[new LeaseId(report.TaskId, report.Retries)] = new UnacknowledgedReport(report, Stopwatch.GetTimestamp());
         _tasks.Tell(report);
     }

@@ -162,6 +162,12 @@ public sealed class NodeProcess : IAsyncDisposable
         return ((int)response.StatusCode, await ReadAsync(response));
     }
 
+    public async Task<(int Status, JsonNode? Body)> DeleteAsync(string path)
+    {
+        using var response = await Http!.DeleteAsync(path);
+        return ((int)response.StatusCode, await ReadAsync(response));
+    }
+
     private static async Task<JsonNode?> ReadAsync(HttpResponseMessage response)
     {
         var text = await response.Content.ReadAsStringAsync();

@@ -46,6 +46,15 @@ public sealed class JobsTaskAttribute : Attribute
     /// <summary>Seconds after which the attempt fails with TimeLimitExceeded; 0 = none.</summary>
     public double TimeLimit { get; init; }
 
+    /// <summary>
+    /// Seconds a finished task's result is kept (Celery's <c>result_expires</c>, per task); 0 keeps it for ever; negative
+    /// (the default) leaves it to <c>jobs.tasks.result-expires</c>. A call's <c>result_expires</c> wins.
+    /// </summary>
+    public double ResultExpires { get; init; } = -1;
+
+    /// <summary>Celery's <c>ignore_result</c>: the task runs durably, and its state is removed as soon as it finished.</summary>
+    public bool IgnoreResult { get; init; }
+
     /// <summary>At most this many attempts per worker: "10/s", "100/m", "1000/h"; "0" is none, as in Celery.</summary>
     public string? RateLimit { get; init; }
 }

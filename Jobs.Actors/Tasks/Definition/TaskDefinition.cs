@@ -46,6 +46,12 @@ public sealed class TaskDefinition
         RateLimit = Workers.RateLimit.Parse(attribute.RateLimit ?? "0");
         SoftTimeLimit = attribute.SoftTimeLimit > 0 ? TimeSpan.FromSeconds(attribute.SoftTimeLimit) : null;
         TimeLimit = attribute.TimeLimit > 0 ? TimeSpan.FromSeconds(attribute.TimeLimit) : null;
+        ResultExpires = attribute.ResultExpires switch
+        {
+            < 0 => null,
+            var seconds => TimeSpan.FromSeconds(seconds),
+        };
+        IgnoreResult = attribute.IgnoreResult;
         Retry = new RetryPolicy(attribute.MaxRetries, TimeSpan.FromSeconds(attribute.DefaultRetryDelay), attribute.AutoRetryFor,
             attribute.RetryBackoff, TimeSpan.FromSeconds(attribute.RetryBackoffMax), attribute.RetryJitter);
 
@@ -68,6 +74,11 @@ public sealed class TaskDefinition
     public string? Queue { get; }
     public TimeSpan? SoftTimeLimit { get; }
     public TimeSpan? TimeLimit { get; }
+
+    /// <summary>How long its results are kept; null: the node's <c>jobs.tasks.result-expires</c>; zero: for ever.</summary>
+    public TimeSpan? ResultExpires { get; }
+
+    public bool IgnoreResult { get; }
     /// <summary>Checked by the registry; null when there is none (or it is 0, as in Celery).</summary>
     public Workers.RateLimit? RateLimit { get; }
 

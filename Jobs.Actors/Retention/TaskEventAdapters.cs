@@ -1,0 +1,67 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using Akka.Persistence.Journal;
+using Jobs.Actors.Monitoring;
+using Jobs.Actors.Persistence;
+using Jobs.Actors.Tasks;
+
+namespace Jobs.Actors.Retention;
+
+/// <summary>
+/// What a journaled event adds to the expiry index: a finished task's (or canvas's) persistence id and the time its
+/// result expires. Written with the event, in the same atomic write, so the index is as durable as the result and a
+/// crash can leave neither a result without its entry nor an entry without its result.
+/// </summary>
+public static class ExpiryEntries
+{
+    public static (string PersistenceId, DateTimeOffset Due)? Of(object journaled) => journaled switch
+    {
+        ITaskFinished { ResultExpiresAt: { } due } finished => (TaskEntity.PersistenceIdOf(finished.TaskId), due),
+        _ => null,
+    };
+
+    /// <summary>
+    /// On SQLite the index is a tag, "expiry:" and the due time in epoch milliseconds, zero-padded so that the tags
+    /// table's index on tag orders them by time; the sweeper reads a range of it.
+    /// </summary>
+    public const string TagPrefix = "expiry:";
+
+    public static string Tag(DateTimeOffset due) =>
+        TagPrefix + Math.Max(0, due.ToUnixTimeMilliseconds()).ToString("D15", CultureInfo.InvariantCulture);
+
+    public static double Score(DateTimeOffset due) => due.ToUnixTimeMilliseconds();
+}
+
+/// <summary>The SQLite journal's adapter for task events: the monitor's "task" tag, and a finished task's expiry tag.</summary>
+public sealed class SqlTaskEventAdapter : IWriteEventAdapter
+{
+    private static readonly IImmutableSet<string> TaskTags = ImmutableHashSet.Create(TaskEventTagger.Tag);
+
+    public string Manifest(object evt) => string.Empty;
+
+    public object ToJournal(object evt) =>
+        ExpiryEntries.Of(evt) is { } entry ? new Tagged(evt, TaskTags.Add(ExpiryEntries.Tag(entry.Due))) : new Tagged(evt, TaskTags);
+}
+
+/// <summary>
+/// The Redis journal's adapter for task events: the monitor's "task" tag, and a finished task's expiry entry in the
+/// journal's <see cref="JournalIndexes.Expiry"/> sorted set (a tag per due time would be a stream key per millisecond).
+/// </summary>
+public sealed class RedisTaskEventAdapter : IWriteEventAdapter
+{
+    private static readonly IImmutableSet<string> TaskTags = ImmutableHashSet.Create(TaskEventTagger.Tag);
+
+    public string Manifest(object evt) => string.Empty;
+
+    public object ToJournal(object evt)
+    {
+        var tagged = new Tagged(evt, TaskTags);
+        return IndexOperationsOf(evt) is { Count: > 0 } operations ? new Indexed(tagged, operations) : tagged;
+    }
+
+    /// <summary>Every index a task event changes; other indexes kept with task events join this list.</summary>
+    public static IReadOnlyList<IndexOperation> IndexOperationsOf(object evt) =>
+        ExpiryEntries.Of(evt) is { } entry
+            ? [IndexOperation.AddToSortedSet(JournalIndexes.Expiry, entry.PersistenceId, ExpiryEntries.Score(entry.Due))]
+            : [];
+}
