@@ -6,6 +6,7 @@ using Akka.Cluster;
 using Jobs.Actors.Client;
 using Jobs.Actors.Hosting;
 using Jobs.Actors.Monitoring;
+using Jobs.Actors.Retention;
 using Jobs.Actors.Queues;
 using Jobs.Actors.Tasks;
 using Jobs.Actors.Workers;
@@ -258,6 +259,7 @@ public static class MonitoringEndpoints
         text.AppendLine("# TYPE jobs_http_waiting_requests gauge");
         text.Append("jobs_http_waiting_requests ").Append(limits.Waiting).Append('\n');
         deadLetters.WriteTo(text);
+        await WriteRetentionAsync(node, text, cancel);
 
         var state = Cluster.Get(node.System).State;
         text.AppendLine("# HELP jobs_cluster_members Cluster members as this node sees them, by status.");
@@ -268,6 +270,33 @@ public static class MonitoringEndpoints
         text.AppendLine("# TYPE jobs_cluster_unreachable_members gauge");
         text.Append("jobs_cluster_unreachable_members ").Append(state.Unreachable.Count).Append('\n');
         return Results.Text(text.ToString(), "text/plain; version=0.0.4; charset=utf-8");
+    }
+
+    /// <summary>The retention sweeper's counters (README "Retention"); left out while no sweeper answers.</summary>
+    private static async Task WriteRetentionAsync(JobsNode node, StringBuilder text, CancellationToken cancel)
+    {
+        RetentionStats stats;
+        try
+        {
+            stats = await node.Retention.Ask<RetentionStats>(GetRetentionStats.Instance, TimeSpan.FromSeconds(2), cancel);
+        }
+        catch (AskTimeoutException)
+        {
+            return;
+        }
+        text.AppendLine("# HELP jobs_retention_purged_total Expired results (persistence ids) the sweeper purged since it started.");
+        text.AppendLine("# TYPE jobs_retention_purged_total counter");
+        text.Append("jobs_retention_purged_total ").Append(stats.Purged).Append('\n');
+        text.AppendLine("# HELP jobs_retention_sweeps_total Sweeps run, and those that failed.");
+        text.AppendLine("# TYPE jobs_retention_sweeps_total counter");
+        text.Append("jobs_retention_sweeps_total ").Append(stats.Sweeps).Append('\n');
+        text.Append("jobs_retention_failed_sweeps_total ").Append(stats.FailedSweeps).Append('\n');
+        text.AppendLine("# HELP jobs_retention_due At least this many results were still due when the last sweep stopped (0: it caught up).");
+        text.AppendLine("# TYPE jobs_retention_due gauge");
+        text.Append("jobs_retention_due ").Append(stats.Due).Append('\n');
+        text.AppendLine("# HELP jobs_retention_last_sweep_seconds When the last sweep ended, Unix seconds.");
+        text.AppendLine("# TYPE jobs_retention_last_sweep_seconds gauge");
+        text.Append("jobs_retention_last_sweep_seconds ").Append(stats.LastSweep is { } last ? last.ToUnixTimeMilliseconds() / 1000.0 : 0).Append('\n');
     }
 
     /// <summary>

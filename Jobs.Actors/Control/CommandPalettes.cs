@@ -200,14 +200,39 @@ public sealed class CommandPalettes(ActorSystem system)
         return result;
     }
 
-    private async Task<JsonNode> StatsAsync() => ByWorker(await Workers.WorkersAsync().ConfigureAwait(false), stats =>
-        JsonSerializer.SerializeToNode(new
+    private async Task<JsonNode> StatsAsync()
+    {
+        var workers = Workers.WorkersAsync();
+        var retention = RetentionAsync();
+        var sweeper = await retention.ConfigureAwait(false);
+        return ByWorker(await workers.ConfigureAwait(false), stats =>
+            JsonSerializer.SerializeToNode(new
+            {
+                concurrency = stats.Concurrency, prefetch = stats.Prefetch, queues = stats.Queues,
+                active = stats.Active.Count, reserved = stats.Reserved.Count,
+                processed = stats.Succeeded + stats.Failed, succeeded = stats.Succeeded, failed = stats.Failed,
+                retried = stats.Retried, uptime = Math.Round(stats.Uptime, 1),
+                // The cluster's one sweeper: the same figures under every worker.
+                retention = sweeper is null ? null : new
+                {
+                    purged = sweeper.Purged, sweeps = sweeper.Sweeps, failed_sweeps = sweeper.FailedSweeps,
+                    last_sweep = sweeper.LastSweep?.ToString("O"), last_batch = sweeper.LastBatch, due = sweeper.Due,
+                },
+            })!);
+    }
+
+    /// <summary>The sweeper's figures, or null when it does not answer in time (none runs, or it is moving).</summary>
+    private async Task<Retention.RetentionStats?> RetentionAsync()
+    {
+        try
         {
-            concurrency = stats.Concurrency, prefetch = stats.Prefetch, queues = stats.Queues,
-            active = stats.Active.Count, reserved = stats.Reserved.Count,
-            processed = stats.Succeeded + stats.Failed, succeeded = stats.Succeeded, failed = stats.Failed,
-            retried = stats.Retried, uptime = Math.Round(stats.Uptime, 1),
-        })!);
+            return await Node.Retention.Ask<Retention.RetentionStats>(Retention.GetRetentionStats.Instance, TimeSpan.FromSeconds(2)).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>
     /// Tasks waiting for a countdown, eta or retry are live entities that announce themselves to their node's

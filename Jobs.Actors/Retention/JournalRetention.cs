@@ -21,13 +21,13 @@ public interface IJournalRetention
     /// <summary>Gives storage back (Redis: trims tag streams; SQLite: incremental vacuum); returns what it did.</summary>
     Task<string> MaintainAsync(DateTimeOffset now);
 
-    /// <summary>The one for the node's journal (<c>jobs.persistence.journal</c>).</summary>
+    /// <summary>The one for the node's journal (<c>akka.persistence.journal.plugin</c>, set from <c>jobs.persistence.journal</c>).</summary>
     public static IJournalRetention For(ActorSystem system, RetentionSettings settings)
     {
         var config = system.Settings.Config;
-        return config.GetString("jobs.persistence.journal", "sqlite") switch
+        return config.GetString("akka.persistence.journal.plugin", "") switch
         {
-            "redis" => new RedisJournalRetention(system, settings),
+            "akka.persistence.journal.redis" => new RedisJournalRetention(system, settings),
             _ => new SqliteJournalRetention(config.GetString("jobs.persistence.sqlite.path", "./data/jobs.db"), settings),
         };
     }

@@ -162,6 +162,52 @@ public abstract class ReadJournalConformanceSpec(Config config, string readJourn
         AssertTagOrder([(_pid, 3L), (_pid + "-b", 1L), (_pid + "-b", 2L)], rest);
     }
 
+    // Retention's purge (issue 17): a persistence id removed whole, through the journal's IJournalRetention.
+
+    private void Purge(string pid) =>
+        Jobs.Actors.Retention.IJournalRetention.For(Sys, Jobs.Actors.Retention.RetentionSettings.Create(Sys.Settings.Config))
+            .PurgeAsync([pid]).Wait(Wait);
+
+    [Fact]
+    public async Task A_purged_id_leaves_current_persistence_ids_and_its_events_leave_every_query()
+    {
+        Write(_pid, 1, 3, tagged: true);
+        Write(_pid + "-b", 1, 2, tagged: true);
+        Purge(_pid);
+        var ids = await All(((ICurrentPersistenceIdsQuery)Queries).CurrentPersistenceIds());
+        Assert.DoesNotContain(_pid, ids);
+        Assert.Contains(_pid + "-b", ids);
+        Assert.Empty(await All(((ICurrentEventsByPersistenceIdQuery)Queries).CurrentEventsByPersistenceId(_pid, 0, long.MaxValue)));
+        var tagged = await All(((ICurrentEventsByTagQuery)Queries).CurrentEventsByTag(_tag, Offset.NoOffset()), TimeSpan.FromSeconds(30));
+        AssertTagOrder([(_pid + "-b", 1L), (_pid + "-b", 2L)], tagged);
+    }
+
+    [Fact]
+    public async Task An_offset_read_before_a_purge_resumes_without_losing_later_events()
+    {
+        Write(_pid, 1, 3, tagged: true);
+        var query = (ICurrentEventsByTagQuery)Queries;
+        var first = (await All(query.CurrentEventsByTag(_tag, Offset.NoOffset())))[0];
+        Purge(_pid);
+        Write(_pid + "-b", 1, 2, tagged: true);
+        var rest = await All(query.CurrentEventsByTag(_tag, first.Offset), TimeSpan.FromSeconds(30));
+        AssertTagOrder([(_pid + "-b", 1L), (_pid + "-b", 2L)], rest);
+    }
+
+    [Fact]
+    public async Task A_purged_id_is_new_again_its_highest_zero_and_its_next_write_number_one()
+    {
+        Write(_pid, 1, 3, tagged: true);
+        Purge(_pid);
+        Purge(_pid);
+        var probe = CreateTestProbe();
+        Journal.Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, _pid, probe.Ref));
+        Assert.Equal(0, probe.ExpectMsg<RecoverySuccess>().HighestSequenceNr);
+        Write(_pid, 1, 1, tagged: true);
+        var events = await All(((ICurrentEventsByPersistenceIdQuery)Queries).CurrentEventsByPersistenceId(_pid, 0, long.MaxValue));
+        Assert.Equal([1L], events.Select(e => e.SequenceNr));
+    }
+
     [Fact]
     public async Task Current_events_by_tag_end_at_the_end_the_journal_had_when_they_started()
     {

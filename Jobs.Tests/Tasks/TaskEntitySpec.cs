@@ -288,7 +288,7 @@ public sealed class TaskEntitySpec : TestKit
         Scheduler.Advance(TimeSpan.FromSeconds(10));
         entity.Tell(new GetTaskResult("t13"));
         Assert.Equal(TaskState.Started, ExpectMsg<TaskResult>().State);
-        entity.Tell(Succeeded("t13"));
+        entity.Tell(Succeeded("t13"), _worker.Ref);
         entity.Tell(new AwaitTaskResult("t13"));
         Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
         Assert.DoesNotContain(JournalOf("t13"), e => e is TaskRevoked);
