@@ -544,7 +544,11 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         _settings.Routes.QueueFor(submission.Task, submission.Queue),
         submission.Countdown is { } seconds ? DateTimeOffset.UtcNow.AddSeconds(seconds) : null,
         null,
-        submission.AwaitResult);
+        submission.AwaitResult,
+        // A member's result must outlive its canvas (the coordinator may ask for it again), and canvases do not
+        // expire yet (issue 17's canvas part is open): members are kept. Callbacks fired and forgotten expire as tasks.
+        ResultExpires: submission.AwaitResult ? TimeSpan.Zero : null,
+        IgnoreResult: submission.AwaitResult ? false : null);
 
     private enum TreeSnapshot
     {
