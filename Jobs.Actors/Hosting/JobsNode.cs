@@ -13,13 +13,13 @@ using Jobs.Actors.Workers;
 namespace Jobs.Actors.Hosting;
 
 /// <summary>
-/// One ActorJobs node: the actor system, the task and queue shard regions (or proxies on nodes without the
-/// shard role), the worker when the node has task code, and a <see cref="TaskClient"/>.
+/// One ActorJobs node: the actor system, the task and canvas shard regions (or proxies on nodes without the
+/// shard role), the node's queue partitions (<see cref="QueueHost"/>), the worker when the node has task code, and a
+/// <see cref="TaskClient"/>.
 /// </summary>
 public sealed class JobsNode : IAsyncDisposable
 {
     public const string TaskTypeName = "task";
-    public const string QueueTypeName = "queue";
     public const string CanvasTypeName = "canvas";
 
     private readonly BodyScheduler? _bodies;
@@ -45,6 +45,8 @@ public sealed class JobsNode : IAsyncDisposable
     public ActorSystem System { get; }
     public JobsSettings Settings { get; }
     public IActorRef Tasks { get; }
+
+    /// <summary>This node's <see cref="QueueHost"/>: queue commands for its partitions, and cluster-wide queue figures.</summary>
     public IActorRef Queues { get; }
     public IActorRef? Worker { get; }
     public TaskRegistry? Registry { get; }
@@ -82,18 +84,16 @@ public sealed class JobsNode : IAsyncDisposable
             var hostsShards = cluster.SelfRoles.Contains(settings.ShardRole);
             var sharding = ClusterSharding.Get(system);
             var events = DistributedPubSub.Get(system).Mediator;
-            var queueExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as IQueueCommand)?.Queue);
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
             var canvasExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ICanvasCommand)?.CanvasId);
-            IActorRef queues, tasks, canvases;
+            // Every node's queues are local partitions under its own host, started before the node joins so that other
+            // nodes find it as soon as they see the node Up; nodes without shards hold none and only ask.
+            var queues = system.ActorOf(QueueHost.Props(settings.QueuePartitions, hostsShards, settings.ShardRole), QueueHost.Name);
+            IActorRef tasks, canvases;
             if (hostsShards)
             {
                 StartTaskLists(system, settings.RevokedListSize);
-                // Queues hold nothing durable, so they are not remembered: workers and entities recreate them.
-                var maxBatchBytes = settings.Payload.MaxBatchBytes;
-                queues = await sharding.StartAsync(QueueTypeName, name => QueueActor.Props(name, maxBatchBytes),
-                    ClusterShardingSettings.Create(system).WithRememberEntities(false), queueExtractor).ConfigureAwait(false);
                 var entitySettings = settings.TaskEntity;
                 tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events),
                     ClusterShardingSettings.Create(system), taskExtractor).ConfigureAwait(false);
@@ -103,7 +103,6 @@ public sealed class JobsNode : IAsyncDisposable
             }
             else
             {
-                queues = await sharding.StartProxyAsync(QueueTypeName, settings.ShardRole, queueExtractor).ConfigureAwait(false);
                 tasks = await sharding.StartProxyAsync(TaskTypeName, settings.ShardRole, taskExtractor).ConfigureAwait(false);
                 canvases = await sharding.StartProxyAsync(CanvasTypeName, settings.ShardRole, canvasExtractor).ConfigureAwait(false);
             }
