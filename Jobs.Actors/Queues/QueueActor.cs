@@ -522,12 +522,12 @@ public sealed class QueueActor : ReceiveActor, IWithTimers
     {
         if (Sender.Equals(Self))
             return;
-        var known = _lenders.ContainsKey(Sender);
-        var lender = LenderOf(Sender);
-        if (known)
-            return;
+        // Always answered: the sender may not know this partition even when this one knows it (an answer was lost).
         if (!available.Answer)
             Sender.Tell(new PartitionAvailable(_name, Answer: true));
+        if (_lenders.ContainsKey(Sender))
+            return;
+        var lender = LenderOf(Sender);
         if (Hunger().Credit > 0)
             SendBorrow(lender);
     }
@@ -598,12 +598,19 @@ public sealed class QueueActor : ReceiveActor, IWithTimers
         _toFind.Add(entry);
     }
 
+    /// <summary>In rounds of at most <see cref="MaxFindRound"/> attempts, so a recovery of many tasks never outgrows a remoting frame.</summary>
     private void SendFinds()
     {
-        if (_toFind.Count == 0)
-            return;
-        var round = new FindRound(++_lastRound, _toFind.ToArray(), _peers.Count);
+        for (var start = 0; start < _toFind.Count; start += MaxFindRound)
+            SendFindRound(_toFind.GetRange(start, Math.Min(MaxFindRound, _toFind.Count - start)).ToArray());
         _toFind.Clear();
+    }
+
+    private const int MaxFindRound = 1000;
+
+    private void SendFindRound(Entry[] entries)
+    {
+        var round = new FindRound(++_lastRound, entries, _peers.Count);
         _rounds[round.Id] = round;
         if (round.Asked == 0)
         {

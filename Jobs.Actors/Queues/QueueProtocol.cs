@@ -114,7 +114,7 @@ public sealed record Borrow(string Queue, int Credit, int Idle, IReadOnlyList<Le
 /// <summary>
 /// A partition of this queue is on the sender's node (sent through each other node's host when it starts, when a node joins,
 /// and every sync interval): the receiving partition learns it as a peer to borrow from, borrows at once if its workers
-/// wait, and answers once (<see cref="Answer"/>) so that the sender learns it too.
+/// wait, and answers (<see cref="Answer"/>, never answered itself) so that the sender learns it too.
 /// </summary>
 public sealed record PartitionAvailable(string Queue, bool Answer = false) : IQueueCommand;
 
