@@ -7,6 +7,10 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # The dashboard specs drive Debian's Chromium through Playwright; Playwright never downloads a browser of its own.
 [ -x "${JOBS_CHROMIUM:-/usr/bin/chromium}" ] || need+=(chromium)
+# Schedule entries read cron expressions in IANA time zones (Europe/Berlin, America/New_York) from the system's tzdata.
+[ -f /usr/share/zoneinfo/Europe/Berlin ] || need+=(tzdata)
+# The chaos spec puts each node in a network namespace of its own (`ip netns`), and falls back to loopback without it.
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if [ ${#need[@]} -gt 0 ]; then
   echo "Installing ${need[*]} ..."
   export DEBIAN_FRONTEND=noninteractive

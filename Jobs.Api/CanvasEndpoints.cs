@@ -50,7 +50,15 @@ public static class CanvasEndpoints
         {
             throw new BadRequestException(e.Message);
         }
-        var handle = await canvas.ApplyAsync(root, http.RequestAborted);
+        CanvasHandle handle;
+        try
+        {
+            handle = await canvas.ApplyAsync(root, http.RequestAborted);
+        }
+        catch (InvalidCanvasException e)
+        {
+            throw new BadRequestException(e.Message);
+        }
         var callbacks = Callbacks(handle.Root!);
         var children = handle.Root!.Nodes().Where(n => n.Kind == SignatureKind.Task && !callbacks.Contains(n));
         var count = 0;

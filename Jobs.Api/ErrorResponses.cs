@@ -15,6 +15,9 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
         var (status, body) = exception switch
         {
             BadRequestException e => (400, (object)new { error = e.Message, parameter = e.Parameter }),
+            Jobs.Actors.Beat.InvalidEntryException e => (400, new { error = e.Field.Length > 0 ? $"{e.Field}: {e.Message}" : e.Message, field = e.Field }),
+            Jobs.Actors.Beat.EntryRejectedException { NotFound: true } e => (404, new { error = e.Message, field = e.Field }),
+            Jobs.Actors.Beat.EntryRejectedException e => (400, new { error = $"{e.Field}: {e.Message}", field = e.Field }),
             UnknownTaskException e => (404, new { error = e.Message, task = e.TaskName }),
             Jobs.Actors.Control.UnknownNameException e => (404, new { error = e.Message }),
             Jobs.Actors.Control.NoReplyException e => (504, new { error = e.Message }),
@@ -25,8 +28,11 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
             BadHttpRequestException { StatusCode: 413 } e => (413, new { error = e.Message }),
             BadHttpRequestException e => (e.StatusCode, new { error = e.Message }),
             TaskTooLargeException e => (413, new { error = e.Message }),
-            TaskNotAcceptedException e => (503, new { error = e.Message }),
-            AskTimeoutException => (503, new { error = "the task was not acknowledged in time: the journal or the cluster is unavailable or overloaded; it may or may not have been accepted" }),
+            // The task id makes the one safe retry possible: the same task_id again (a submission is idempotent by id).
+            TaskNotAcceptedException e => (503, Unavailable(e.Message, e.TaskId, "not-accepted")),
+            TaskOutcomeUnknownException e => (503, Unavailable(e.Message, e.TaskId, "unknown")),
+            TaskUnavailableException e => (503, Unavailable(e.Message, e.TaskId, null)),
+            AskTimeoutException => (503, new { error = "no answer in time: the journal or the cluster is unavailable or overloaded" }),
             OperationCanceledException when http.RequestAborted.IsCancellationRequested => (499, new { error = "the client closed the request" }),
             _ => (500, new { error = $"{exception.GetType().Name}: {exception.Message}" }),
         };
@@ -35,5 +41,13 @@ public sealed class ErrorResponses(ILogger<ErrorResponses> log) : IExceptionHand
         http.Response.StatusCode = status;
         await http.Response.WriteAsJsonAsync(body, cancellationToken);
         return true;
+    }
+
+    private static Dictionary<string, string> Unavailable(string error, string taskId, string? outcome)
+    {
+        var body = new Dictionary<string, string> { ["error"] = error, ["task-id"] = taskId };
+        if (outcome is not null)
+            body["outcome"] = outcome;
+        return body;
     }
 }

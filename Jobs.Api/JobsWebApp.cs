@@ -38,6 +38,7 @@ public static class JobsWebApp
         builder.Services.AddSingleton(node.Client);
         builder.Services.AddSingleton(node.Canvas);
         builder.Services.AddSingleton(node.Catalog);
+        builder.Services.AddSingleton(node.Beat);
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(new RequestLimits(settings));
         // Every node that serves HTTP keeps its own monitor (task index, workers, live events).
@@ -58,6 +59,7 @@ public static class JobsWebApp
         app.MapCanvasEndpoints();
         app.MapWorkerEndpoints();
         app.MapMonitoringEndpoints();
+        app.MapScheduleEndpoints();
         app.MapDashboard();
         return app;
     }

@@ -223,6 +223,7 @@ public static class MonitoringEndpoints
         var cancel = http.RequestAborted;
         var text = new StringBuilder();
         monitor.Metrics.WriteTo(text);
+        monitor.BeatMetrics.WriteTo(text);
 
         var counts = await monitor.Ref.Ask<TaskCounts>(GetTaskCounts.Instance, AskTimeout, cancel);
         text.AppendLine("# HELP jobs_task_index_tasks Tasks in this node's task index, by task name and current state.");

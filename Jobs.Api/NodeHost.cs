@@ -46,8 +46,11 @@ public static class NodeHost
             if (open.Count > 0 && !options.Insecure)
                 throw new OptionException($"refusing to serve {open[0]}; give --insecure to do it anyway");
             registry = tasks?.Invoke(options);
+            // HOCON and [Periodic] entries are checked before anything starts: a bad one stops the node, naming it.
+            Jobs.Actors.Beat.StaticSchedule.Load(config, registry);
         }
-        catch (Exception e) when (e is OptionException or ArgumentException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException)
+        catch (Exception e) when (e is OptionException or ArgumentException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException
+                                      or BadImageFormatException or Jobs.Actors.Beat.BeatScheduleException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;
@@ -68,6 +71,11 @@ public static class NodeHost
         {
             if (started is not null)
                 await started.DisposeAsync();
+            if (e is Jobs.Actors.Beat.BeatScheduleException)
+            {
+                await Console.Error.WriteLineAsync($"error: {e.Message}");
+                return 2;
+            }
             if (e is not NodeNotUpException)
                 throw;
             await Console.Error.WriteLineAsync($"error: {e.Message}");

@@ -34,9 +34,10 @@ public sealed class BenchTarget : IAsyncDisposable
     public string? Redis => _redis?.ConnectionString;
 
     /// <param name="nodeConfig">More HOCON for every node (e.g. to compare settings), or null.</param>
-    public static async Task<BenchTarget> StartAsync(string target, string? nodeConfig = null)
+    /// <param name="appendFsync">Redis's fsync policy for the redis and cluster targets: everysec or always.</param>
+    public static async Task<BenchTarget> StartAsync(string target, string? nodeConfig = null, string appendFsync = "everysec")
     {
-        var redis = target is "redis" or "cluster" ? new RedisProcess() : null;
+        var redis = target is "redis" or "cluster" ? new RedisProcess(appendFsync) : null;
         var bench = new BenchTarget(target, redis);
         var config = Path.Combine(bench._dir, "bench.conf");
         await File.WriteAllTextAsync(config, LargeCanvases + (nodeConfig is null ? "" : "\n" + await File.ReadAllTextAsync(nodeConfig)));

@@ -7,7 +7,10 @@ using Jobs.Bench;
 // dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
 //     [--via ask,http] [--peer celery,bullmq] [--quick] [--node-config FILE.conf (more HOCON for every node)]
 //     [--warm-up SECONDS (default 15; 0 with --quick)]
-// dotnet run -c Release --project Jobs.Bench -- journal [--quick]
+//     [--appendfsync everysec,always (Redis's fsync policy of the redis and cluster targets; each one given runs in turn)]
+// dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
+//     [--journal-config 'HOCON inside akka.persistence.journal.redis']
+// dotnet run -c Release --project Jobs.Bench -- beat [--entries 10000] [--target redis] [--schedule daily|minute]
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
 {
@@ -17,18 +20,26 @@ string[] Option(string name, string defaults)
 
 var warmUp = TimeSpan.FromSeconds(double.Parse(Option("--warm-up", quick ? "0" : "15")[0], CultureInfo.InvariantCulture));
 var figures = new List<Figure>();
+if (args.FirstOrDefault() == "beat")
+{
+    await BeatBenchmark.RunAsync(Option("--target", "redis")[0], int.Parse(Option("--entries", "10000")[0], CultureInfo.InvariantCulture),
+        Option("--schedule", "daily")[0]);
+    return;
+}
 if (args.FirstOrDefault() == "journal")
 {
-    figures.AddRange(await JournalBenchmark.RunAsync(quick));
+    figures.AddRange(await JournalBenchmark.RunAsync(args));
 }
 else
 {
     var workloads = Option("--workload", "W1,W2,W3,W4");
+    var fsyncPolicies = Option("--appendfsync", "everysec");
     foreach (var target in Option("--target", "standalone,redis,cluster"))
+    foreach (var appendFsync in target == "standalone" ? ["everysec"] : fsyncPolicies)
     {
         if (target is not ("standalone" or "redis" or "cluster"))
             throw new ArgumentException($"unknown target '{target}'; known: standalone, redis, cluster");
-        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault());
+        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault(), appendFsync);
         foreach (var via in Option("--via", "ask,http"))
         {
             await using IBenchClient client = via switch
@@ -37,7 +48,8 @@ else
                 "http" => new HttpBenchClient(bench.HttpPort),
                 _ => throw new ArgumentException($"unknown --via '{via}'; known: ask, http"),
             };
-            var system = $"actorjobs-{target}-{via}";
+            // The default policy keeps the names every earlier run used; another one is named.
+            var system = appendFsync == "everysec" ? $"actorjobs-{target}-{via}" : $"actorjobs-{target}-{via}-{appendFsync}";
             await Workloads.WarmUpAsync(client, warmUp);
             foreach (var workload in workloads)
             {

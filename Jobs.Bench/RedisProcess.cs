@@ -4,14 +4,19 @@ using System.Net.Sockets;
 
 namespace Jobs.Bench;
 
-/// <summary>A redis-server of the benchmark's own, on a free loopback port with AOF everysec, stopped by PID.</summary>
+/// <summary>
+/// A redis-server of the benchmark's own, on a free loopback port with AOF on, stopped by PID. <c>everysec</c> (Redis's
+/// default and ours) fsyncs once a second; <c>always</c> fsyncs before every reply.
+/// </summary>
 public sealed class RedisProcess : IDisposable
 {
     private readonly Process _process;
     private readonly string _dir;
 
-    public RedisProcess()
+    public RedisProcess(string appendFsync = "everysec")
     {
+        if (appendFsync is not ("everysec" or "always"))
+            throw new ArgumentException($"appendfsync must be everysec or always, not '{appendFsync}'", nameof(appendFsync));
         using (var listener = new TcpListener(IPAddress.Loopback, 0))
         {
             listener.Start();
@@ -19,7 +24,7 @@ public sealed class RedisProcess : IDisposable
         }
         _dir = Directory.CreateTempSubdirectory("jobs-bench-redis-").FullName;
         var info = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", _dir, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec" })
+        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--dir", _dir, "--save", "", "--appendonly", "yes", "--appendfsync", appendFsync })
             info.ArgumentList.Add(arg);
         _process = Process.Start(info)!;
         _process.BeginOutputReadLine();

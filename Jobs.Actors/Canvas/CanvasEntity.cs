@@ -1,6 +1,9 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.Persistence;
+using Jobs.Actors.Hosting;
+using Jobs.Actors.Persistence;
 using Jobs.Actors.Tasks;
 
 namespace Jobs.Actors.Canvas;
@@ -9,7 +12,9 @@ namespace Jobs.Actors.Canvas;
 /// The coordinator of one chain, group or chord (persisted as <c>canvas-{id}</c>, sharded by id): it sends the
 /// member tasks whose inputs are known, counts their results as messages — each journaled once, by task id —
 /// and finishes when the tree is done or fails. No polling of a result backend, no counters in Redis: a
-/// restarted coordinator re-evaluates the tree from its journal and asks its running members again.
+/// restarted coordinator re-evaluates the tree from its journal and asks its running members again. Members and
+/// callbacks are sent again (their submissions are idempotent by id) until each member has answered its result and
+/// each callback its acknowledgement, so a refused or lost submission only delays the canvas.
 /// </summary>
 public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
 {
@@ -17,12 +22,31 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     private readonly CanvasSettings _settings;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<IActorRef, AwaitCanvasResult> _waiters = new();
+
+    /// <summary>Every task this incarnation sent, members and callbacks: a re-evaluation does not build them again.</summary>
     private readonly HashSet<string> _sent = new();
-    private int _inFlight;
+
+    /// <summary>Members sent and not finished (at most <see cref="CanvasSettings.MaxInFlight"/>): sent again until they answer.</summary>
+    private readonly Dictionary<string, SubmitTask> _awaiting = new();
+
+    /// <summary>Callbacks sent and not yet acknowledged by their task (journaled there): sent again until they are.</summary>
+    private readonly Dictionary<string, SubmitTask> _unacknowledged = new();
+
+    /// <summary>The tree is done or failed, and its outcome waits for the callbacks it fired to be acknowledged.</summary>
+    private bool _outcomeWaitsForCallbacks;
+
+    private bool _skippedReask;
+
     private readonly Dictionary<string, NodeStatus> _settled = new();
     private bool _advancePending;
     private CanvasState _state;
     private int _eventsSinceSnapshot;
+
+    /// <summary>Who started the canvas, while its <see cref="CanvasStarted"/> is being written: told if it is not stored.</summary>
+    private IActorRef? _startedBy;
+
+    /// <summary>This coordinator asked its shard to passivate it; the shard's <see cref="StopEntity"/> follows.</summary>
+    private bool _passivating;
 
     /// <summary>Where <see cref="CanvasStarted"/> was journaled: the tree's snapshot is written at that sequence number.</summary>
     private long _treeSequenceNr;
@@ -62,26 +86,34 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         Command<GetCanvasResult>(get => Sender.Tell(_state.ToResult(get.MembersOffset, get.MembersLimit)));
         Command<GetCanvasTree>(_ => Sender.Tell(new CanvasTree(_state.CanvasId, _state.Root, _state.ToResult())));
         Command<AwaitCanvasResult>(ReplyWhenReady);
-        Command<TaskResult>(OnMemberResult);
-        Command<ReaskMembers>(_ => AskMembersAgain());
+        Command<TaskResult>(OnTaskAnswer);
+        Command<CommandFailed>(OnTaskRefused);
+        Command<ReaskMembers>(OnReask);
         Command<AdvanceNow>(_ =>
         {
             _advancePending = false;
             Advance();
         });
-        Command<Terminated>(t => _waiters.Remove(t.ActorRef));
+        Command<Terminated>(t =>
+        {
+            _waiters.Remove(t.ActorRef);
+            SetPassivation();
+        });
         Command<SaveSnapshotSuccess>(Saved);
         Command<SaveSnapshotFailure>(failure =>
         {
             if (IsTree(failure.Metadata))
                 _treeSnapshot = TreeSnapshot.Unsaved;
+            // The next try comes after as many results again, not with every result (a big tree is tens of MB).
+            _eventsSinceSnapshot = 0;
             _log.Warning("Canvas {0}: snapshot failed: {1}", _state.CanvasId, failure.Cause.Message);
         });
         Command<DeleteMessagesSuccess>(_ => { });
         Command<DeleteMessagesFailure>(failure => _log.Warning("Canvas {0}: deleting events failed: {1}", _state.CanvasId, failure.Cause.Message));
         Command<DeleteSnapshotSuccess>(_ => { });
         Command<DeleteSnapshotFailure>(failure => _log.Warning("Canvas {0}: deleting a snapshot failed: {1}", _state.CanvasId, failure.Cause.Message));
-        Command<ReceiveTimeout>(_ => Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance)));
+        Command<ReceiveTimeout>(_ => PassivateIfIdle());
+        Command<StopEntity>(_ => Leave());
     }
 
     private void Recovered(SnapshotOffer offer)
@@ -128,8 +160,19 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             Command<LoadSnapshotResult>(loaded =>
             {
                 if (loaded.Snapshot?.Snapshot is not CanvasTreeSnapshot tree)
-                    throw new InvalidOperationException($"canvas {_state.CanvasId}: the snapshot of its tree at {_treeSequenceNr} is missing");
-                _state = CanvasState.FromSnapshot(tree, _recoveredProgress!);
+                {
+                    Unrecoverable($"the snapshot of its tree (at sequence number {_treeSequenceNr}) is missing; the snapshot store must never evict");
+                    return;
+                }
+                try
+                {
+                    _state = CanvasState.FromSnapshot(tree, _recoveredProgress!);
+                }
+                catch (InvalidOperationException e)
+                {
+                    Unrecoverable(e.Message);
+                    return;
+                }
                 _recoveredProgress = null;
                 foreach (var e in _replayedAfterProgress)
                     _state = _state.Apply(e);
@@ -138,10 +181,30 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
                 Stash.UnstashAll();
                 Advance();
             });
-            Command<LoadSnapshotFailed>(failed =>
-                throw new InvalidOperationException($"canvas {_state.CanvasId}: loading its tree failed", failed.Cause));
+            Command<LoadSnapshotFailed>(failed => Unrecoverable($"loading the snapshot of its tree failed: {failed.Cause.Message}"));
             CommandAny(_ => Stash.Stash());
         });
+    }
+
+    /// <summary>
+    /// The tree could not be loaded. Throwing would restart the coordinator at once, and it would fail again at once,
+    /// hammering the store; instead it answers every command with the reason for a while, then stops, and sharding
+    /// starts it again (and it tries again) after its restart back-off.
+    /// </summary>
+    private void Unrecoverable(string why)
+    {
+        var reason = $"canvas {_state.CanvasId} cannot be recovered: {why}";
+        _log.Error("{0}; its coordinator stops and tries again in {1}", reason, _settings.ReaskInterval);
+        Become(() =>
+        {
+            Command<ICanvasCommand>(_ => Sender.Tell(new CommandFailed(_state.CanvasId, reason)));
+            Command<TryRecoveryAgain>(_ => Context.Stop(Self));
+            Command<StopEntity>(_ => Context.Stop(Self));
+            // Members' results are in their own journals; the next incarnation asks them again.
+            CommandAny(_ => { });
+        });
+        Stash.UnstashAll();
+        Timers.StartSingleTimer(TryRecoveryAgain.Instance, TryRecoveryAgain.Instance, _settings.ReaskInterval);
     }
 
     /// <summary>
@@ -171,14 +234,35 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         }
         var given = start.Root.Id == _state.CanvasId && start.Root.Nodes().All(n => n.Id is not null);
         var root = given ? start.Root : (start.Root with { Id = _state.CanvasId }).WithIds(() => Guid.NewGuid().ToString());
+        if (CanvasState.Invalidity(root) is { } invalid)
+        {
+            Sender.Tell(new CanvasRejected(_state.CanvasId, invalid));
+            return;
+        }
         var replyTo = Sender;
+        _startedBy = replyTo;
+        // An idle timeout that fires during the write is stashed, and finds the canvas started (PassivateIfIdle).
+        Context.SetReceiveTimeout(null);
         Persist(new CanvasStarted(_state.CanvasId, root, DateTimeOffset.UtcNow), e =>
         {
+            _startedBy = null;
             _state = _state.Apply(e);
             _treeSequenceNr = LastSequenceNr;
             replyTo.Tell(new CanvasAccepted(_state.CanvasId, given ? null : root));
             Advance();
         });
+    }
+
+    /// <summary>A callback's acknowledgement (its task journaled it), or a member's result.</summary>
+    private void OnTaskAnswer(TaskResult answer)
+    {
+        if (_unacknowledged.Remove(answer.TaskId))
+        {
+            if (_unacknowledged.Count == 0 && _outcomeWaitsForCallbacks)
+                AdvanceSoon();
+            return;
+        }
+        OnMemberResult(answer);
     }
 
     private void OnMemberResult(TaskResult result)
@@ -188,11 +272,22 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         Persist(new CanvasMemberFinished(_state.CanvasId, result.TaskId, result.State, result.Result, result.Error), e =>
         {
             _state = _state.Apply(e);
-            if (_sent.Contains(e.TaskId))
-                _inFlight--;
+            _awaiting.Remove(e.TaskId);
             MaybeSnapshot();
             AdvanceSoon();
         });
+    }
+
+    /// <summary>
+    /// A member or callback whose submission was not stored (a journal blip, its entity moving): it stays in flight and
+    /// the next re-ask sends it again, at the re-ask interval, so a journal outage is not met with a storm of resends.
+    /// </summary>
+    private void OnTaskRefused(CommandFailed refused)
+    {
+        if (!_awaiting.ContainsKey(refused.Id) && !_unacknowledged.ContainsKey(refused.Id))
+            return;
+        _log.Warning("Canvas {0}: {1}; sending it again in {2}", _state.CanvasId, refused.Reason, _settings.ReaskInterval);
+        KeepAsking();
     }
 
     /// <summary>
@@ -212,7 +307,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     {
         if (!_state.IsStarted)
         {
-            Context.SetReceiveTimeout(_settings.PassivateAfter);
+            SetPassivation();
             return;
         }
         if (_state.Outcome is not null)
@@ -221,17 +316,27 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             return;
         }
         // A window of members in flight keeps a chord of 100,000 from holding 100,000 live task entities at once.
-        var (status, submissions) = _state.Evaluate(_sent.Contains, _settled, Math.Max(0, _settings.MaxInFlight - _inFlight));
+        var (status, submissions) = _state.Evaluate(_sent.Contains, _settled, Math.Max(0, _settings.MaxInFlight - _awaiting.Count));
         foreach (var submission in submissions)
         {
             if (!_sent.Add(submission.TaskId))
                 continue;
-            _tasks.Tell(ToCommand(submission));
+            var command = ToCommand(submission);
+            _tasks.Tell(command);
             if (submission.AwaitResult)
-                _inFlight++;
+                _awaiting[command.TaskId] = command;
+            else
+                _unacknowledged[command.TaskId] = command;
         }
+        Context.SetReceiveTimeout(null);
+        _outcomeWaitsForCallbacks = (status is NodeStatus.Done or NodeStatus.Failed) && _unacknowledged.Count > 0;
         switch (status)
         {
+            case NodeStatus.Done or NodeStatus.Failed when _outcomeWaitsForCallbacks:
+                // A finished canvas is never evaluated again, not even after a restart, so a callback it fired and
+                // lost would never run: the outcome is journaled once every callback's task has journaled it.
+                KeepAsking();
+                break;
             case NodeStatus.Done done:
                 Persist(new CanvasFinished(_state.CanvasId, TaskState.Success, done.Result, null, DateTimeOffset.UtcNow), Finished);
                 break;
@@ -239,12 +344,47 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
                 Persist(new CanvasFinished(_state.CanvasId, TaskState.Failure, null, failed.Error, DateTimeOffset.UtcNow), Finished);
                 break;
             default:
-                // A member's entity may have moved (its node died) and forgotten that we wait: ask again now and then.
-                Context.SetReceiveTimeout(null);
-                Timers.StartPeriodicTimer(ReaskMembers.Instance, ReaskMembers.Instance, _settings.ReaskInterval);
+                KeepAsking();
                 break;
         }
     }
+
+    /// <summary>
+    /// A member's entity may have moved (its node died) and forgotten that we wait, or a submission may have been
+    /// refused or lost: every re-ask interval, the unanswered ones are sent again. Started once, so a steady stream of
+    /// results does not keep postponing it.
+    /// </summary>
+    private void KeepAsking()
+    {
+        if (!Timers.IsTimerActive(ReaskKey))
+            ScheduleReask();
+    }
+
+    private void ScheduleReask() =>
+        Timers.StartSingleTimer(ReaskKey, new ReaskMembers(Context.System.Scheduler.Now + _settings.ReaskInterval), _settings.ReaskInterval);
+
+    /// <summary>
+    /// A re-ask handled late means results are queued in the mailbox behind it: the members it would send again have
+    /// mostly finished (and left memory), so each would be started again only to repeat its result. Such a re-ask is
+    /// skipped, but never two in a row, so a lost member waits two intervals at most.
+    /// </summary>
+    private void OnReask(ReaskMembers due)
+    {
+        var late = Context.System.Scheduler.Now - due.Due;
+        if (late <= ReaskLateness || _skippedReask)
+        {
+            _skippedReask = false;
+            AskMembersAgain();
+        }
+        else
+        {
+            _skippedReask = true;
+            _log.Debug("Canvas {0}: re-ask skipped, handled {1} late", _state.CanvasId, late);
+        }
+        ScheduleReask();
+    }
+
+    private TimeSpan ReaskLateness => _settings.ReaskInterval / 10 > TimeSpan.FromSeconds(1) ? _settings.ReaskInterval / 10 : TimeSpan.FromSeconds(1);
 
     private void Finished(CanvasFinished finished)
     {
@@ -261,13 +401,16 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             Context.Unwatch(waiter);
         }
         _waiters.Clear();
-        Context.SetReceiveTimeout(_settings.PassivateAfter);
+        SetPassivation();
     }
 
+    /// <summary>The full submissions, not only a request for the result: a member that never got its submission gets it now.</summary>
     private void AskMembersAgain()
     {
-        foreach (var id in _sent.Where(id => _state.IsMember(id) && !_state.HasFinished(id)))
-            _tasks.Tell(new AwaitTaskResult(id));
+        foreach (var command in _awaiting.Values)
+            _tasks.Tell(command);
+        foreach (var command in _unacknowledged.Values)
+            _tasks.Tell(command);
     }
 
     private void ReplyWhenReady(AwaitCanvasResult asked)
@@ -279,6 +422,68 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         }
         if (_waiters.TryAdd(Sender, asked))
             Context.Watch(Sender);
+        SetPassivation();
+    }
+
+    /// <summary>A canvas not started, or finished, that nobody waits on may leave memory.</summary>
+    private bool IsIdle => (!_state.IsStarted || _state.Outcome is not null) && _waiters.Count == 0;
+
+    private void SetPassivation() => Context.SetReceiveTimeout(IsIdle ? _settings.PassivateAfter : null);
+
+    /// <summary>The idle timeout may be stale (it fired during the start's write): it passivates only a canvas idle now.</summary>
+    private void PassivateIfIdle()
+    {
+        if (IsIdle)
+            Passivate();
+        else
+            Context.SetReceiveTimeout(null);
+    }
+
+    private void Passivate()
+    {
+        _passivating = true;
+        // Should the shard ignore the request (it holds messages for this entity), the timeout asks again.
+        Context.SetReceiveTimeout(_settings.PassivateAfter);
+        Context.Parent.Tell(new Passivate(StopEntity.Instance));
+    }
+
+    /// <summary>
+    /// The shard's stop message, for a passivation or a hand-off; a write in progress was stored and handled first.
+    /// A canvas started since it asked to passivate is started again by its shard as soon as this incarnation stopped.
+    /// </summary>
+    private void Leave()
+    {
+        if (_passivating && _state.IsStarted && _state.Outcome is null)
+            Context.Parent.Tell(new ShardRegion.StartEntity(_state.CanvasId));
+        Context.Stop(Self);
+    }
+
+    protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
+    {
+        AnswerStarter(cause, rejected: false);
+        base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
+    {
+        AnswerStarter(cause, rejected: true);
+        base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
+    /// <summary>
+    /// A start whose <see cref="CanvasStarted"/> was not stored is answered, "not accepted" only when it certainly
+    /// was not. Other writes have nobody to answer: the coordinator stops, and its next incarnation goes on.
+    /// </summary>
+    private void AnswerStarter(Exception cause, bool rejected)
+    {
+        if (_startedBy is not { } starter)
+            return;
+        _startedBy = null;
+        var id = _state.CanvasId;
+        starter.Tell(rejected || WriteFailures.CertainlyNotStored(cause)
+            ? new CommandFailed(id, $"canvas {id} was not accepted: the journal {(rejected ? "rejected" : "failed to store")} it ({cause.Message}); nothing was stored")
+            : new CommandFailed(id, $"canvas {id} may or may not have been started: the journal did not confirm the write ({cause.Message})",
+                OutcomeUnknown: true));
     }
 
     /// <summary>
@@ -353,9 +558,13 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         public static readonly AdvanceNow Instance = new();
     }
 
-    private sealed class ReaskMembers
+    private const string ReaskKey = "reask";
+
+    private sealed record ReaskMembers(DateTimeOffset Due);
+
+    private sealed class TryRecoveryAgain
     {
-        public static readonly ReaskMembers Instance = new();
+        public static readonly TryRecoveryAgain Instance = new();
     }
 }
 

@@ -9,7 +9,11 @@ public interface ICanvasCommand : IJobsMessage
     string CanvasId { get; }
 }
 
-/// <summary>Starts a workflow. Answered with <see cref="CanvasAccepted"/> once <see cref="CanvasStarted"/> is journaled.</summary>
+/// <summary>
+/// Starts a workflow. Answered with <see cref="CanvasAccepted"/> once <see cref="CanvasStarted"/> is journaled, with
+/// <see cref="CanvasRejected"/> when the tree cannot run, or with <see cref="Tasks.CommandFailed"/> when the journal did
+/// not confirm the write.
+/// </summary>
 public sealed record StartCanvas(string CanvasId, Signature Root) : ICanvasCommand;
 
 /// <summary>
@@ -17,6 +21,9 @@ public sealed record StartCanvas(string CanvasId, Signature Root) : ICanvasComma
 /// node its id and so knows the tree already.
 /// </summary>
 public sealed record CanvasAccepted(string CanvasId, Signature? Root) : IJobsMessage;
+
+/// <summary>Answers a <see cref="StartCanvas"/> whose tree cannot run as given (two nodes share an id): nothing was started.</summary>
+public sealed record CanvasRejected(string CanvasId, string Reason) : IJobsMessage;
 
 /// <summary>
 /// Asks where a canvas stands, with at most <see cref="MembersLimit"/> members from <see cref="MembersOffset"/> on

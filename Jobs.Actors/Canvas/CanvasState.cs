@@ -17,6 +17,7 @@ public sealed record CanvasState
 {
     private static readonly JsonElement EmptyArgs = JsonDocument.Parse("[]").RootElement.Clone();
     private static readonly JsonElement EmptyKwargs = JsonDocument.Parse("{}").RootElement.Clone();
+    private static readonly JsonElement NullResult = JsonDocument.Parse("null").RootElement.Clone();
 
     /// <summary>The member tasks in tree order, built once from the tree.</summary>
     private MemberTable _members = MemberTable.Empty;
@@ -43,6 +44,21 @@ public sealed record CanvasState
     public bool HasFinished(string taskId) => _members.IndexOf(taskId) is var index and >= 0 && _outcomes.IsFinished(index);
 
     public static CanvasState Empty(string canvasId) => new() { CanvasId = canvasId };
+
+    /// <summary>
+    /// Why a tree (with its ids assigned) cannot run, or null. Two nodes with one id would share one task, so one
+    /// outcome: a chain's second step would "finish" with its first step's result.
+    /// </summary>
+    public static string? Invalidity(Signature root)
+    {
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in root.Nodes())
+        {
+            if (node.Id is { } id && !ids.Add(id))
+                return $"canvas {root.Id}: two of its nodes have the id '{id}'; every task, chain, group and chord of a canvas needs an id of its own";
+        }
+        return null;
+    }
 
     private static CanvasState Started(string canvasId, Signature root)
     {
@@ -211,7 +227,7 @@ public sealed record CanvasState
                     return other;
             }
         }
-        return new NodeStatus.Done(carried ?? JsonDocument.Parse("null").RootElement);
+        return new NodeStatus.Done(carried ?? NullResult);
     }
 
     /// <summary>Every member gets the same input; the result is the members' results in order.</summary>

@@ -1,13 +1,19 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Jobs.Actors.Canvas;
 
+/// <summary>
+/// Journaled inside every <see cref="CanvasStarted"/> and <see cref="CanvasTreeSnapshot"/>, by name ("Chain"): a
+/// reordering cannot turn stored chains into groups. Journals written before names read too (as these numbers).
+/// </summary>
+[JsonConverter(typeof(JsonStringEnumConverter<SignatureKind>))]
 public enum SignatureKind
 {
-    Task,
-    Chain,
-    Group,
-    Chord,
+    Task = 0,
+    Chain = 1,
+    Group = 2,
+    Chord = 3,
 }
 
 /// <summary>

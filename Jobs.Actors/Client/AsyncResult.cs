@@ -36,7 +36,7 @@ public sealed class AsyncResult
     /// <summary>Asks the task entity for the current state.</summary>
     public async Task<TaskState> GetStateAsync(CancellationToken cancellationToken = default)
     {
-        Last = await _client.AskAsync(new GetTaskResult(TaskId), _client.SubmitTimeout, cancellationToken).ConfigureAwait(false);
+        Last = await _client.AskReadAsync<TaskResult>(new GetTaskResult(TaskId), cancellationToken).ConfigureAwait(false);
         return Last.State;
     }
 
@@ -44,7 +44,7 @@ public sealed class AsyncResult
     /// Waits until the task is ready and returns its result as <typeparamref name="T"/>. With
     /// <paramref name="propagate"/> a failure or revocation throws <see cref="TaskFailedException"/>; without, it
     /// returns default and the error is in <see cref="Exception"/>. Throws <see cref="TimeoutException"/> after
-    /// <paramref name="timeout"/>.
+    /// <paramref name="timeout"/> (without one, after <see cref="ClientWaits.DefaultTimeout"/>: an hour by default).
     /// </summary>
     public async Task<T?> GetAsync<T>(TimeSpan? timeout = null, bool propagate = true, CancellationToken cancellationToken = default)
     {
@@ -56,18 +56,24 @@ public sealed class AsyncResult
         return default;
     }
 
-    /// <summary>Waits until the task is ready and returns the entity's answer, whatever the outcome.</summary>
+    /// <summary>
+    /// Waits until the task is ready and returns the entity's answer, whatever the outcome. The wait is asked again
+    /// now and then (<see cref="ClientWaits.ReaskInterval"/>), so it survives the task's entity restarting or moving
+    /// to another node, which forgets who waits.
+    /// </summary>
     public async Task<TaskResult> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
+        var waits = _client.Waits;
+        var limit = timeout ?? waits.DefaultTimeout;
         try
         {
-            Last = await _client.AskAsync(new AwaitTaskResult(TaskId), timeout, cancellationToken)
-                .ConfigureAwait(false);
+            Last = await waits.AskUntilAnsweredAsync<TaskResult>(_client.Tasks, new AwaitTaskResult(TaskId), limit, failureEnds: _ => false,
+                cancellationToken).ConfigureAwait(false);
             return Last;
         }
         catch (Akka.Actor.AskTimeoutException e)
         {
-            throw new TimeoutException($"task {TaskId} was not ready within {timeout}", e);
+            throw new TimeoutException($"task {TaskId} was not ready within {limit}", e);
         }
     }
 }

@@ -10,11 +10,15 @@ namespace Jobs.Actors.Client;
 /// Sends tasks by name (Celery's <c>send_task</c>: the caller needs no task code) and hands back
 /// <see cref="AsyncResult"/> handles. Everything goes through the task shard region, so this works on any node.
 /// </summary>
-/// <remarks>With <c>events</c> (DistributedPubSub's mediator) every submission publishes Celery's <c>task-sent</c>.</remarks>
-/// <remarks>Arguments larger than <see cref="PayloadLimits.MaxArgumentsBytes"/> are refused here with <see cref="TaskTooLargeException"/>:
-/// sent, remoting would drop them without a word.</remarks>
+/// <remarks>
+/// With <c>events</c> (DistributedPubSub's mediator) every submission publishes Celery's <c>task-sent</c>. A submission
+/// that fails says whether the task was certainly not accepted (<see cref="TaskNotAcceptedException"/>) or may have been
+/// (<see cref="TaskOutcomeUnknownException"/>); both name the task id, and sending again with that id is safe. Arguments
+/// larger than <see cref="PayloadLimits.MaxArgumentsBytes"/> are refused here with <see cref="TaskTooLargeException"/>:
+/// sent, remoting would drop them without a word.
+/// </remarks>
 public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan submitTimeout, JournalHealth? journal = null, IActorRef? events = null,
-    PayloadLimits? limits = null)
+    PayloadLimits? limits = null, ClientWaits? waits = null)
 {
     private readonly PayloadLimits _limits = limits ?? PayloadLimits.Default;
 
@@ -45,11 +49,15 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
         RefuseWhenTooLarge(command);
         RefuseWhenJournalIsDown(command);
         Sent(command);
-        var accepted = await Tasks.Ask<TaskResult>(command, submitTimeout, cancellationToken).ConfigureAwait(false);
+        var accepted = await AskWriteAsync(command, $"task {command.TaskId}", cancellationToken).ConfigureAwait(false);
         return new AsyncResult(this, command.TaskId, accepted);
     }
 
-    /// <summary>Sends and waits for the result in one message: the task entity answers once it is ready.</summary>
+    /// <summary>
+    /// Sends and waits for the result in one message: the task entity answers once it is ready. The submission is
+    /// sent again now and then while no answer came (it is idempotent), so a task that moved meanwhile still answers.
+    /// </summary>
+    /// <exception cref="AskTimeoutException">No result within <paramref name="timeout"/>; the task may still run.</exception>
     public Task<TaskResult> ApplyAsync(string name, JsonElement? args, JsonElement? kwargs, TaskOptions? options,
         TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -57,7 +65,7 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
         RefuseWhenTooLarge(command);
         RefuseWhenJournalIsDown(command);
         Sent(command);
-        return Tasks.Ask<TaskResult>(command, timeout, cancellationToken);
+        return Waits.AskUntilAnsweredAsync<TaskResult>(Tasks, command, timeout, failureEnds: _ => true, cancellationToken);
     }
 
     private void Sent(SubmitTask command) =>
@@ -68,7 +76,7 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
     private void RefuseWhenTooLarge(SubmitTask command)
     {
         if (PayloadSize.Exceeds(_limits.MaxArgumentsBytes, out var size, command.Args, command.Kwargs))
-            throw new TaskTooLargeException(
+            throw new TaskTooLargeException(command.TaskId,
                 $"task {command.TaskId} was not accepted: its arguments are {size} bytes as sent (JSON-escaped); the limit is {_limits.MaxArgumentsBytes} (jobs.tasks.max-arguments-size)");
     }
 
@@ -76,7 +84,41 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
     private void RefuseWhenJournalIsDown(SubmitTask command)
     {
         if (journal?.Problem is { } problem)
-            throw new TaskNotAcceptedException($"task {command.TaskId} was not accepted: {problem}");
+            throw new TaskNotAcceptedException(command.TaskId, $"task {command.TaskId} was not accepted: {problem}; nothing was stored");
+    }
+
+    /// <summary>A command that writes, answered once its write is journaled; no answer in time leaves its outcome unknown.</summary>
+    private async Task<TaskResult> AskWriteAsync(ITaskCommand command, string subject, CancellationToken cancellationToken)
+    {
+        object answer;
+        try
+        {
+            answer = await Tasks.Ask<object>(command, submitTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new TaskOutcomeUnknownException(command.TaskId,
+                $"{subject} was not acknowledged within {submitTimeout.TotalSeconds:0.###} s: the journal or the cluster is unavailable or " +
+                "overloaded; it may or may not have been accepted");
+        }
+        return answer switch
+        {
+            TaskResult result => result,
+            CommandFailed failed => throw CommandFailures.ForWrite(failed),
+            _ => throw new InvalidOperationException($"unexpected answer {answer.GetType().Name} to {command.GetType().Name}"),
+        };
+    }
+
+    /// <summary>A read: a <see cref="CommandFailed"/> answer means the task could not be read now.</summary>
+    internal async Task<T> AskReadAsync<T>(ITaskCommand command, CancellationToken cancellationToken)
+    {
+        var answer = await Tasks.Ask<object>(command, submitTimeout, cancellationToken).ConfigureAwait(false);
+        return answer switch
+        {
+            T read => read,
+            CommandFailed failed => throw new TaskUnavailableException(failed.Id, failed.Reason),
+            _ => throw new InvalidOperationException($"unexpected answer {answer.GetType().Name} to {command.GetType().Name}"),
+        };
     }
 
     /// <summary>A handle on any task id, sent from here or elsewhere.</summary>
@@ -84,10 +126,10 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
 
     /// <summary>Revokes a task, persistently and cluster-wide; with <paramref name="terminate"/> a running attempt's slot is freed.</summary>
     public Task<TaskResult> RevokeAsync(string taskId, bool terminate = false, CancellationToken cancellationToken = default) =>
-        Tasks.Ask<TaskResult>(new RevokeTask(taskId, terminate), submitTimeout, cancellationToken);
+        AskWriteAsync(new RevokeTask(taskId, terminate), $"the revoke of task {taskId}", cancellationToken);
 
     public Task<TaskInfo> GetInfoAsync(string taskId, CancellationToken cancellationToken = default) =>
-        Tasks.Ask<TaskInfo>(new GetTaskInfo(taskId), submitTimeout, cancellationToken);
+        AskReadAsync<TaskInfo>(new GetTaskInfo(taskId), cancellationToken);
 
     public SubmitTask ToCommand(string name, JsonElement? args, JsonElement? kwargs, TaskOptions options, bool awaitResult)
     {
@@ -105,8 +147,6 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
             awaitResult);
     }
 
-    internal Task<TaskResult> AskAsync(ITaskCommand command, TimeSpan? timeout, CancellationToken cancellationToken) =>
-        Tasks.Ask<TaskResult>(command, timeout, cancellationToken);
-
-    internal TimeSpan SubmitTimeout => submitTimeout;
+    /// <summary>How long waits without a timeout of their own last, and how often waiters ask again.</summary>
+    public ClientWaits Waits { get; } = waits ?? ClientWaits.Default;
 }

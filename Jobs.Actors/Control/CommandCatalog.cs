@@ -5,7 +5,8 @@ public sealed record CommandUsage(string Palette, string Command, string Argumen
 
 /// <summary>
 /// Every command a node answers, for <c>help</c> and the CLI's tab completion. Placeholders: ADDR (a member),
-/// TYPE (task|queue|canvas), TASK (a registered task), WORKER and W (a worker), QUEUE, ID (a task id).
+/// TYPE (task|queue|canvas|beat|beat-directory), TASK (a registered task), WORKER and W (a worker), QUEUE, ID (a task id),
+/// ENTRY (a schedule entry).
 /// </summary>
 public static class CommandCatalog
 {
@@ -38,6 +39,14 @@ public static class CommandCatalog
         new("control", "add-consumer", "QUEUE [--worker W]", "the worker(s) start taking tasks from QUEUE"),
         new("control", "cancel-consumer", "QUEUE [--worker W]", "the worker(s) stop taking tasks from QUEUE"),
         new("control", "shutdown", "WORKER", "drains the worker, then its node leaves the cluster"),
+        new("beat", "list", "", "schedule entries: task, schedule, next run, last run and its state, paused, source"),
+        new("beat", "add", "NAME TASK [--cron EXPR] [--interval S] [--clocked ISO] [--args JSON] [--kwargs JSON] [--queue QUEUE] [--expires S] [--time-zone ZONE] [--catch-up none|once|all] [--catch-up-window S] [--overlap allow|skip|queue] [--paused]",
+            "adds a run-time entry (journaled; survives restarts)"),
+        new("beat", "remove", "ENTRY", "removes a run-time entry"),
+        new("beat", "pause", "ENTRY", "no tick runs until resumed"),
+        new("beat", "resume", "ENTRY", "runs again from the next tick"),
+        new("beat", "run-now", "ENTRY", "sends the entry's task now"),
+        new("beat", "next", "ENTRY [N]", "the entry's next N run times (default 5)"),
     ];
 
     public static IReadOnlyList<string> Palettes { get; } = All.Select(c => c.Palette).Distinct().ToArray();

@@ -13,7 +13,8 @@ namespace Jobs.Actors.Control;
 
 /// <summary>
 /// The commands a node answers, by palette (see <see cref="CommandCatalog"/>): <c>cluster</c>, <c>sharding</c>,
-/// <c>actor</c> and <c>log</c> (pbm's), <c>tasks</c> (Celery's inspect) and <c>control</c> (Celery's control).
+/// <c>actor</c> and <c>log</c> (pbm's), <c>tasks</c> (Celery's inspect), <c>control</c> (Celery's control) and <c>beat</c>
+/// (periodic tasks).
 /// Each returns JSON, or a stream of JSON items for the <c>tail</c> commands; the CLI renders them for people.
 /// </summary>
 public sealed class CommandPalettes(ActorSystem system)
@@ -70,6 +71,7 @@ public sealed class CommandPalettes(ActorSystem system)
             ("control", "add-consumer") => await ConsumerAsync(args, queue => new AddConsumer(queue)),
             ("control", "cancel-consumer") => await ConsumerAsync(args, queue => new CancelConsumer(queue)),
             ("control", "shutdown") => await ShutdownAsync(args),
+            ("beat", _) => await new BeatCommands(Node.Beat).RunAsync(command, args),
             ("sharding", "regions") => new JsonArray(ShardingView.Types.Select(t => (JsonNode?)t).ToArray()),
             ("sharding", "region-stats") => ShardingView.RegionStats(await ShardingStatsAsync(args)),
             ("sharding", "shard-stats") => ShardStats(await ShardingStatsAsync(args)),

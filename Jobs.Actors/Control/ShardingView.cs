@@ -9,7 +9,8 @@ namespace Jobs.Actors.Control;
 /// <summary>Shards and entities per node, as the cluster's regions report them (for the CLI and the dashboard).</summary>
 public static class ShardingView
 {
-    public static readonly IReadOnlyList<string> Types = [JobsNode.TaskTypeName, JobsNode.CanvasTypeName];
+    public static readonly IReadOnlyList<string> Types =
+        [JobsNode.TaskTypeName, JobsNode.CanvasTypeName, JobsNode.BeatTypeName, JobsNode.BeatDirectoryTypeName];
 
     /// <summary>The key of a node's queue partitions in <see cref="ByNodeAsync"/> (queues are not sharded: each node holds its own).</summary>
     public const string QueueKey = "queue";
@@ -18,6 +19,8 @@ public static class ShardingView
     {
         JobsNode.TaskTypeName => node.Tasks,
         JobsNode.CanvasTypeName => node.Canvases,
+        JobsNode.BeatTypeName => node.BeatEntries,
+        JobsNode.BeatDirectoryTypeName => node.BeatDirectory,
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, $"types: {string.Join(", ", Types)}"),
     };
 

@@ -10,7 +10,7 @@ public static class JobsConfig
 {
     /// <summary>Load order of the embedded files; later files are fallbacks of earlier ones.</summary>
     private static readonly string[] Files =
-        ["akka.conf", "serialization.conf", "sharding.conf", "jobs.conf", "monitoring.conf", "persistence-sqlite.conf", "persistence-redis.conf"];
+        ["akka.conf", "serialization.conf", "sharding.conf", "jobs.conf", "beat.conf", "monitoring.conf", "persistence-sqlite.conf", "persistence-redis.conf"];
 
     public static Config Defaults()
     {

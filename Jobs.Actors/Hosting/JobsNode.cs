@@ -3,6 +3,7 @@ using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Configuration;
+using Jobs.Actors.Beat;
 using Jobs.Actors.Canvas;
 using Jobs.Actors.Client;
 using Jobs.Actors.Monitoring;
@@ -21,14 +22,19 @@ public sealed class JobsNode : IAsyncDisposable
 {
     public const string TaskTypeName = "task";
     public const string CanvasTypeName = "canvas";
+    public const string BeatTypeName = "beat";
+    public const string BeatDirectoryTypeName = "beat-directory";
 
     private readonly BodyScheduler? _bodies;
 
     private JobsNode(ActorSystem system, JobsSettings settings, IActorRef tasks, IActorRef queues, IActorRef canvases, IActorRef? worker,
-        TaskRegistry? registry, string hostname, BodyScheduler? bodies, ITaskCatalog catalog)
+        TaskRegistry? registry, string hostname, BodyScheduler? bodies, ITaskCatalog catalog, BeatRegions beat)
     {
+        Beat = new BeatClient(beat.Entries, beat.Directory, tasks, beat.Settings, catalog, settings.SubmitTimeout);
+        BeatEntries = beat.Entries;
+        BeatDirectory = beat.Directory;
         Canvases = canvases;
-        Canvas = new CanvasClient(canvases, settings.SubmitTimeout);
+        Canvas = new CanvasClient(canvases, settings.SubmitTimeout, settings.Waits);
         Catalog = catalog;
         System = system;
         Settings = settings;
@@ -39,7 +45,7 @@ public sealed class JobsNode : IAsyncDisposable
         Hostname = hostname;
         _bodies = bodies;
         Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout, Persistence.JournalHealth.For(system),
-            DistributedPubSub.Get(system).Mediator, settings.Payload);
+            DistributedPubSub.Get(system).Mediator, settings.Payload, settings.Waits);
     }
 
     public ActorSystem System { get; }
@@ -58,6 +64,15 @@ public sealed class JobsNode : IAsyncDisposable
 
     /// <summary>Starts chains, groups and chords and awaits their results.</summary>
     public CanvasClient Canvas { get; }
+
+    /// <summary>Periodic tasks: schedule entries defined, listed, paused, resumed and run from here.</summary>
+    public BeatClient Beat { get; }
+
+    /// <summary>The schedule entries' shard region: <see cref="IBeatCommand"/>s go here.</summary>
+    public IActorRef BeatEntries { get; }
+
+    /// <summary>The beat directory partitions' shard region.</summary>
+    public IActorRef BeatDirectory { get; }
 
     /// <summary>The task names the cluster's workers register (this node's own included).</summary>
     public ITaskCatalog Catalog { get; }
@@ -95,17 +110,21 @@ public sealed class JobsNode : IAsyncDisposable
             {
                 StartTaskLists(system, settings.RevokedListSize);
                 var entitySettings = settings.TaskEntity;
-                tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events),
-                    ClusterShardingSettings.Create(system), taskExtractor).ConfigureAwait(false);
+                var taskSharding = ClusterShardingSettings.Create(system);
+                tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events), taskSharding,
+                    taskExtractor, sharding.DefaultShardAllocationStrategy(taskSharding), StopEntity.Instance).ConfigureAwait(false);
                 var canvasSettings = settings.Canvas;
-                canvases = await sharding.StartAsync(CanvasTypeName, id => CanvasEntity.Props(id, tasks, canvasSettings),
-                    ClusterShardingSettings.Create(system), canvasExtractor).ConfigureAwait(false);
+                var canvasSharding = ClusterShardingSettings.Create(system);
+                canvases = await sharding.StartAsync(CanvasTypeName, id => CanvasEntity.Props(id, tasks, canvasSettings), canvasSharding,
+                    canvasExtractor, sharding.DefaultShardAllocationStrategy(canvasSharding), StopEntity.Instance).ConfigureAwait(false);
             }
             else
             {
                 tasks = await sharding.StartProxyAsync(TaskTypeName, settings.ShardRole, taskExtractor).ConfigureAwait(false);
                 canvases = await sharding.StartProxyAsync(CanvasTypeName, settings.ShardRole, canvasExtractor).ConfigureAwait(false);
             }
+
+            var beat = await StartBeatAsync(system, sharding, settings, hostsShards, tasks, events).ConfigureAwait(false);
 
             system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
 
@@ -137,7 +156,11 @@ public sealed class JobsNode : IAsyncDisposable
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
             var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);
-            return new JobsNode(system, settings, tasks, queues, canvases, worker, registry, hostname, bodies, catalog);
+            var node = new JobsNode(system, settings, tasks, queues, canvases, worker, registry, hostname, bodies, catalog, beat);
+            if (hostsShards && registry is not null)
+                await BeatDeploy.ApplyAsync(node.Beat, StaticSchedule.Load(system.Settings.Config, registry), registry, beat.Settings.ApplyTimeout,
+                    Akka.Event.Logging.GetLogger(system, "beat")).ConfigureAwait(false);
+            return node;
         }
         catch
         {
@@ -145,6 +168,33 @@ public sealed class JobsNode : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// The beat's two regions: schedule entries, and the directory partitions that list them and wake the sleeping ones.
+    /// Both persistent, so both are stopped by <see cref="BeatStop"/>, never a PoisonPill, on hand-off as on passivation.
+    /// </summary>
+    private static async Task<BeatRegions> StartBeatAsync(ActorSystem system, ClusterSharding sharding, JobsSettings settings, bool hostsShards,
+        IActorRef tasks, IActorRef events)
+    {
+        var beatSettings = BeatSettings.Create(system.Settings.Config);
+        var entryExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as IBeatCommand)?.EntryName);
+        var directoryExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as IBeatDirectoryCommand)?.Partition.ToString());
+        if (!hostsShards)
+            return new BeatRegions(
+                await sharding.StartProxyAsync(BeatTypeName, settings.ShardRole, entryExtractor).ConfigureAwait(false),
+                await sharding.StartProxyAsync(BeatDirectoryTypeName, settings.ShardRole, directoryExtractor).ConfigureAwait(false),
+                beatSettings);
+        var shardSettings = ClusterShardingSettings.Create(system);
+        var strategy = sharding.DefaultShardAllocationStrategy(shardSettings);
+        IActorRef? entries = null;
+        var directory = await sharding.StartAsync(BeatDirectoryTypeName, id => global::Jobs.Actors.Beat.BeatDirectory.Props(int.Parse(id), () => entries, beatSettings),
+            shardSettings, directoryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
+        entries = await sharding.StartAsync(BeatTypeName, name => BeatEntity.Props(name, tasks, directory, beatSettings, settings.Routes, events),
+            shardSettings, entryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
+        return new BeatRegions(entries, directory, beatSettings);
+    }
+
+    private sealed record BeatRegions(IActorRef Entries, IActorRef Directory, BeatSettings Settings);
 
     /// <summary>
     /// The registries behind <c>tasks scheduled</c> and <c>tasks revoked</c>, subscribed to what task entities publish

@@ -20,6 +20,7 @@ public sealed record JobsSettings(
     long MaxBodySize,
     TimeSpan ApplyTimeout,
     TimeSpan SubmitTimeout,
+    Client.ClientWaits Waits,
     string CommandHost,
     int RevokedListSize,
     Monitoring.MonitoringSettings Monitoring,
@@ -65,6 +66,9 @@ public sealed record JobsSettings(
             MaxBodySize: jobs.GetLong("http.max-body-size", 1024 * 1024),
             ApplyTimeout: jobs.GetTimeSpan("http.apply-timeout", TimeSpan.FromSeconds(60)),
             SubmitTimeout: jobs.GetTimeSpan("http.submit-timeout", TimeSpan.FromSeconds(10)),
+            Waits: new Client.ClientWaits(
+                jobs.GetTimeSpan("client.wait-timeout", Client.ClientWaits.Default.DefaultTimeout),
+                jobs.GetTimeSpan("client.reask-interval", Client.ClientWaits.Default.ReaskInterval)),
             CommandHost: jobs.GetString("commands.host", "127.0.0.1"),
             RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)),
             Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config),

@@ -6,7 +6,7 @@ namespace Jobs.Actors.Monitoring;
 
 /// <summary>
 /// One live event stream (one SSE connection): subscribes to the node's monitor, collects events, and every flush
-/// interval writes at most one <c>tasks</c> and one <c>workers</c> message into <see cref="Messages"/>, which the
+/// interval writes at most one <c>tasks</c>, one <c>workers</c> and one <c>beat</c> message into <see cref="Messages"/>, which the
 /// HTTP handler copies to the response. A client that falls too far behind has its stream closed rather than
 /// growing memory without bound (browsers reconnect). Stopping the actor ends the stream.
 /// </summary>
@@ -17,6 +17,7 @@ public sealed class EventStreamSubscriber : ReceiveActor, IWithTimers
     private readonly ChannelWriter<string> _out;
     private readonly List<string> _tasks = new();
     private readonly List<string> _workers = new();
+    private readonly List<string> _beats = new();
 
     public EventStreamSubscriber(IActorRef monitor, TimeSpan flushInterval, ChannelWriter<string> output)
     {
@@ -25,6 +26,7 @@ public sealed class EventStreamSubscriber : ReceiveActor, IWithTimers
         _out = output;
         Receive<TaskEvent>(e => _tasks.Add(MonitoringJson.Event(e)));
         Receive<WorkerEvent>(e => _workers.Add(MonitoringJson.Event(e).ToJsonString()));
+        Receive<Beat.BeatTick>(e => _beats.Add(MonitoringJson.Event(e).ToJsonString()));
         Receive<Flush>(_ => FlushBatches());
     }
 
@@ -47,7 +49,7 @@ public sealed class EventStreamSubscriber : ReceiveActor, IWithTimers
 
     private void FlushBatches()
     {
-        if (!Write("tasks", _tasks) || !Write("workers", _workers))
+        if (!Write("tasks", _tasks) || !Write("workers", _workers) || !Write("beat", _beats))
         {
             _out.TryComplete(new InvalidOperationException("the client fell too far behind the event stream"));
             Context.Stop(Self);

@@ -4,8 +4,10 @@ using Jobs.Actors.Hosting;
 namespace Jobs.Actors.Monitoring;
 
 /// <summary>A node's monitor (started where HTTP is served): the actor to ask, its settings and its metrics.</summary>
-public sealed class JobsMonitor(IActorRef monitor, MonitoringSettings settings, TaskMetrics metrics)
+public sealed class JobsMonitor(IActorRef monitor, MonitoringSettings settings, TaskMetrics metrics, Beat.BeatMetrics beatMetrics)
 {
+    public Beat.BeatMetrics BeatMetrics { get; } = beatMetrics;
+
     public IActorRef Ref { get; } = monitor;
     public MonitoringSettings Settings { get; } = settings;
     public TaskMetrics Metrics { get; } = metrics;
@@ -27,8 +29,9 @@ public sealed class JobsMonitor(IActorRef monitor, MonitoringSettings settings, 
         var readJournal = node.Settings.Journal == "redis"
             ? Persistence.Redis.Query.RedisReadJournal.Identifier
             : "akka.persistence.query.journal.sql";
-        var monitor = node.System.ActorOf(TaskMonitor.Props(settings, readJournal, metrics), "monitor");
-        return new JobsMonitor(monitor, settings, metrics);
+        var beatMetrics = new Beat.BeatMetrics();
+        var monitor = node.System.ActorOf(TaskMonitor.Props(settings, readJournal, metrics, beatMetrics), "monitor");
+        return new JobsMonitor(monitor, settings, metrics, beatMetrics);
     }
 }
 

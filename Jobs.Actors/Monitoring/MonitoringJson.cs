@@ -57,6 +57,20 @@ public static class MonitoringJson
             json.WriteNullValue();
     }
 
+    /// <summary>A beat-tick: a schedule entry's tick fired (or run now), skipped, queued or missed.</summary>
+    public static JsonObject Event(Beat.BeatTick e) => new()
+    {
+        ["type"] = Beat.BeatEventTypes.BeatTick,
+        ["entry"] = e.Entry,
+        ["task"] = e.Task,
+        ["outcome"] = e.Outcome,
+        ["tick"] = e.Tick.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        ["task_id"] = e.TaskId,
+        ["count"] = e.Count,
+        ["lateness"] = Math.Round(e.Lateness, 3),
+        ["timestamp"] = Epoch(e.Timestamp),
+    };
+
     public static JsonObject Event(WorkerEvent e) => new()
     {
         ["type"] = e.Type,

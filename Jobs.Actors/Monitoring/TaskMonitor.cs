@@ -33,7 +33,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     private long _shed;
     private UniqueKillSwitch? _sweep;
 
-    public TaskMonitor(MonitoringSettings settings, string readJournalId, TaskMetrics metrics)
+    public TaskMonitor(MonitoringSettings settings, string readJournalId, TaskMetrics metrics, Beat.BeatMetrics? beatMetrics = null)
     {
         _settings = settings;
         _readJournalId = readJournalId;
@@ -42,6 +42,13 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
 
         Receive<TaskEvent>(OnTaskEvent);
         Receive<WorkerEvent>(OnWorkerEvent);
+        // The beat's ticks (beat-tick) go to metrics and streams only; the entries' journals keep them.
+        Receive<Beat.BeatTick>(tick =>
+        {
+            beatMetrics?.Record(tick);
+            foreach (var subscriber in _subscribers)
+                subscriber.Tell(tick);
+        });
         Receive<FlushPending>(_ => Flush());
         Receive<SweepDue>(_ => SweepJournal());
         Receive<JournalSwept>(OnSwept);
@@ -79,8 +86,8 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         Receive<GetEventStreamCount>(_ => Sender.Tell(new EventStreamCount(_subscribers.Count)));
     }
 
-    public static Props Props(MonitoringSettings settings, string readJournalId, TaskMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new TaskMonitor(settings, readJournalId, metrics));
+    public static Props Props(MonitoringSettings settings, string readJournalId, TaskMetrics metrics, Beat.BeatMetrics? beatMetrics = null) =>
+        Akka.Actor.Props.Create(() => new TaskMonitor(settings, readJournalId, metrics, beatMetrics));
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -89,6 +96,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         var mediator = DistributedPubSub.Get(Context.System).Mediator;
         mediator.Tell(new Subscribe(MonitoringTopics.Tasks, Self));
         mediator.Tell(new Subscribe(MonitoringTopics.Workers, Self));
+        mediator.Tell(new Subscribe(Beat.BeatTopics.Events, Self));
         Cluster.Get(Context.System).Subscribe(Self, ClusterEvent.SubscriptionInitialStateMode.InitialStateAsEvents,
             typeof(ClusterEvent.IMemberEvent), typeof(ClusterEvent.IReachabilityEvent));
         Timers.StartPeriodicTimer(CheckHeartbeats.Instance, CheckHeartbeats.Instance, TimeSpan.FromSeconds(1));

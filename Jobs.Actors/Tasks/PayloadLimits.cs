@@ -41,4 +41,4 @@ public sealed record PayloadLimits(long MaxArgumentsBytes, long MaxResultBytes, 
 }
 
 /// <summary>A submission whose arguments exceed <see cref="PayloadLimits.MaxArgumentsBytes"/>: refused, never sent.</summary>
-public sealed class TaskTooLargeException(string message) : TaskNotAcceptedException(message);
+public sealed class TaskTooLargeException(string taskId, string message) : TaskNotAcceptedException(taskId, message);

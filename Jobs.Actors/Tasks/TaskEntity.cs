@@ -1,8 +1,11 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
+using Jobs.Actors.Hosting;
 using Jobs.Actors.Monitoring;
+using Jobs.Actors.Persistence;
 using Jobs.Actors.Queues;
 
 namespace Jobs.Actors.Tasks;
@@ -30,8 +33,12 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private bool _reclaim;
     private IActorRef? _worker;
-    private IActorRef? _awaitingPersist;
+    /// <summary>Who is answered if the write in progress is not stored, and what it was ("task x", "the revoke of task x").</summary>
+    private (IActorRef ReplyTo, string Subject)? _awaitingPersist;
     private bool _announcedWaiting;
+
+    /// <summary>This entity asked its shard to passivate it; the shard's <see cref="StopEntity"/> follows.</summary>
+    private bool _passivating;
 
     /// <summary>
     /// Submitted by someone awaiting the result (a canvas's coordinator, a synchronous apply): once told, the task
@@ -70,11 +77,12 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Command<AttemptCheckDue>(_ => CheckStartedAttempt());
         Command<AttemptStatus>(OnAttemptStatus);
         Command<RevokeTask>(Revoke);
-        Command<AttemptDue>(_ => Enqueue());
-        Command<EnqueueUnconfirmed>(_ => Enqueue());
+        Command<AttemptDue>(_ => EnqueueUnlessStarted());
+        Command<EnqueueUnconfirmed>(_ => EnqueueUnlessStarted());
         Command<ExpiryDue>(_ => PersistAndContinue(_state.DecideExpiry(Now)));
         Command<Terminated>(OnTerminated);
-        Command<ReceiveTimeout>(_ => Passivate());
+        Command<ReceiveTimeout>(_ => PassivateIfIdle());
+        Command<StopEntity>(_ => Leave());
     }
 
     public static string PersistenceIdOf(string taskId) => "task-" + taskId;
@@ -99,9 +107,9 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             Reply(command, Sender);
             return;
         }
-        _awaitingPersist = Sender;
+        _awaitingPersist = (Sender, $"task {_state.TaskId}");
         var replyTo = Sender;
-        PersistAll(events, e =>
+        Write(events, e =>
         {
             _state = _state.Apply(e);
             Publish(e);
@@ -173,8 +181,8 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         var replyTo = Sender;
         var queue = _state.Queue;
         var worker = _worker;
-        _awaitingPersist = Sender;
-        PersistAll(events, e =>
+        _awaitingPersist = (Sender, $"the revoke of task {_state.TaskId}");
+        Write(events, e =>
         {
             _state = _state.Apply(e);
             Publish(e);
@@ -259,7 +267,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     {
         if (events.Count == 0)
             return;
-        PersistAll(events, e =>
+        Write(events, e =>
         {
             _state = _state.Apply(e);
             Publish(e);
@@ -267,6 +275,16 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
                 Context.System.EventStream.Publish(e);
             PlanNextStep();
         });
+    }
+
+    /// <summary>
+    /// No idle timeout runs while a write is in progress. One that fired already waits in the stash and is handled
+    /// after the write, against the state the write made (<see cref="PassivateIfIdle"/>).
+    /// </summary>
+    private void Write(IReadOnlyList<ITaskEvent> events, Action<ITaskEvent> handler)
+    {
+        Context.SetReceiveTimeout(null);
+        PersistAll(events, handler);
     }
 
     /// <summary>Published only after the journal write, so a subscriber never sees a change a crash could undo.</summary>
@@ -325,6 +343,16 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Context.System.EventStream.Publish(new TaskNoLongerWaiting(_state.TaskId));
     }
 
+    /// <summary>
+    /// A due time or an unconfirmed enqueue whose timer fired while the attempt runs: the task is with its worker (the
+    /// queue's confirmation may trail the worker's start), and enqueuing it again would run it twice.
+    /// </summary>
+    private void EnqueueUnlessStarted()
+    {
+        if (_state.State != TaskState.Started)
+            Enqueue();
+    }
+
     /// <summary>The partition that took the attempt is told, or this node's (which has it, if anyone does) before one answered.</summary>
     private void ForgetInQueue(string queue, bool terminate) => (_queue ?? _queues).Tell(new ForgetTask(queue, _state.TaskId, terminate));
 
@@ -371,35 +399,71 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         }
     }
 
-    /// <summary>Idle finished (or unknown) tasks leave memory; sharding forgets them as remembered entities.</summary>
-    private void SetPassivation()
+    /// <summary>Finished (or unknown) tasks nobody waits on may leave memory; sharding forgets them as remembered entities.</summary>
+    private bool IsIdle => (_state.IsReady || !_state.IsKnown) && _waiters.Count == 0;
+
+    private void SetPassivation() => Context.SetReceiveTimeout(IsIdle ? _settings.PassivateAfter : null);
+
+    /// <summary>
+    /// The idle timeout may be stale: it can fire during a write (or wait in the mailbox behind a submission) and be
+    /// handled once the task was accepted. It passivates only a task that is idle now.
+    /// </summary>
+    private void PassivateIfIdle()
     {
-        if ((_state.IsReady || !_state.IsKnown) && _waiters.Count == 0)
-            Context.SetReceiveTimeout(_settings.PassivateAfter);
+        if (IsIdle)
+            Passivate();
         else
             Context.SetReceiveTimeout(null);
     }
 
     private void Passivate()
     {
-        Context.SetReceiveTimeout(null);
-        Context.Parent.Tell(new Akka.Cluster.Sharding.Passivate(PoisonPill.Instance));
+        _passivating = true;
+        // Should the shard ignore the request (it holds messages for this entity), the timeout asks again.
+        Context.SetReceiveTimeout(_settings.PassivateAfter);
+        Context.Parent.Tell(new Passivate(StopEntity.Instance));
+    }
+
+    /// <summary>
+    /// The shard's stop message, for a passivation or a hand-off. A write in progress has been stored and handled
+    /// by now (the stop message waited in the stash). A passivation asked for while idle can find the task accepted
+    /// since, by a submission delivered before the shard took the request: the shard is asked to start it again,
+    /// which it does as soon as this incarnation has stopped, so its countdown and its enqueue are not lost.
+    /// </summary>
+    private void Leave()
+    {
+        if (_passivating && _state.IsKnown && !_state.IsReady)
+            Context.Parent.Tell(new ShardRegion.StartEntity(_state.TaskId));
+        Context.Stop(Self);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        _awaitingPersist?.Tell(new Status.Failure(new TaskNotAcceptedException(
-            $"task {_state.TaskId} was not accepted: the journal failed to store it ({cause.Message})", cause)));
-        _awaitingPersist = null;
+        AnswerUnstored(cause, rejected: false);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
-        _awaitingPersist?.Tell(new Status.Failure(new TaskNotAcceptedException(
-            $"task {_state.TaskId} was not accepted: the journal rejected it ({cause.Message})", cause)));
-        _awaitingPersist = null;
+        AnswerUnstored(cause, rejected: true);
         base.OnPersistRejected(cause, @event, sequenceNr);
+    }
+
+    /// <summary>
+    /// "Not accepted" only when the write certainly was not stored; otherwise the outcome is unknown, and the task may
+    /// still run (a restarted entity recovers a write that was stored after all). Either answer names the task.
+    /// </summary>
+    private void AnswerUnstored(Exception cause, bool rejected)
+    {
+        if (_awaitingPersist is not { } awaiting)
+            return;
+        _awaitingPersist = null;
+        var (replyTo, subject) = awaiting;
+        replyTo.Tell(rejected || WriteFailures.CertainlyNotStored(cause)
+            ? new CommandFailed(_state.TaskId,
+                $"{subject} was not accepted: the journal {(rejected ? "rejected" : "failed to store")} it ({cause.Message}); nothing was stored")
+            : new CommandFailed(_state.TaskId,
+                $"{subject} may or may not have been accepted: the journal did not confirm the write ({cause.Message})", OutcomeUnknown: true));
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
@@ -430,6 +494,3 @@ public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan Enqueu
     /// <summary>How often a started attempt with no report asks its worker whether it still runs (<c>jobs.tasks.attempt-check-interval</c>).</summary>
     public TimeSpan AttemptCheckInterval { get; init; } = TimeSpan.FromMinutes(1);
 }
-
-/// <summary>A submission the journal did not store: the client gets this instead of an acknowledgement.</summary>
-public class TaskNotAcceptedException(string message, Exception? inner = null) : Exception(message, inner);

@@ -32,7 +32,11 @@ public sealed record TaskEntityState
 
     public bool IsReady => State.IsReady();
 
-    public bool IsExpired(DateTimeOffset now) => !IsReady && ExpiresAt is { } expires && expires <= now;
+    /// <summary>
+    /// Celery's <c>expires</c>: not started by then. A running attempt is not expired, whatever the time; if it ends
+    /// in a retry, the next attempt is (a retry keeps the task's expiry).
+    /// </summary>
+    public bool IsExpired(DateTimeOffset now) => !IsReady && State != TaskState.Started && ExpiresAt is { } expires && expires <= now;
 
     public IReadOnlyList<ITaskEvent> Decide(SubmitTask command, DateTimeOffset now)
     {

@@ -32,9 +32,9 @@ public sealed record TaskError(string Type, string Message, string Traceback) : 
 
 /// <summary>
 /// Accepts a task. Replied to with a <see cref="TaskResult"/> once <see cref="TaskReceived"/> is journaled
-/// (or, with <see cref="AwaitResult"/>, once the task is ready), or with a <see cref="Status.Failure"/> when the
-/// journal refused it. Submitting an id that already exists changes nothing and answers its current state,
-/// so a client may safely resend after a timeout.
+/// (or, with <see cref="AwaitResult"/>, once the task is ready), or with a <see cref="CommandFailed"/> when the
+/// journal did not confirm the write. Submitting an id that already exists changes nothing and answers its current
+/// state, so a client may safely resend after a timeout.
 /// </summary>
 public sealed record SubmitTask(
     string TaskId,
@@ -49,7 +49,11 @@ public sealed record SubmitTask(
 /// <summary>Answers the task's <see cref="TaskResult"/> now; an unknown id is PENDING, as in Celery.</summary>
 public sealed record GetTaskResult(string TaskId) : ITaskCommand;
 
-/// <summary>Answers the task's <see cref="TaskResult"/> once it is ready. Waiting is by message, never polling.</summary>
+/// <summary>
+/// Answers the task's <see cref="TaskResult"/> once it is ready. Waiting is by message, never polling. The waiter is
+/// kept in memory only, so a waiter sends this again now and then: a task that moved to another node (or restarted)
+/// then knows it again.
+/// </summary>
 public sealed record AwaitTaskResult(string TaskId) : ITaskCommand;
 
 /// <summary>Answers a <see cref="TaskInfo"/>: everything known about the task.</summary>
@@ -66,12 +70,14 @@ public sealed record RevokeTask(string TaskId, bool Terminate = false) : ITaskCo
 public sealed record MarkTaskStarted(string TaskId, int Retries, string Worker, IActorRef WorkerRef, DateTimeOffset StartedAt)
     : ITaskCommand;
 
+/// <summary>Travels between nodes by name, so nodes of different versions never misread an outcome.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<AttemptOutcome>))]
 public enum AttemptOutcome
 {
-    Succeeded,
-    Failed,
-    Retry,
-    Expired,
+    Succeeded = 0,
+    Failed = 1,
+    Retry = 2,
+    Expired = 3,
 }
 
 /// <summary>
@@ -137,6 +143,15 @@ public sealed record TaskFailed(string TaskId, TaskError Error, string? Worker, 
     : ITaskEvent;
 
 public sealed record TaskRevoked(string TaskId, string Reason, DateTimeOffset Timestamp) : ITaskEvent;
+
+/// <summary>
+/// The answer to a command that was not carried out: its write was not confirmed by the journal, or its entity stopped
+/// or could not start before handling it. With <see cref="OutcomeUnknown"/> the write may still have been stored (it
+/// timed out, or the connection dropped after it was sent), so a submitted task may exist and run; without it nothing
+/// was stored. <see cref="Id"/> is the task's (or canvas's) id: sending the same command again, with the same id, is
+/// safe either way. A message rather than a <see cref="Status.Failure"/>, so it keeps its fields across nodes.
+/// </summary>
+public sealed record CommandFailed(string Id, string Reason, bool OutcomeUnknown = false) : IJobsMessage;
 
 /// <summary>The reply of a task entity: what Celery's <c>AsyncResult</c> shows.</summary>
 public sealed record TaskResult(

@@ -2,20 +2,24 @@ using System.Text.Json.Serialization;
 
 namespace Jobs.Actors.Tasks;
 
-/// <summary>Celery's task states (<c>celery.states</c>), written upper case on the wire as Celery does.</summary>
+/// <summary>
+/// Celery's task states (<c>celery.states</c>), written upper case on the wire as Celery does. The numbers are stored
+/// too (a canvas's progress snapshot keeps a byte per member, <see cref="Canvas.CanvasSnapshot.States"/>): never
+/// renumber them; a new state takes a new number.
+/// </summary>
 [JsonConverter(typeof(TaskStateConverter))]
 public enum TaskState
 {
     /// <summary>Unknown id: never submitted, or its result expired.</summary>
-    Pending,
+    Pending = 0,
     /// <summary>Accepted and journaled; waiting in its queue or for its countdown.</summary>
-    Received,
-    Started,
+    Received = 1,
+    Started = 2,
     /// <summary>An attempt failed and the next one is scheduled.</summary>
-    Retry,
-    Success,
-    Failure,
-    Revoked,
+    Retry = 3,
+    Success = 4,
+    Failure = 5,
+    Revoked = 6,
 }
 
 public static class TaskStates

@@ -6,21 +6,27 @@ namespace Jobs.Actors.Tasks;
 /// <summary>
 /// Answers task commands that ended in dead letters instead of leaving their askers to time out. That is what
 /// happens when a task entity cannot start because the journal is down (its recovery fails, and the messages
-/// it held are dropped): the asker learns at once that the task was not accepted.
+/// it held are dropped), or when it stops for a hand-off with commands still in its stash: the command was never
+/// handled, so nothing of it was stored, and the asker learns at once that it may send it again.
 /// </summary>
 public sealed class UndeliveredTaskCommands : ReceiveActor
 {
+    private const string Why = "its actor stopped or could not start before handling it (the journal may be unavailable, or the task is moving to another node)";
+
     public UndeliveredTaskCommands()
     {
         Receive<DeadLetter>(dead =>
         {
-            if (dead.Message is not (SubmitTask or AwaitTaskResult or GetTaskResult or GetTaskInfo) || dead.Sender.IsNobody()
+            if (dead.Message is not (SubmitTask or RevokeTask or AwaitTaskResult or GetTaskResult or GetTaskInfo) || dead.Sender.IsNobody()
                 || !IsLocalTaskEntity(dead.Recipient))
                 return;
-            var command = (ITaskCommand)dead.Message;
-            var verb = dead.Message is SubmitTask ? "was not accepted" : "could not be read";
-            dead.Sender.Tell(new Status.Failure(new TaskNotAcceptedException(
-                $"task {command.TaskId} {verb}: its actor could not start (is the journal available?)")));
+            var id = ((ITaskCommand)dead.Message).TaskId;
+            dead.Sender.Tell(new CommandFailed(id, dead.Message switch
+            {
+                SubmitTask => $"task {id} was not accepted: {Why}; nothing was stored",
+                RevokeTask => $"the revoke of task {id} was not accepted: {Why}; nothing was stored",
+                _ => $"task {id} could not be read: {Why}",
+            }));
         });
     }
 

@@ -7,10 +7,11 @@ import * as canvas from './canvas.js';
 import * as cluster from './cluster.js';
 import * as queues from './queues.js';
 import * as rates from './rates.js';
+import * as schedules from './schedules.js';
 import { recordRates } from './charts.js';
 import { token, adoptTokenFromUrl, onTokenChanged, parseHash, Unauthorized, escapeHtml } from './core.js';
 
-const pages = { workers, tasks, task, canvas, cluster, queues, rates };
+const pages = { workers, tasks, task, canvas, cluster, queues, rates, schedules };
 
 // ---- the live stream: events are queued as they arrive and handled once per animation frame ----
 let source = null;
@@ -43,6 +44,7 @@ function connect() {
   };
   source.addEventListener('tasks', take);
   source.addEventListener('workers', take);
+  source.addEventListener('beat', take);
 }
 
 function flush() {

@@ -166,4 +166,15 @@ public sealed class CanvasStateSpec
         Assert.Equal(["[0]", "[2,2]"], next.Select(s => s.Args.GetRawText()));
         Assert.Equal([false, true], next.Select(s => s.AwaitResult));
     }
+
+    [Fact]
+    public void A_tree_in_which_two_nodes_share_an_id_is_invalid_and_one_with_distinct_ids_is_not()
+    {
+        var twice = Signature.Chain(Signature.Of("tasks.add", 2, 2) with { Id = "x" }, Signature.Of("tasks.add", 4) with { Id = "x" }) with { Id = "c1" };
+        Assert.Contains("'x'", CanvasState.Invalidity(twice));
+        var callbackToo = (Signature.Of("tasks.add", 2, 2) with { Id = "y" }).WithLink(Signature.Of("tasks.log") with { Id = "y" });
+        Assert.NotNull(CanvasState.Invalidity(Signature.Chain(callbackToo) with { Id = "c1" }));
+        Assert.Null(CanvasState.Invalidity((Signature.Chain(Signature.Of("tasks.add", 2, 2), Signature.Of("tasks.add", 4)) with { Id = "c1" })
+            .WithIds(() => Guid.NewGuid().ToString())));
+    }
 }

@@ -15,6 +15,7 @@ public sealed class CompletionSpec
             ("cluster", "show") => JsonNode.Parse("""{"members": [{"address": "akka.tcp://jobs@127.0.0.1:4053"}, {"address": "akka.tcp://jobs@127.0.0.1:4100"}]}"""),
             ("tasks", "registered") => JsonNode.Parse("""["tasks.add", "tasks.mul"]"""),
             ("tasks", "stats") => JsonNode.Parse("""{"w1": {"queues": ["default"]}, "w2": {"queues": ["default", "images"]}}"""),
+            ("beat", "list") => JsonNode.Parse("""{"cleanup": {"task": "tasks.cleanup"}, "heartbeat": {"task": "tasks.echo"}}"""),
             _ => null,
         }));
         return completion;
@@ -35,7 +36,7 @@ public sealed class CompletionSpec
     {
         var completion = await CompletionAsync();
         Assert.Contains("akka.tcp://jobs@127.0.0.1:4100", completion.Candidates("cluster leave "));
-        Assert.Equal(["task", "queue", "canvas", "--json"], completion.Candidates("sharding shard-stats "));
+        Assert.Equal(["task", "queue", "canvas", "beat", "beat-directory", "--json"], completion.Candidates("sharding shard-stats "));
         Assert.Contains("tasks.mul", completion.Candidates("control rate-limit tasks.m"));
         Assert.Contains("--worker", completion.Candidates("control rate-limit tasks.add 10/s "));
         Assert.Equal(["w1", "w2"], completion.Candidates("control pool grow 2 --worker "));
@@ -43,5 +44,18 @@ public sealed class CompletionSpec
         Assert.Contains("images", completion.Candidates("control cancel-consumer "));
         Assert.Contains("w2", completion.Candidates("control shutdown "));
         Assert.Contains("--terminate", completion.Candidates("control revoke abc "));
+    }
+
+    [Fact]
+    public async Task Beat_commands_complete_entry_names_tasks_and_policy_choices()
+    {
+        var completion = await CompletionAsync();
+        Assert.Equal(["list", "add", "remove", "pause", "resume", "run-now", "next"], completion.Candidates("beat "));
+        Assert.Contains("heartbeat", completion.Candidates("beat pause "));
+        Assert.Contains("cleanup", completion.Candidates("beat next c"));
+        Assert.Contains("tasks.mul", completion.Candidates("beat add nightly "));
+        Assert.Equal(["allow", "skip", "queue"], completion.Candidates("beat add nightly tasks.add --overlap "));
+        Assert.Equal(["none", "once", "all"], completion.Candidates("beat add nightly tasks.add --cron '0 3 * * *' --catch-up "));
+        Assert.Contains("images", completion.Candidates("beat add nightly tasks.add --queue "));
     }
 }

@@ -89,7 +89,7 @@ public sealed class DashboardApiSpec(StandaloneNodeFixture fixture)
         Assert.Equal(200, status);
         var (address, perType) = Assert.Single(body!.AsObject());
         Assert.StartsWith("akka.tcp://jobs@127.0.0.1:", address);
-        Assert.Equal(["canvas", "queue", "task"], perType!.AsObject().Select(p => p.Key).Order());
+        Assert.Equal(["beat", "beat-directory", "canvas", "queue", "task"], perType!.AsObject().Select(p => p.Key).Order());
         Assert.True(perType["task"]!["shards"]!.GetValue<int>() >= 1);
         Assert.True(perType["task"]!["entities"]!.GetValue<int>() >= 1);
     }

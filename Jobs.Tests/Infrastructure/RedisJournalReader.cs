@@ -1,4 +1,5 @@
 using Jobs.Actors;
+using Jobs.Actors.Persistence.Redis;
 using Jobs.Actors.Serialization;
 using StackExchange.Redis;
 
@@ -14,10 +15,10 @@ public static class RedisJournalReader
     /// The manifest of each event, in order. A record holds exactly one event, whose manifest (its type name)
     /// is written in it as text, so the record is matched against the known event names.
     /// </summary>
-    public static IReadOnlyList<string> Manifests(RedisServer redis, string taskId, string prefix = "jobs:")
+    public static IReadOnlyList<string> Manifests(RedisServer redis, string taskId, string prefix = "jobs:", int partitions = 1)
     {
         using var connection = ConnectionMultiplexer.Connect(redis.ConnectionString);
-        var records = connection.GetDatabase().SortedSetRangeByScore($"{prefix}j:task-{taskId}");
+        var records = connection.GetDatabase().ListRange(new RedisKeys(prefix, partitions).Events($"task-{taskId}"));
         return records.Select(r =>
         {
             var text = System.Text.Encoding.UTF8.GetString((byte[])r!);

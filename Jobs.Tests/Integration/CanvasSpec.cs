@@ -206,6 +206,20 @@ public sealed class CanvasSpec(StandaloneNodeFixture fixture)
         Assert.Equal(400, status);
         Assert.Contains("$.kwargs.tasks[0]", body!["error"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task A_canvas_in_which_two_tasks_share_a_task_id_is_a_400_naming_the_id_and_nothing_runs()
+    {
+        var id = "twice-" + Guid.NewGuid().ToString("N")[..8];
+        var step = new JsonObject { ["task_id"] = id };
+        var (status, body) = await Node.PostAsync("api/canvas",
+            Chain(Sig("tasks.add", [2, 2], options: step), Sig("tasks.add", [4], options: step.DeepClone().AsObject())).ToJsonString());
+        Assert.Equal(400, status);
+        Assert.Contains($"'{id}'", body!["error"]!.GetValue<string>());
+        var (_, task) = await Node.GetAsync($"api/task/result/{id}");
+        Assert.Equal("PENDING", task!["state"]!.GetValue<string>());
+    }
+
     [Fact]
     public async Task Children_are_paged_in_the_answers_and_a_big_canvas_does_not_echo_its_tree()
     {

@@ -15,6 +15,19 @@ public sealed class RedisSnapshotStoreSpec(RedisServer redis) : SnapshotStoreCon
 public sealed class RedisReadJournalSpec(RedisServer redis)
     : ReadJournalConformanceSpec(PersistenceBackends.Redis(redis), Jobs.Actors.Persistence.Redis.Query.RedisReadJournal.Identifier);
 
+// The same suites with the journal spread over 4 partitions (4 hash tags, as on a Redis Cluster).
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisPartitionedJournalSpec(RedisServer redis) : JournalConformanceSpec(PersistenceBackends.Redis(redis, partitions: 4));
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisPartitionedSnapshotStoreSpec(RedisServer redis) : SnapshotStoreConformanceSpec(PersistenceBackends.Redis(redis, partitions: 4));
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisPartitionedReadJournalSpec(RedisServer redis)
+    : ReadJournalConformanceSpec(PersistenceBackends.Redis(redis, partitions: 4), Jobs.Actors.Persistence.Redis.Query.RedisReadJournal.Identifier,
+        tagOrderAcrossIds: false);
+
 /// <summary>The same journal suite through a connection string with a password: it reaches StackExchange.Redis unchanged.</summary>
 public sealed class RedisWithPasswordJournalSpec(PasswordRedisServer redis)
     : JournalConformanceSpec(PersistenceBackends.Redis(redis.Server)), IClassFixture<PasswordRedisServer>;

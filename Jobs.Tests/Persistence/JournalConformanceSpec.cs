@@ -161,4 +161,56 @@ public abstract class JournalConformanceSpec(Config config) : TestKit(config)
         Assert.Equal([1L, 2], replayed);
         Assert.Equal(2, highest);
     }
+
+    [Fact]
+    public void Concurrent_writers_each_get_their_own_answer()
+    {
+        var writers = Enumerable.Range(0, 50).Select(i => (Pid: $"{_pid}-w{i}", Probe: CreateTestProbe())).ToArray();
+        foreach (var (pid, probe) in writers)
+        {
+            var events = ImmutableList.Create<IPersistentRepresentation>(
+                new Persistent($"event-1", 1, pid, string.Empty, false, ActorRefs.NoSender, _writer),
+                new Persistent($"event-2", 2, pid, string.Empty, false, ActorRefs.NoSender, _writer));
+            Journal.Tell(new WriteMessages([new AtomicWrite(events)], probe.Ref, 7));
+        }
+        foreach (var (pid, probe) in writers)
+        {
+            probe.ExpectMsg<WriteMessagesSuccessful>();
+            Assert.All(new[] { probe.ExpectMsg<WriteMessageSuccess>(), probe.ExpectMsg<WriteMessageSuccess>() }, success =>
+            {
+                Assert.Equal(pid, success.Persistent.PersistenceId);
+                Assert.Equal(7, success.ActorInstanceId);
+            });
+        }
+        Journal.Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, writers[49].Pid, TestActor));
+        Assert.Equal(1, ExpectMsg<ReplayedMessage>().Persistent.SequenceNr);
+        Assert.Equal(2, ExpectMsg<ReplayedMessage>().Persistent.SequenceNr);
+        Assert.Equal(2, ExpectMsg<RecoverySuccess>().HighestSequenceNr);
+    }
+
+    [Fact]
+    public void Replay_finds_its_start_across_the_gap_a_rejected_write_leaves()
+    {
+        var bad = new AtomicWrite(ImmutableList.Create<IPersistentRepresentation>(Event(3, new NotSerializable("x")), Event(4)));
+        Journal.Tell(new WriteMessages([new AtomicWrite(Event(1)), new AtomicWrite(Event(2)), bad, new AtomicWrite(Event(5)), new AtomicWrite(Event(6))], TestActor, 1));
+        ExpectMsg<WriteMessagesSuccessful>();
+        for (var i = 0; i < 6; i++)
+            ExpectMsg<object>();
+        Assert.Equal([5L, 6], Replay(3, long.MaxValue).SequenceNrs);
+        Assert.Equal([5L], Replay(4, 5).SequenceNrs);
+        Assert.Equal([2L, 5], Replay(2, 5).SequenceNrs);
+        DeleteTo(4);
+        Assert.Equal([5L, 6], Replay(1, long.MaxValue).SequenceNrs);
+    }
+
+    [Fact]
+    public void Writes_after_every_event_was_deleted_go_on_from_the_highest()
+    {
+        WriteEvents(3);
+        DeleteTo(3);
+        Write(new AtomicWrite(Event(4)), new AtomicWrite(Event(5)));
+        var (replayed, highest) = Replay(1, long.MaxValue);
+        Assert.Equal([4L, 5], replayed);
+        Assert.Equal(5, highest);
+    }
 }

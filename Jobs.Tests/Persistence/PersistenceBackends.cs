@@ -17,9 +17,10 @@ public static class PersistenceBackends
         akka.actor.serialization-identifiers { "Jobs.Tests.Persistence.FailingSerializer, Jobs.Tests" = 9901 }
         """);
 
-    public static Config Redis(RedisServer redis, string? keyPrefix = null)
+    /// <summary>The Redis plugin under its own key prefix (a fresh one when none is given), with small pages so paging is exercised.</summary>
+    public static Config Redis(RedisServer redis, string? keyPrefix = null, int partitions = 1)
     {
-        var prefix = keyPrefix ?? "t" + Guid.NewGuid().ToString("N")[..8] + ":";
+        var prefix = keyPrefix ?? NewPrefix();
         return ConfigurationFactory.ParseString($"""
         akka.persistence.journal.plugin = "akka.persistence.journal.redis"
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.redis"
@@ -31,8 +32,13 @@ public static class PersistenceBackends
         akka.persistence.query.journal.redis.key-prefix = "{prefix}"
         akka.persistence.journal.redis.replay-page-size = 3
         akka.persistence.query.journal.redis.replay-page-size = 3
+        akka.persistence.journal.redis.partitions = {partitions}
+        akka.persistence.snapshot-store.redis.partitions = {partitions}
+        akka.persistence.query.journal.redis.partitions = {partitions}
         """).WithFallback(Common).WithFallback(JobsConfig.Embedded("persistence-redis.conf"));
     }
+
+    public static string NewPrefix() => "t" + Guid.NewGuid().ToString("N")[..8] + ":";
 
     public static Config Sqlite(string path)
     {

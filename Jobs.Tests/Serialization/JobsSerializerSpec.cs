@@ -106,6 +106,46 @@ public sealed class JobsSerializerSpec() : TestKit(ConfigurationFactory.ParseStr
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), figures);
     }
 
+    /// <summary>A chord's start as journals written before enums were stored by name hold it: kinds as numbers.</summary>
+    private const string CanvasStartedWithNumberedKinds = """
+        {"canvasId":"c1","root":{"kind":3,"immutable":false,"id":"c1",
+         "members":[{"kind":1,"immutable":false,"id":"c2","members":[{"kind":0,"task":"tasks.add","args":[2,2],"immutable":false,"id":"t1","members":[],"link":[],"linkError":[]}],"link":[],"linkError":[]},
+                    {"kind":2,"immutable":false,"id":"c3","members":[{"kind":0,"task":"tasks.add","args":[4,4],"immutable":false,"id":"t2","members":[],"link":[],"linkError":[]}],"link":[],"linkError":[]}],
+         "body":{"kind":0,"task":"tasks.xsum","immutable":false,"id":"t3","members":[],"link":[],"linkError":[]},"link":[],"linkError":[]},
+         "timestamp":"2026-11-24T22:00:00+00:00"}
+        """;
+
+    private object FromJournal(string manifest, string json) =>
+        Sys.Serialization.Deserialize(System.Text.Encoding.UTF8.GetBytes(json), JobsSerializer.Id, manifest);
+
+    [Fact]
+    public void A_canvas_journaled_with_numbered_kinds_reads_back_and_kinds_are_written_by_name_now()
+    {
+        var started = Assert.IsType<Jobs.Actors.Canvas.CanvasStarted>(FromJournal("CanvasStarted", CanvasStartedWithNumberedKinds));
+        Assert.Equal(Jobs.Actors.Canvas.SignatureKind.Chord, started.Root.Kind);
+        Assert.Equal([Jobs.Actors.Canvas.SignatureKind.Chain, Jobs.Actors.Canvas.SignatureKind.Group], started.Root.Members.Select(m => m.Kind));
+        Assert.Equal(Jobs.Actors.Canvas.SignatureKind.Task, started.Root.Body!.Kind);
+        var tree = Assert.IsType<Jobs.Actors.Canvas.CanvasTreeSnapshot>(FromJournal("CanvasTreeSnapshot",
+            """{"canvasId":"c1","root":{"kind":1,"immutable":false,"id":"c1","members":[],"link":[],"linkError":[]}}"""));
+        Assert.Equal(Jobs.Actors.Canvas.SignatureKind.Chain, tree.Root.Kind);
+
+        var written = Canonical(started);
+        Assert.Contains("\"kind\":\"Chord\"", written);
+        Assert.Contains("\"kind\":\"Group\"", written);
+        Assert.Equal(started.Root.Nodes().Select(n => n.Kind),
+            Assert.IsType<Jobs.Actors.Canvas.CanvasStarted>(FromJournal("CanvasStarted", written)).Root.Nodes().Select(n => n.Kind));
+    }
+
+    [Fact]
+    public void An_attempt_outcome_travels_by_name_and_a_numbered_one_still_reads()
+    {
+        var completed = new Jobs.Actors.Tasks.CompleteAttempt("t1", 0, Jobs.Actors.Tasks.AttemptOutcome.Retry, "w", DateTimeOffset.UnixEpoch, 1);
+        Assert.Contains("\"outcome\":\"Retry\"", Canonical(completed));
+        var old = Assert.IsType<Jobs.Actors.Tasks.CompleteAttempt>(FromJournal("CompleteAttempt",
+            """{"taskId":"t1","retries":0,"outcome":3,"worker":"w","startedAt":"1970-01-01T00:00:00+00:00","runtime":1,"retryCountdown":0}"""));
+        Assert.Equal(Jobs.Actors.Tasks.AttemptOutcome.Expired, old.Outcome);
+    }
+
     private string Canonical(object value) =>
         JsonSerializer.Serialize(value, value.GetType(), JobsSerializer.CreateOptions((ExtendedActorSystem)Sys));
 

@@ -278,6 +278,39 @@ public sealed class TaskEntitySpec : TestKit
     }
 
     [Fact]
+    public void A_task_that_started_before_it_expires_runs_to_its_result()
+    {
+        var entity = Entity("t13");
+        entity.Tell(Submit("t13", expires: Scheduler.Now.AddSeconds(10)));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t13");
+        entity.Tell(new MarkTaskStarted("t13", 0, "w", CreateTestProbe().Ref, Scheduler.Now));
+        Scheduler.Advance(TimeSpan.FromSeconds(10));
+        entity.Tell(new GetTaskResult("t13"));
+        Assert.Equal(TaskState.Started, ExpectMsg<TaskResult>().State);
+        entity.Tell(Succeeded("t13"));
+        entity.Tell(new AwaitTaskResult("t13"));
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+        Assert.DoesNotContain(JournalOf("t13"), e => e is TaskRevoked);
+    }
+
+    [Fact]
+    public void An_enqueue_confirmed_late_is_not_sent_again_while_the_attempt_runs()
+    {
+        var entity = Entity("t14");
+        entity.Tell(Submit("t14"));
+        ExpectMsg<TaskResult>();
+        _queues.ExpectMsg<EnqueueTask>();
+        // The worker's start overtakes the queue's confirmation (they come from different actors).
+        entity.Tell(new MarkTaskStarted("t14", 0, "w", CreateTestProbe().Ref, Scheduler.Now));
+        Scheduler.Advance(Settings.EnqueueConfirmTimeout);
+        // Answered after the timer's message, so whatever the timer sent has been sent by now.
+        entity.Tell(new GetTaskResult("t14"));
+        Assert.Equal(TaskState.Started, ExpectMsg<TaskResult>().State);
+        Assert.False(_queues.HasMessages);
+    }
+
+    [Fact]
     public void An_unknown_id_is_pending()
     {
         Entity("nobody").Tell(new GetTaskResult("nobody"));

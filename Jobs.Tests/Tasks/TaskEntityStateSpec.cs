@@ -104,6 +104,16 @@ public sealed class TaskEntityStateSpec
     }
 
     [Fact]
+    public void A_running_attempt_is_not_expired_and_a_retry_after_the_expiry_is()
+    {
+        var started = Received(expires: Now.AddSeconds(5)).Apply(new MarkTaskStarted("t1", 0, "w", ActorRefs.Nobody, Now));
+        Assert.False(started.IsExpired(Now.AddSeconds(10)));
+        Assert.Empty(started.DecideExpiry(Now.AddSeconds(10)));
+        var retried = started.Apply(Assert.Single(started.Decide(Attempt(0, AttemptOutcome.Retry, countdown: 1), Now.AddSeconds(10))));
+        Assert.IsType<TaskRevoked>(Assert.Single(retried.DecideExpiry(Now.AddSeconds(11))));
+    }
+
+    [Fact]
     public void A_started_attempt_is_waiting_again_after_recovery()
     {
         var state = Received().Apply(new MarkTaskStarted("t1", 0, "w", ActorRefs.Nobody, Now));

@@ -1,5 +1,8 @@
 using System.Collections.Immutable;
 using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Akka.Pattern;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 using StackExchange.Redis;
@@ -7,136 +10,277 @@ using StackExchange.Redis;
 namespace Jobs.Actors.Persistence.Redis.Journal;
 
 /// <summary>
-/// An Akka.Persistence journal on Redis. Each <see cref="AtomicWrite"/> is one Lua script, so it is stored
-/// entirely or not at all; the writes of one batch are pipelined on the shared connection and awaited together.
-/// A payload that does not serialize rejects its own write only; a Redis error fails the batch (the circuit
-/// breaker counts it). Key layout: <see cref="RedisKeys"/>.
+/// An Akka.Persistence journal on Redis that batches across persistent actors. Writes, replays, deletes and purges
+/// wait in one queue in arrival order; whenever fewer than <c>max-flushes-in-flight</c> flushes are running, the
+/// queue's head (at most <c>max-batch-operations</c> operations, ~<c>max-batch-bytes</c>) goes out as one Lua script
+/// per partition, pipelined on the shared connection. There is no linger timer: a lone write on an idle journal leaves
+/// at once, and under load whatever arrived while earlier flushes ran goes out next. Replies go straight to the
+/// actors from the completed flush (per-actor order holds: an actor has one write in flight). Each script call goes
+/// through the circuit breaker.
+/// <para>
+/// Answers: each <see cref="AtomicWrite"/> is stored whole or not at all. A payload that does not serialize (or an
+/// index operation that is not valid) rejects its own write only (<see cref="WriteMessageRejected"/>, the actor goes
+/// on). A sequence number at or below the stored highest (a second writer of the id) fails its own request only,
+/// having changed nothing (<see cref="ConcurrentWriterException"/>). A Redis or transport error fails every write of
+/// the batch with <see cref="WriteOutcomeUnknownException"/>: the script may or may not have run, and recovery reads
+/// what was stored. An open circuit breaker or a full queue fails writes that were never sent.
+/// </para>
+/// Replays are answered with the highest sequence number and the first page from the same script call, so recovering
+/// an existing actor is one round trip and many new actors share one. No replay filter is needed
+/// (<c>replay-filter.mode = off</c>): the write script's sequence guard already keeps a second writer's events out.
+/// Key layout: <see cref="RedisKeys"/>; scripts: <see cref="JournalScripts"/>.
 /// </summary>
-public sealed class RedisJournal : AsyncWriteJournal
+public sealed partial class RedisJournal : WriteJournalBase
 {
-    /// <summary>
-    /// KEYS: events, highest, ids, idlog, then one key per tag. ARGV: pid, highest, channel, event count,
-    /// (score, member) per event, tag-entry count, (index into KEYS, "seq:pid") per tag entry.
-    /// A sequence number at or below the stored highest means a second writer of the same persistence id (a stale
-    /// node after a partition): the write fails, as a SQL journal's primary key would make it fail.
-    /// </summary>
-    private const string WriteScript = """
-        local n = tonumber(ARGV[4])
-        local high = tonumber(redis.call('GET', KEYS[2]) or '0')
-        if tonumber(ARGV[5]) <= high then
-          return redis.error_reply('sequence number ' .. ARGV[5] .. ' of ' .. ARGV[1] .. ' is already written (highest ' .. high .. '): another writer is active')
-        end
-        local i = 5
-        for e = 1, n do
-          redis.call('ZADD', KEYS[1], ARGV[i], ARGV[i + 1])
-          i = i + 2
-        end
-        if tonumber(ARGV[2]) > high then redis.call('SET', KEYS[2], ARGV[2]) end
-        if redis.call('SADD', KEYS[3], ARGV[1]) == 1 then redis.call('RPUSH', KEYS[4], ARGV[1]) end
-        local m = tonumber(ARGV[i])
-        i = i + 1
-        for t = 1, m do
-          redis.call('RPUSH', KEYS[tonumber(ARGV[i])], ARGV[i + 1])
-          i = i + 2
-        end
-        redis.call('PUBLISH', ARGV[3], ARGV[1])
-        return n
-        """;
-
     private readonly RedisPlugin _redis;
+    private readonly RedisKeys _keys;
     private readonly EventRecords _records;
+    private readonly RedisJournalSettings _settings;
+    private readonly CircuitBreaker _breaker;
+    private readonly string _channel;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly Queue<JournalRequest> _queue = new();
+    private int _inFlight;
 
-    public RedisJournal(Akka.Configuration.Config config)
+    public RedisJournal(Config config)
     {
         _redis = new RedisPlugin(Context.System, config);
+        _keys = _redis.Keys;
         _records = new EventRecords(Context.System);
+        _settings = RedisJournalSettings.Create(config);
+        _breaker = new CircuitBreaker(Context.System.Scheduler,
+            config.GetInt("circuit-breaker.max-failures", 5),
+            config.GetTimeSpan("circuit-breaker.call-timeout", TimeSpan.FromSeconds(10)),
+            config.GetTimeSpan("circuit-breaker.reset-timeout", TimeSpan.FromSeconds(5)));
+        _channel = _keys.Notifications.ToString();
     }
 
-    private Task<IDatabase> DatabaseAsync() => _redis.DatabaseAsync();
-
-    protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages, CancellationToken cancellationToken)
+    protected override void PreStart()
     {
-        var database = await DatabaseAsync().ConfigureAwait(false);
-        var results = new List<Exception?>();
-        var writes = new List<Task>();
-        foreach (var write in messages)
+        // Said once at start; every request then fails with the same message until the journal is pointed elsewhere.
+        var log = _log;
+        _redis.DatabaseAsync().ContinueWith(t =>
         {
+            if (t.Exception?.InnerException is RedisLayoutException refused)
+                log.Error(refused, "The Redis journal cannot start: {0}", refused.Message);
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+    }
+
+    protected override bool Receive(object message)
+    {
+        switch (message)
+        {
+            case WriteMessages write:
+                if (PrepareWrite(write) is { } prepared)
+                    Accept(prepared);
+                return true;
+            case ReplayMessages replay:
+                Accept(new ReplayRequest(replay, _keys.PartitionOf(replay.PersistenceId), _redis.Settings.ReplayPageSize));
+                return true;
+            case DeleteMessagesTo delete:
+                Accept(new DeleteRequest(delete, _keys.PartitionOf(delete.PersistenceId), Self));
+                return true;
+            case PurgePersistenceIds purge:
+                Accept(new PurgeRequest(purge, purge.PersistenceIds.Select(id => new PurgeOp(_keys.PartitionOf(id), id)).ToArray(), Sender));
+                return true;
+            case Flushed:
+                _inFlight--;
+                TryFlush();
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>
+    /// Serializes the request's atomic writes on arrival (so a rejection is known before anything is sent and the
+    /// batch's size is known) and groups them per persistence id. Null when nothing needs Redis: every write was
+    /// rejected or the request only loops messages back, and it has been answered already.
+    /// </summary>
+    private WriteRequest? PrepareWrite(WriteMessages message)
+    {
+        var timestamp = DateTime.UtcNow.Ticks;
+        var envelopes = message.Messages as IReadOnlyList<IPersistentEnvelope> ?? message.Messages.ToArray();
+        var rejections = new Exception?[envelopes.Count];
+        var units = new List<WriteOp>(1);
+        var atomicWrites = 0;
+        for (var i = 0; i < envelopes.Count; i++)
+        {
+            if (envelopes[i] is not AtomicWrite write)
+                continue;
+            atomicWrites++;
+            var representations = (IImmutableList<IPersistentRepresentation>)write.Payload;
+            var events = new StoredEvent[representations.Count];
             try
             {
-                var (keys, values) = Prepare(write);
-                writes.Add(database.ScriptEvaluateAsync(WriteScript, keys, values));
-                results.Add(null);
+                for (var e = 0; e < events.Length; e++)
+                {
+                    var p = representations[e];
+                    // Stamped, and without the sender (as WriteJournalBase.PreparePersistentBatch does): it is not part of the event.
+                    var stamped = new Persistent(p.Payload, p.SequenceNr, p.PersistenceId, p.Manifest, p.IsDeleted, ActorRefs.NoSender, p.WriterGuid, timestamp);
+                    events[e] = _records.ToBinary(AdaptToJournal(stamped));
+                }
             }
-            catch (Exception e) when (e is not RedisException)
+            catch (Exception e)
             {
-                // The payload would not serialize: only this write is rejected, the actor keeps running.
-                results.Add(e);
+                rejections[i] = e;
+                continue;
+            }
+            UnitFor(units, write.PersistenceId).Add(write.LowestSequenceNr, write.HighestSequenceNr, events);
+        }
+        var request = new WriteRequest(message, envelopes, rejections, units, atomicWrites, Self);
+        if (units.Count > 0)
+            return request;
+        request.Complete(this);
+        return null;
+    }
+
+    private WriteOp UnitFor(List<WriteOp> units, string persistenceId)
+    {
+        foreach (var unit in units)
+        {
+            if (unit.PersistenceId == persistenceId)
+                return unit;
+        }
+        var added = new WriteOp(_keys.PartitionOf(persistenceId), persistenceId);
+        units.Add(added);
+        return added;
+    }
+
+    private void Accept(JournalRequest request)
+    {
+        if (_queue.Count >= _settings.MaxBufferedRequests)
+        {
+            request.Fail(new JournalOverloadedException(_queue.Count), this);
+            return;
+        }
+        _queue.Enqueue(request);
+        TryFlush();
+    }
+
+    private void TryFlush()
+    {
+        while (_inFlight < _settings.MaxFlushesInFlight && _queue.Count > 0)
+        {
+            var chunk = new List<JournalRequest> { _queue.Dequeue() };
+            var operations = chunk[0].Operations;
+            var bytes = chunk[0].Bytes;
+            while (_queue.TryPeek(out var next) && operations + next.Operations <= _settings.MaxBatchOperations && bytes + next.Bytes <= _settings.MaxBatchBytes)
+            {
+                chunk.Add(_queue.Dequeue());
+                operations += next.Operations;
+                bytes += next.Bytes;
+            }
+            _inFlight++;
+            _ = FlushAsync(chunk, Self);
+        }
+    }
+
+    /// <summary>One script call per partition, its operations in queue order.</summary>
+    private List<ScriptBatch> BuildScripts(List<JournalRequest> chunk)
+    {
+        var batches = new List<ScriptBatch>(1);
+        foreach (var request in chunk)
+        {
+            foreach (var op in request.Ops)
+            {
+                ScriptBatch? batch = null;
+                foreach (var candidate in batches)
+                {
+                    if (candidate.Partition == op.Partition)
+                        batch = candidate;
+                }
+                if (batch is null)
+                    batches.Add(batch = new ScriptBatch(_keys, op.Partition, _channel));
+                batch.Add(op, _keys);
             }
         }
-        await Task.WhenAll(writes).ConfigureAwait(false);
-        return results.ToImmutableList();
+        return batches;
     }
 
-    private (RedisKey[] Keys, RedisValue[] Values) Prepare(AtomicWrite write)
+    private async Task FlushAsync(List<JournalRequest> chunk, IActorRef self)
     {
-        var events = (IImmutableList<IPersistentRepresentation>)write.Payload;
-        var keys = new List<RedisKey>
+        try
         {
-            _redis.Keys.Events(write.PersistenceId), _redis.Keys.Highest(write.PersistenceId), _redis.Keys.PersistenceIds, _redis.Keys.PersistenceIdLog,
-        };
-        var values = new List<RedisValue> { write.PersistenceId, write.HighestSequenceNr, _redis.Keys.Notifications.ToString(), events.Count };
-        var tags = new List<RedisValue>();
-        foreach (var representation in events)
-        {
-            var (record, eventTags) = _records.ToBinary(representation);
-            values.Add(representation.SequenceNr);
-            values.Add(record);
-            foreach (var tag in eventTags)
+            var connected = false;
+            try
             {
-                keys.Add(_redis.Keys.Tag(tag));
-                tags.Add(keys.Count);
-                tags.Add($"{representation.SequenceNr}:{representation.PersistenceId}");
+                // Before the first await: still on the journal's thread.
+                var batches = BuildScripts(chunk);
+                var database = await _redis.DatabaseAsync().ConfigureAwait(false);
+                connected = true;
+                await Task.WhenAll(batches.Select(batch => ExecuteAsync(database, batch))).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                // Nothing of the chunk was sent (ExecuteAsync answers its own failures).
+                var cause = connected || e is RedisLayoutException ? e : new JournalUnavailableException(e);
+                foreach (var request in chunk)
+                {
+                    foreach (var op in request.Ops)
+                        op.Failure ??= cause;
+                }
+            }
+            foreach (var request in chunk)
+            {
+                try
+                {
+                    request.Complete(this);
+                }
+                catch (Exception e)
+                {
+                    _log.Error(e, "The Redis journal could not answer {0}", request);
+                }
             }
         }
-        values.Add(tags.Count / 2);
-        values.AddRange(tags);
-        return (keys.ToArray(), values.ToArray());
-    }
-
-    public override async Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr, long toSequenceNr,
-        long max, Action<IPersistentRepresentation> recoveryCallback)
-    {
-        var database = await DatabaseAsync().ConfigureAwait(false);
-        var key = _redis.Keys.Events(persistenceId);
-        var from = (double)fromSequenceNr;
-        long delivered = 0;
-        // StackExchange.Redis swaps a reversed range, so the loop must stop before from passes to.
-        while (delivered < max && from <= toSequenceNr)
+        finally
         {
-            var take = (int)Math.Min(_redis.Settings.ReplayPageSize, max - delivered);
-            var page = await database.SortedSetRangeByScoreWithScoresAsync(key, from, toSequenceNr, take: take).ConfigureAwait(false);
-            foreach (var entry in page)
-            {
-                recoveryCallback(_records.FromBinary(entry.Element!));
-                delivered++;
-            }
-            if (page.Length < take)
-                return;
-            from = page[^1].Score + 1;
+            self.Tell(Flushed.Instance);
         }
     }
 
-    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr, CancellationToken cancellationToken)
+    private async Task ExecuteAsync(IDatabase database, ScriptBatch batch)
     {
-        var database = await DatabaseAsync().ConfigureAwait(false);
-        var highest = await database.StringGetAsync(_redis.Keys.Highest(persistenceId)).ConfigureAwait(false);
-        return highest.HasValue ? (long)highest : 0L;
+        try
+        {
+            var script = batch.ReadOnly ? JournalScripts.Replays : JournalScripts.Batch;
+            var keys = batch.Keys.ToArray();
+            var args = batch.Args.ToArray();
+            var flags = batch.ReadOnly ? CommandFlags.None : CommandFlags.DemandMaster;
+            var result = await _breaker.WithCircuitBreaker(_ => database.ScriptEvaluateAsync(script, keys, args, flags)).ConfigureAwait(false);
+            batch.Completed((RedisResult[])result!);
+        }
+        catch (OpenCircuitException e)
+        {
+            batch.Failed(e);
+        }
+        catch (Exception e)
+        {
+            batch.Failed(new WriteOutcomeUnknownException(batch.Ops.Count, batch.Partition, e));
+        }
     }
 
-    protected override async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr, CancellationToken cancellationToken)
+    private sealed class Flushed
     {
-        var database = await DatabaseAsync().ConfigureAwait(false);
-        // The highest sequence number lives in its own key, so it survives this.
-        await database.SortedSetRemoveRangeByScoreAsync(_redis.Keys.Events(persistenceId), double.NegativeInfinity, toSequenceNr).ConfigureAwait(false);
+        public static readonly Flushed Instance = new();
     }
 }
+
+/// <summary>A sequence number at or below the stored highest: another writer of this persistence id is (or was) active.</summary>
+public sealed class ConcurrentWriterException(string persistenceId, long sequenceNr, long highest)
+    : Exception($"sequence number {sequenceNr} of {persistenceId} is already written (highest {highest}): another writer of this persistence id is active; nothing of this write was stored");
+
+/// <summary>
+/// The batch this write was in failed at Redis or on the way: the script may or may not have run, so whether the
+/// write was stored is unknown. Recovering the persistent actor reads what was stored.
+/// </summary>
+public sealed class WriteOutcomeUnknownException(int operations, int partition, Exception cause)
+    : Exception($"the Redis journal's batch of {operations} operations for partition {partition} failed ({cause.Message}); whether this write was stored is unknown, recovery reads what was", cause);
+
+/// <summary>Redis could not be reached for this batch, so nothing of it was sent: the writes were not stored.</summary>
+public sealed class JournalUnavailableException(Exception cause)
+    : Exception($"the Redis journal could not reach Redis ({cause.Message}); nothing of this batch was sent", cause);
+
+/// <summary>The journal's queue is full (<c>max-buffered-requests</c>); the request was refused without being sent.</summary>
+public sealed class JournalOverloadedException(int waiting)
+    : Exception($"the Redis journal has {waiting} requests waiting (max-buffered-requests); this one was refused and not sent");

@@ -1,6 +1,8 @@
+using System.Globalization;
 using Akka;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.Persistence.Query;
 using Akka.Streams.Dsl;
 using Akka.Util;
@@ -10,11 +12,18 @@ using StackExchange.Redis;
 namespace Jobs.Actors.Persistence.Redis.Query;
 
 /// <summary>
-/// Persistence queries over the Redis journal. Current queries page through the keys once; live queries page
-/// until they catch up, then sleep until the journal publishes a write on <see cref="RedisKeys.Notifications"/>
-/// (or, should a notification be missed, the refresh interval passes) — they never poll Redis in a loop.
-/// Offsets: <see cref="Sequence"/> of the sequence number (by persistence id), or of the 1-based position in
-/// the tag's list (by tag), exclusive as in every Akka.NET read journal.
+/// Persistence queries over the Redis journal (<see cref="RedisKeys"/>). Current queries read up to the end the
+/// journal had when they started and stop there; live queries page until they catch up, then sleep until the journal
+/// publishes a write on <see cref="RedisKeys.Notifications"/> (or, should a notification be missed or the
+/// subscription be down, the refresh interval passes). A page whose entries are all deleted events is skipped, not
+/// taken for the end.
+/// <para>
+/// Offsets: by persistence id, <see cref="Sequence"/> of the sequence number. By tag, the position in the tag's stream:
+/// with one partition a <see cref="Sequence"/> of the entry ID's milliseconds × 10^6 + its sequence part (so
+/// 1733086800123-5 is 1733086800123000005); with several, a <see cref="PartitionedOffset"/> with one such position per
+/// partition. Offsets are exclusive, as in every Akka.NET read journal, and stay valid when older entries are trimmed
+/// or events deleted or purged: the query resumes with the next entry still there.
+/// </para>
 /// </summary>
 public sealed class RedisReadJournal :
     IPersistenceIdsQuery, ICurrentPersistenceIdsQuery,
@@ -24,45 +33,106 @@ public sealed class RedisReadJournal :
     public const string Identifier = "akka.persistence.query.journal.redis";
 
     private readonly RedisPlugin _redis;
+    private readonly RedisKeys _keys;
     private readonly EventRecords _records;
-    private readonly Lazy<Task> _subscription;
-    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ILoggingAdapter _log;
+    private readonly object _gate = new();
+    private Task? _subscription;
+    private int _warned;
+    private TaskCompletionSource _changed = NewSignal();
 
     public RedisReadJournal(ExtendedActorSystem system, Config config)
     {
         _redis = new RedisPlugin(system, config);
+        _keys = _redis.Keys;
         _records = new EventRecords(system);
-        _subscription = new Lazy<Task>(SubscribeAsync);
+        _log = Logging.GetLogger(system, typeof(RedisReadJournal));
     }
 
-    private Task<IDatabase> DatabaseAsync() => _redis.DatabaseAsync();
+    private int PageSize => _redis.Settings.ReplayPageSize;
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// The next write's signal, taken before a live query fetches (a write between the fetch and the wait is not
+    /// lost). The subscription is made on first use and made again if it failed; while it is down, live queries poll
+    /// at the refresh interval instead of failing.
+    /// </summary>
+    private async Task<Task> NextWriteAsync()
+    {
+        Task subscription;
+        lock (_gate)
+        {
+            if (_subscription is null || _subscription.IsFaulted || _subscription.IsCanceled)
+                _subscription = SubscribeAsync();
+            subscription = _subscription;
+        }
+        try
+        {
+            await subscription.ConfigureAwait(false);
+            Volatile.Write(ref _warned, 0);
+        }
+        catch (Exception e)
+        {
+            if (Interlocked.Exchange(ref _warned, 1) == 0)
+                _log.Warning("Redis read journal: no notifications ({0}); live queries poll every {1} until they are back", e.Message, _redis.Settings.RefreshInterval);
+        }
+        return Volatile.Read(ref _changed).Task;
+    }
 
     private async Task SubscribeAsync()
     {
         var connection = await _redis.ConnectionAsync().ConfigureAwait(false);
-        await connection.GetSubscriber().SubscribeAsync(_redis.Keys.Notifications,
-            (_, _) => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult())
-            .ConfigureAwait(false);
-    }
-
-    /// <summary>Waits for the next write anywhere in the journal, or the refresh interval.</summary>
-    private async Task WaitForWriteAsync()
-    {
-        var changed = Volatile.Read(ref _changed).Task;
-        await Task.WhenAny(changed, Task.Delay(_redis.Settings.RefreshInterval)).ConfigureAwait(false);
+        await connection.GetSubscriber().SubscribeAsync(_keys.Notifications,
+            (_, _) => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult()).ConfigureAwait(false);
     }
 
     public Source<string, NotUsed> PersistenceIds() => Ids(live: true);
 
     public Source<string, NotUsed> CurrentPersistenceIds() => Ids(live: false);
 
-    private Source<string, NotUsed> Ids(bool live) =>
-        Pages<long, string>(0L, async position =>
+    /// <summary>Each partition's ids zset by first-write order, from after the last score read (stable across removals).</summary>
+    private Source<string, NotUsed> Ids(bool live)
+    {
+        var start = new IdsCursor(new double[_keys.Partitions], live ? null : new double?[_keys.Partitions]);
+        return Pages<IdsCursor, string>(start, async cursor =>
         {
-            var database = await DatabaseAsync().ConfigureAwait(false);
-            var ids = await database.ListRangeAsync(_redis.Keys.PersistenceIdLog, position, position + _redis.Settings.ReplayPageSize - 1).ConfigureAwait(false);
-            return (position + ids.Length, ids.Select(id => id.ToString()).ToArray());
+            var database = await _redis.DatabaseAsync().ConfigureAwait(false);
+            var ends = cursor.Ends is null ? null : (double?[])cursor.Ends.Clone();
+            var ranges = new Task<SortedSetEntry[]>[_keys.Partitions];
+            var counters = new Task<RedisValue>?[_keys.Partitions];
+            for (var p = 0; p < _keys.Partitions; p++)
+            {
+                // Sent before the range on the same connection, so the bound is read first and clips what follows.
+                if (ends is not null && ends[p] is null)
+                    counters[p] = database.StringGetAsync(_keys.PersistenceIdCounter(p));
+                ranges[p] = database.SortedSetRangeByScoreWithScoresAsync(_keys.PersistenceIds(p), cursor.After[p], double.PositiveInfinity,
+                    Exclude.Start, take: PageSize);
+            }
+            await Task.WhenAll(ranges).ConfigureAwait(false);
+            var after = (double[])cursor.After.Clone();
+            var ids = new List<string>();
+            var caughtUp = true;
+            for (var p = 0; p < _keys.Partitions; p++)
+            {
+                if (counters[p] is { } counter)
+                    ends![p] = (double?)await counter.ConfigureAwait(false) ?? 0;
+                var page = ranges[p].Result;
+                foreach (var entry in page)
+                {
+                    if (ends is not null && entry.Score > ends[p])
+                        break;
+                    ids.Add(entry.Element!);
+                    after[p] = entry.Score;
+                }
+                if (page.Length == PageSize && (ends is null || after[p] < ends[p]))
+                    caughtUp = false;
+            }
+            return (new IdsCursor(after, ends), (IReadOnlyList<string>)ids, caughtUp);
         }, live);
+    }
+
+    private sealed record IdsCursor(double[] After, double?[]? Ends);
 
     public Source<EventEnvelope, NotUsed> EventsByPersistenceId(string persistenceId, long fromSequenceNr, long toSequenceNr) =>
         ByPersistenceId(persistenceId, fromSequenceNr, toSequenceNr, live: true);
@@ -70,17 +140,30 @@ public sealed class RedisReadJournal :
     public Source<EventEnvelope, NotUsed> CurrentEventsByPersistenceId(string persistenceId, long fromSequenceNr, long toSequenceNr) =>
         ByPersistenceId(persistenceId, fromSequenceNr, toSequenceNr, live: false);
 
-    private Source<EventEnvelope, NotUsed> ByPersistenceId(string persistenceId, long fromSequenceNr, long toSequenceNr, bool live) =>
-        Pages<long, EventEnvelope>(Math.Max(1, fromSequenceNr), async next =>
+    private Source<EventEnvelope, NotUsed> ByPersistenceId(string persistenceId, long fromSequenceNr, long toSequenceNr, bool live)
+    {
+        // A current query ends at the highest sequence number it finds with its first page.
+        var start = (Next: Math.Max(1, fromSequenceNr), To: toSequenceNr, BoundKnown: live);
+        return Pages<(long Next, long To, bool BoundKnown), EventEnvelope>(start, async cursor =>
         {
-            if (next > toSequenceNr)
-                return (next, null);
-            var database = await DatabaseAsync().ConfigureAwait(false);
-            var page = await database.SortedSetRangeByScoreWithScoresAsync(_redis.Keys.Events(persistenceId), next, toSequenceNr,
-                take: _redis.Settings.ReplayPageSize).ConfigureAwait(false);
-            var envelopes = page.Select(entry => Envelope(new Sequence((long)entry.Score), _records.FromBinary(entry.Element!))).ToArray();
-            return (page.Length == 0 ? next : (long)page[^1].Score + 1, envelopes);
+            if (cursor.Next > cursor.To)
+                return (cursor, null, true);
+            var database = await _redis.DatabaseAsync().ConfigureAwait(false);
+            var (highest, page) = await JournalScripts.ReadPageAsync(database, _keys, persistenceId, cursor.Next, cursor.To, PageSize).ConfigureAwait(false);
+            var to = cursor.BoundKnown ? cursor.To : Math.Min(cursor.To, highest);
+            var envelopes = new List<EventEnvelope>(page.Length);
+            var next = cursor.Next;
+            foreach (var element in page)
+            {
+                var representation = _records.FromBinary((byte[])element!);
+                if (representation.SequenceNr > to)
+                    break;
+                envelopes.Add(Envelope(new Sequence(representation.SequenceNr), representation, null));
+                next = representation.SequenceNr + 1;
+            }
+            return ((next, to, true), (IReadOnlyList<EventEnvelope>)envelopes, page.Length < PageSize || next > to);
         }, live);
+    }
 
     public Source<EventEnvelope, NotUsed> EventsByTag(string tag, Offset? offset = null) => ByTag(tag, offset, live: true);
 
@@ -88,57 +171,109 @@ public sealed class RedisReadJournal :
 
     private Source<EventEnvelope, NotUsed> ByTag(string tag, Offset? offset, bool live)
     {
-        var start = offset switch
+        var partitions = _keys.Partitions;
+        var after = offset switch
         {
-            null or NoOffset => 0L,
-            Sequence sequence => sequence.Value,
-            _ => throw new ArgumentException($"the Redis read journal takes Sequence offsets, not {offset.GetType().Name}", nameof(offset)),
+            null or NoOffset => new long[partitions],
+            Sequence { Value: 0 } => new long[partitions],
+            Sequence sequence when partitions == 1 => [sequence.Value],
+            PartitionedOffset partitioned when partitioned.Positions.Count == partitions => partitioned.Positions.ToArray(),
+            _ => throw new ArgumentException(
+                $"this Redis journal has {partitions} partition(s): its tag queries take {(partitions == 1 ? "Sequence" : $"PartitionedOffset offsets of {partitions} positions")} offsets, not {offset}",
+                nameof(offset)),
         };
-        return Pages<long, EventEnvelope>(start, async position =>
+        var streams = Enumerable.Range(0, partitions).Select(p => _keys.Tag(p, tag)).ToArray();
+        var eventPrefixes = Enumerable.Range(0, partitions).Select(p => (RedisValue)_keys.EventsPrefix(p)).ToArray();
+        var tags = new[] { tag };
+        var start = new TagCursor(after, Enumerable.Repeat(live ? "+" : "", partitions).ToArray(), new bool[partitions]);
+        return Pages<TagCursor, EventEnvelope>(start, async cursor =>
         {
-            var database = await DatabaseAsync().ConfigureAwait(false);
-            var entries = await database.ListRangeAsync(_redis.Keys.Tag(tag), position, position + _redis.Settings.ReplayPageSize - 1).ConfigureAwait(false);
-            var lookups = entries.Select(entry =>
+            var database = await _redis.DatabaseAsync().ConfigureAwait(false);
+            var pages = new Task<RedisResult>?[partitions];
+            for (var p = 0; p < partitions; p++)
             {
-                var text = entry.ToString();
-                var colon = text.IndexOf(':');
-                var sequenceNr = long.Parse(text[..colon]);
-                return database.SortedSetRangeByScoreAsync(_redis.Keys.Events(text[(colon + 1)..]), sequenceNr, sequenceNr, take: 1);
-            }).ToArray();
-            var records = await Task.WhenAll(lookups).ConfigureAwait(false);
-            var envelopes = new List<EventEnvelope>(records.Length);
-            for (var i = 0; i < records.Length; i++)
-            {
-                // A deleted event keeps its place in the tag's list; it is skipped, and its offset with it.
-                if (records[i] is [var record, ..])
-                    envelopes.Add(Envelope(new Sequence(position + i + 1), _records.FromBinary(record!)));
+                if (!cursor.Done[p])
+                    pages[p] = database.ScriptEvaluateAsync(JournalScripts.TagPage, [streams[p]],
+                        [eventPrefixes[p], StreamId(cursor.After[p]), cursor.Last[p], PageSize]);
             }
-            return (position + entries.Length, envelopes);
+            var read = new List<(long Position, int Partition, RedisValue Record)>();
+            var last = (string[])cursor.Last.Clone();
+            var done = (bool[])cursor.Done.Clone();
+            var caughtUp = true;
+            for (var p = 0; p < partitions; p++)
+            {
+                if (pages[p] is null)
+                    continue;
+                var page = (RedisResult[])(await pages[p]!.ConfigureAwait(false))!;
+                last[p] = page[0].ToString();
+                var entries = (page.Length - 1) / 2;
+                for (var i = 1; i < page.Length; i += 2)
+                    read.Add((Position(page[i].ToString()), p, (RedisValue)page[i + 1]));
+                if (entries < PageSize)
+                    done[p] = !live;
+                else
+                    caughtUp = false;
+            }
+            if (partitions > 1)
+                read.Sort((a, b) => a.Position.CompareTo(b.Position));
+            var positions = (long[])cursor.After.Clone();
+            var envelopes = new List<EventEnvelope>(read.Count);
+            foreach (var (position, partition, record) in read)
+            {
+                positions[partition] = position;
+                // An event deleted or purged since it was tagged: skipped, and its offset passed with it.
+                if (record.IsNullOrEmpty)
+                    continue;
+                Offset at = partitions == 1 ? new Sequence(position) : new PartitionedOffset(positions);
+                envelopes.Add(Envelope(at, _records.FromBinary((byte[])record!), tags));
+            }
+            return (new TagCursor(positions, last, done), (IReadOnlyList<EventEnvelope>)envelopes, caughtUp);
         }, live);
     }
 
-    private static EventEnvelope Envelope(Offset offset, Akka.Persistence.IPersistentRepresentation representation) =>
-        new(offset, representation.PersistenceId, representation.SequenceNr, representation.Payload, representation.Timestamp, []);
+    private sealed record TagCursor(long[] After, string[] Last, bool[] Done);
+
+    /// <summary>A stream entry ID as a position: milliseconds × 10^6 + sequence part (the write script keeps the latter below 10^6).</summary>
+    internal static long Position(string streamId)
+    {
+        var dash = streamId.IndexOf('-');
+        return long.Parse(streamId.AsSpan(0, dash), CultureInfo.InvariantCulture) * 1_000_000
+            + long.Parse(streamId.AsSpan(dash + 1), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The inverse of <see cref="Position"/>; '' for the start of the stream.</summary>
+    internal static string StreamId(long position) =>
+        position == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $"{position / 1_000_000}-{position % 1_000_000}");
+
+    private static EventEnvelope Envelope(Offset offset, Akka.Persistence.IPersistentRepresentation representation, string[]? tags) =>
+        new(offset, representation.PersistenceId, representation.SequenceNr, representation.Payload, representation.Timestamp, tags ?? []);
 
     /// <summary>
-    /// Pages from <paramref name="start"/>: <paramref name="fetch"/> returns the next state and a page (null ends
-    /// the stream). An empty page ends a current query; a live one waits for the next write and asks again.
+    /// Pages from <paramref name="start"/>: <paramref name="fetch"/> returns the next cursor, a page (null: the stream
+    /// is over), and whether it caught up (nothing more to read now). A page that is empty without having caught up
+    /// (only deleted events) is followed at once. A current query ends once caught up; a live one then waits for the
+    /// next write and asks again.
     /// </summary>
-    private Source<T, NotUsed> Pages<TState, T>(TState start, Func<TState, Task<(TState Next, IReadOnlyList<T>? Page)>> fetch, bool live) =>
-        Source.UnfoldAsync<TState, IReadOnlyList<T>>(start, async state =>
+    private Source<T, NotUsed> Pages<TCursor, T>(TCursor start, Func<TCursor, Task<(TCursor Next, IReadOnlyList<T>? Page, bool CaughtUp)>> fetch, bool live) =>
+        Source.UnfoldAsync<(TCursor Cursor, bool Ended), IReadOnlyList<T>>((start, false), async state =>
             {
-                if (live)
-                    await _subscription.Value.ConfigureAwait(false);
-                var (next, page) = await fetch(state).ConfigureAwait(false);
-                if (page is null)
-                    return Option<(TState, IReadOnlyList<T>)>.None;
-                if (page.Count == 0)
+                if (state.Ended)
+                    return Option<((TCursor, bool), IReadOnlyList<T>)>.None;
+                var cursor = state.Cursor;
+                while (true)
                 {
-                    if (!live)
-                        return Option<(TState, IReadOnlyList<T>)>.None;
-                    await WaitForWriteAsync().ConfigureAwait(false);
+                    var nextWrite = live ? await NextWriteAsync().ConfigureAwait(false) : null;
+                    var (next, page, caughtUp) = await fetch(cursor).ConfigureAwait(false);
+                    if (page is null)
+                        return Option<((TCursor, bool), IReadOnlyList<T>)>.None;
+                    if (page.Count > 0)
+                        return Option<((TCursor, bool), IReadOnlyList<T>)>.Create(((next, caughtUp && !live), page));
+                    if (caughtUp && !live)
+                        return Option<((TCursor, bool), IReadOnlyList<T>)>.None;
+                    if (caughtUp)
+                        await Task.WhenAny(nextWrite!, Task.Delay(_redis.Settings.RefreshInterval)).ConfigureAwait(false);
+                    cursor = next;
                 }
-                return Option<(TState, IReadOnlyList<T>)>.Create((next, page));
             })
             .SelectMany(page => page);
 }
