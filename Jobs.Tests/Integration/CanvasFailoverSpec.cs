@@ -41,7 +41,9 @@ public sealed class CanvasFailoverSpec() : RedisClusterSpec(seeds: 1, workers: 2
             ["options"] = new JsonObject { ["task_id"] = chordId },
             ["kwargs"] = new JsonObject
             {
-                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)Sig("test.slow_add", i, i, 0.04)).ToArray()),
+                // 25 s of the cluster's 4 slots: a read of 1,000 members' states can take seconds on a loaded machine,
+                // and the chord must still be running after the read that sees 300 of them done.
+                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)Sig("test.slow_add", i, i, 0.1)).ToArray()),
                 ["body"] = body,
             },
         };
