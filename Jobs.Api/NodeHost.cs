@@ -7,10 +7,10 @@ using Jobs.Actors.Tasks;
 
 namespace Jobs.Api;
 
-/// <summary>The node kinds and what each one is by default.</summary>
-public sealed record NodeKind(string Name, IReadOnlyList<string> Roles, int DefaultPort, string? DefaultHttp)
+/// <summary>The node kinds and what each one is by default; a seed given no seeds forms the cluster (Lighthouse's rule).</summary>
+public sealed record NodeKind(string Name, IReadOnlyList<string> Roles, int DefaultPort, string? DefaultHttp, bool JoinsSelfWithoutSeeds = false)
 {
-    public static readonly NodeKind Seed = new("seed", ["seed"], 4053, null);
+    public static readonly NodeKind Seed = new("seed", ["seed"], 4053, null, JoinsSelfWithoutSeeds: true);
     public static readonly NodeKind Worker = new("worker", ["worker"], 0, null);
     public static readonly NodeKind Api = new("api", ["api"], 0, "127.0.0.1:5555");
     public static readonly NodeKind Standalone = new("standalone", ["worker", "api"], 4053, "127.0.0.1:5555");
@@ -41,13 +41,15 @@ public static class NodeHost
             var endpoint = options.Http ?? kind.DefaultHttp;
             if (endpoint is not null && !System.Net.IPAddress.IsLoopback(JobsWebApp.ParseEndpoint(endpoint).Address) && options.AuthToken is null)
                 throw new OptionException($"refusing to serve HTTP on {endpoint} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
-            config = options.ToConfig(kind.Roles, kind.DefaultPort);
+            config = options.ToConfig(kind.Roles, kind.DefaultPort, kind.JoinsSelfWithoutSeeds);
+            // Refused before anything starts: no cluster joined, no database file created.
+            JobsNode.RequireSharedJournal(config, readsJournal: endpoint is not null);
             cmdAddress = CommandAddress(config.GetString("jobs.commands.host", "127.0.0.1"));
             if (!System.Net.IPAddress.IsLoopback(cmdAddress) && options.AuthToken is null)
                 throw new OptionException($"refusing to serve commands on {cmdAddress} without --auth-token (or JOBS_AUTH_TOKEN): only loopback is served without one");
             registry = tasks?.Invoke(options);
         }
-        catch (Exception e) when (e is OptionException or ArgumentException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException)
+        catch (Exception e) when (e is OptionException or JournalNotSharedException or ArgumentException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;
@@ -87,8 +89,6 @@ public static class NodeHost
             await node.DisposeAsync();
             return 2;
         }
-        Console.WriteLine(Banner(kind, node, options, http, commands));
-
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Console.CancelKeyPress += (_, e) =>
         {
@@ -100,6 +100,8 @@ public static class NodeHost
 
         if (web is not null)
             await web.StartAsync();
+        // Printed once the node serves: a reader may use every address it shows.
+        Console.WriteLine(Banner(kind, node, http, commands));
         await stopped.Task;
         if (web is not null)
             await web.StopAsync();
@@ -125,14 +127,17 @@ public static class NodeHost
         : System.Net.IPAddress.TryParse(host, out var address) ? address
         : throw new OptionException($"--cmd-host must be an IP address (or localhost), not '{host}'");
 
-    private static string Banner(NodeKind kind, JobsNode node, NodeOptions options, string? http, CommandHost commands)
+    private static string Banner(NodeKind kind, JobsNode node, string? http, CommandHost commands)
     {
         var text = new StringBuilder();
         text.AppendLine($"ActorJobs {kind.Name} node {node.Hostname}");
         text.AppendLine($"  cluster:  {node.Address}  roles: {string.Join(",", Akka.Cluster.Cluster.Get(node.System).SelfRoles)}");
-        text.AppendLine($"  journal:  {Describe(node.Settings, options)}");
+        text.AppendLine($"  journal:  {Journal(node, servesHttp: http is not null)}");
         if (http is not null)
+        {
             text.AppendLine($"  http:     http://{http}  (Flower API, /openapi/v1.json)");
+            text.AppendLine($"  index:    {node.Settings.Monitoring.IndexPath}  (the monitor's task index)");
+        }
         text.AppendLine($"  commands: {commands.Endpoint}  (jobs {commands.Endpoint} cluster show)");
         if (node.Worker is not null)
             text.AppendLine($"  worker:   concurrency {node.Settings.Concurrency}, prefetch {node.Settings.Prefetch}, queues {string.Join(",", node.Settings.Queues)}");
@@ -145,7 +150,14 @@ public static class NodeHost
         return text.ToString();
     }
 
-    private static string Describe(JobsSettings settings, NodeOptions options) => settings.Journal == "redis"
-        ? $"redis {options.Redis}"
-        : $"sqlite {Path.GetFullPath(options.DataPath ?? "./data/jobs.db")}";
+    /// <summary>Where the node keeps task state: the absolute path of its SQLite file, or the Redis it shares.</summary>
+    private static string Journal(JobsNode node, bool servesHttp)
+    {
+        var config = node.System.Settings.Config;
+        if (!servesHttp && !Akka.Cluster.Cluster.Get(node.System).SelfRoles.Contains(node.Settings.ShardRole))
+            return "none (no shards and no monitor here: the workers keep task state)";
+        return node.Settings.Journal == "redis"
+            ? $"redis {System.Text.RegularExpressions.Regex.Replace(config.GetString("akka.persistence.journal.redis.configuration-string"), "password=[^,]*", "password=***")}"
+            : $"sqlite {Path.GetFullPath(config.GetString("jobs.persistence.sqlite.path", "./data/jobs.db"))}";
+    }
 }
