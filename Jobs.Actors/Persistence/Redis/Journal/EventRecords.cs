@@ -13,7 +13,7 @@ namespace Jobs.Actors.Persistence.Redis.Journal;
 /// </summary>
 public sealed class EventRecords(ActorSystem system)
 {
-    private readonly Serializer _serializer = system.Serialization.FindSerializerForType(typeof(Persistent));
+    private readonly Serializer _serializer = PersistentSerializer(system);
 
     public (byte[] Record, IImmutableSet<string> Tags) ToBinary(IPersistentRepresentation representation)
     {
@@ -28,4 +28,14 @@ public sealed class EventRecords(ActorSystem system)
 
     public IPersistentRepresentation FromBinary(byte[] record) =>
         (IPersistentRepresentation)_serializer.FromBinary(record, typeof(Persistent));
+
+    /// <summary>
+    /// Akka.Persistence binds its message serializer when its extension loads. A node that only reads the journal (an
+    /// api node's monitor) loads no persistent actor, and would otherwise read every event with the default serializer.
+    /// </summary>
+    private static Serializer PersistentSerializer(ActorSystem system)
+    {
+        Akka.Persistence.Persistence.Instance.Apply(system);
+        return system.Serialization.FindSerializerForType(typeof(Persistent));
+    }
 }
