@@ -87,6 +87,7 @@ public sealed class JobsNode : IAsyncDisposable
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
             var canvasExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ICanvasCommand)?.CanvasId);
+
             // The regions start once the node is Up: before that no coordinator can exist, and what reaches a region
             // waits in its buffer while it retries, with warnings, though nothing is wrong.
             var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

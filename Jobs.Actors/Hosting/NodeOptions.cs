@@ -49,7 +49,7 @@ public sealed record NodeOptions
           --journal sqlite|redis where task state is journaled (default sqlite, for --standalone; workers and api
                                  nodes of a cluster need redis; a seed reads no journal)
           --redis HOST:PORT      Redis for --journal redis (a StackExchange.Redis configuration string)
-          --data PATH            SQLite file for --journal sqlite (default ./data/jobs.db)
+          --data PATH            SQLite file for --journal sqlite (default ./data/jobs.db, from the directory started in)
           --concurrency N        task bodies run at once (default: cores)
           --prefetch N           tasks held ready beyond the running ones (default 4)
           --queues Q[,Q]         queues this worker consumes (default: default)
