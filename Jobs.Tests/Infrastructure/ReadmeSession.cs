@@ -72,6 +72,12 @@ public sealed class ReadmeSession : IAsyncDisposable
     private static readonly Regex IdOrAnyText = new(@"(?<![0-9A-Za-z])[0-9a-f]{4,}…|…");
     private static readonly Regex Id = new(@"^[0-9a-f]{4,}…$");
 
+    /// <summary>
+    /// A node's `dotnet run` checks the build first: seconds on an up-to-date tree, but a build when anything changed,
+    /// minutes on a loaded 2-core machine.
+    /// </summary>
+    private static readonly TimeSpan NodeStart = TimeSpan.FromMinutes(3);
+
     private readonly string _root = RepositoryRoot.Find();
     private readonly Dictionary<string, string> _ports;
     private readonly List<NodeProcess> _nodes = [];
@@ -97,6 +103,7 @@ public sealed class ReadmeSession : IAsyncDisposable
     /// <summary>Commands that ran to their end and answered as README shows.</summary>
     public int Answered { get; private set; }
 
+    /// <summary>Runs one of README's lines; <paramref name="timeout"/> is how long its answer may take to be README's.</summary>
     public async Task RunAsync(ReadmeCommand command, TimeSpan timeout)
     {
         var line = Substitute(command.Line);
@@ -108,12 +115,12 @@ public sealed class ReadmeSession : IAsyncDisposable
         }
         var node = NodeLine.Match(line);
         if (node.Success)
-            await StartNodeAsync(command, line, node.Groups["project"].Value, timeout);
+            await StartNodeAsync(command, line, node.Groups["project"].Value);
         else
             await RunUntilAnsweredAsync(command, line, timeout);
     }
 
-    private async Task StartNodeAsync(ReadmeCommand command, string line, string project, TimeSpan timeout)
+    private async Task StartNodeAsync(ReadmeCommand command, string line, string project)
     {
         if (command.Expected.Count > 0)
             throw new InvalidOperationException($"README shows an answer for `{command.Line}`, which starts a node");
@@ -131,7 +138,7 @@ public sealed class ReadmeSession : IAsyncDisposable
         var process = NodeProcess.StartShell(line, _root, environment);
         _nodes.Add(process);
         // The banner's commands line is printed once the node is Up and serves.
-        await process.WaitForOutputAsync(l => l.StartsWith("  commands:", StringComparison.Ordinal), timeout);
+        await process.WaitForOutputAsync(l => l.StartsWith("  commands:", StringComparison.Ordinal), NodeStart);
     }
 
     private async Task RunUntilAnsweredAsync(ReadmeCommand command, string line, TimeSpan timeout)

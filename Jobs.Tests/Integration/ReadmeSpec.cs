@@ -12,8 +12,8 @@ namespace Jobs.Tests.Integration;
 /// </summary>
 public sealed class ReadmeSpec
 {
-    // `dotnet run` checks the build before a node starts: seconds on an up-to-date tree, more on a loaded machine.
-    // An answer is asked again until it is README's or the same deadline passes (gossip settles within seconds).
+    // An answer is asked again until it is README's or this deadline passes: membership and the task catalog spread
+    // by gossip within seconds, and the CLI lines are `dotnet run`s of their own.
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(90);
 
     [Fact]
