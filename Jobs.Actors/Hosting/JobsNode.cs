@@ -180,7 +180,7 @@ public sealed class JobsNode : IAsyncDisposable
 
     /// <summary>
     /// The beat's two regions: schedule entries, and the directory partitions that list them and wake the sleeping ones.
-    /// Both persistent, so both are stopped by <see cref="BeatStop"/>, never a PoisonPill, on hand-off as on passivation.
+    /// Both persistent, so both are stopped by <see cref="StopEntity"/>, never a PoisonPill, on hand-off as on passivation.
     /// </summary>
     private static async Task<BeatRegions> StartBeatAsync(ActorSystem system, ClusterSharding sharding, JobsSettings settings, bool hostsShards,
         IActorRef tasks, IActorRef events)
@@ -197,9 +197,9 @@ public sealed class JobsNode : IAsyncDisposable
         var strategy = sharding.DefaultShardAllocationStrategy(shardSettings);
         IActorRef? entries = null;
         var directory = await sharding.StartAsync(BeatDirectoryTypeName, id => global::Jobs.Actors.Beat.BeatDirectory.Props(int.Parse(id), () => entries, beatSettings),
-            shardSettings, directoryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
+            shardSettings, directoryExtractor, strategy, StopEntity.Instance).ConfigureAwait(false);
         entries = await sharding.StartAsync(BeatTypeName, name => BeatEntity.Props(name, tasks, directory, beatSettings, settings.Routes, events),
-            shardSettings, entryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
+            shardSettings, entryExtractor, strategy, StopEntity.Instance).ConfigureAwait(false);
         return new BeatRegions(entries, directory, beatSettings);
     }
 

@@ -5,6 +5,7 @@ using Akka.Configuration;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Jobs.Actors.Beat;
+using Jobs.Actors.Hosting;
 using Jobs.Actors.Tasks;
 using Jobs.Tests.Infrastructure;
 using Xunit;
@@ -123,7 +124,7 @@ public sealed class BeatEntitySpec : TestKit
         var sleep = _directory.FishForMessage<ListEntry>(l => l.Asleep);
         Assert.True(sleep.Ack);
         Assert.Equal(view.NextTick - Settings.WakeAhead, sleep.WakeAt);
-        Assert.Equal(BeatStop.Instance, ExpectMsg<Passivate>().StopMessage);
+        Assert.Equal(StopEntity.Instance, ExpectMsg<Passivate>().StopMessage);
     }
 
     [Fact]
