@@ -81,8 +81,8 @@ public sealed class BeatEntity : ReceivePersistentActor, IWithTimers
         });
         Command<TickDue>(_ => Plan());
         Command<TaskResult>(OnTaskResult);
-        Command<Status.Failure>(failure => _log.Warning("Beat {0}: a task submission was refused ({1}); sending it again in {2}",
-            _state.Name, failure.Cause.Message, _settings.ResendInterval));
+        Command<CommandFailed>(failed => _log.Warning("Beat {0}: a task submission was not confirmed ({1}); sending it again in {2}",
+            _state.Name, failed.Reason, _settings.ResendInterval));
         Command<Resend>(_ => ResendUnanswered());
         Command<EntryListed>(OnListed);
         Command<StopEntity>(_ => Context.Stop(Self));

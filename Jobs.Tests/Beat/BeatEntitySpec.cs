@@ -2,6 +2,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Jobs.Actors.Beat;
@@ -114,6 +115,22 @@ public sealed class BeatEntitySpec : TestKit
         _tasks.Reply(new TaskResult(again.TaskId, TaskState.Success));
         _tasks.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
         Assert.Single(JournalOf("restarted").OfType<TickFired>());
+    }
+
+    [Fact]
+    public void A_submission_the_task_entity_could_not_store_is_handled_and_sent_again_with_the_same_id()
+    {
+        var unhandled = CreateTestProbe();
+        Sys.EventStream.Subscribe(unhandled.Ref, typeof(UnhandledMessage));
+        var entity = Entity("unstored");
+        var view = Define(entity, Entry("unstored", "\"interval\": 10"));
+        Advance(view.NextTick!.Value - Scheduler.Now);
+        var submit = _tasks.ExpectMsg<SubmitTask>();
+        // The entity's answer to a write the journal did not store: a message of ours, so it crosses nodes intact.
+        _tasks.Reply(new CommandFailed(submit.TaskId, $"task {submit.TaskId} was not accepted: the journal failed to store it; nothing was stored"));
+        unhandled.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Advance(Settings.ResendInterval);
+        Assert.Equal(submit.TaskId, _tasks.ExpectMsg<SubmitTask>().TaskId);
     }
 
     [Fact]
