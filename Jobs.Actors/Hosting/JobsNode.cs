@@ -142,6 +142,8 @@ public sealed class JobsNode : IAsyncDisposable
             var beat = await StartBeatAsync(system, sharding, settings, hostsShards, tasks, events).ConfigureAwait(false);
 
             system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
+            // Every node answers a worker woken from a pause how it sees that worker (see WorkerPool's pause check).
+            system.ActorOf(MembershipWitness.Props(), MembershipWitness.Name);
             if (hostsShards)
                 await RegisteredAsync(cluster.SelfAddress, system.Settings.Config.GetTimeSpan("jobs.cluster.regions-ready-timeout", TimeSpan.FromSeconds(30)),
                     cancellationToken, queues, tasks, canvases, beat.Entries, beat.Directory).ConfigureAwait(false);
@@ -159,8 +161,11 @@ public sealed class JobsNode : IAsyncDisposable
                 {
                     ReconcileInterval = settings.ReconcileInterval,
                     MaxResultBytes = settings.Payload.MaxResultBytes,
+                    PauseCheckInterval = settings.PauseCheckInterval,
+                    PauseThreshold = settings.PauseThreshold,
+                    PauseConfirmInterval = settings.PauseConfirmInterval,
                 };
-                worker = system.ActorOf(WorkerPool.SupervisedProps(registry, workerSettings, tasks, queues, bodies), "worker");
+                worker = system.ActorOf(WorkerPool.SupervisedProps(registry, workerSettings, tasks, queues, bodies, new ClusterMembership(system)), "worker");
                 system.ActorOf(WorkerHeartbeat.Props(worker, events, settings.Monitoring.HeartbeatInterval, self.ToString()), "worker-heartbeat");
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }

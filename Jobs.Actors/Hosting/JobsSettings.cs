@@ -25,7 +25,10 @@ public sealed record JobsSettings(
     int RevokedListSize,
     Monitoring.MonitoringSettings Monitoring,
     PayloadLimits Payload,
-    TimeSpan ReconcileInterval)
+    TimeSpan ReconcileInterval,
+    TimeSpan PauseCheckInterval,
+    TimeSpan PauseThreshold,
+    TimeSpan PauseConfirmInterval)
 {
     public static JobsSettings Create(Config config)
     {
@@ -70,6 +73,9 @@ public sealed record JobsSettings(
             RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)),
             Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config),
             Payload: PayloadLimits.Create(config),
-            ReconcileInterval: jobs.GetTimeSpan("worker.reconcile-interval", TimeSpan.FromSeconds(5)));
+            ReconcileInterval: jobs.GetTimeSpan("worker.reconcile-interval", TimeSpan.FromSeconds(5)),
+            PauseCheckInterval: jobs.GetTimeSpan("worker.pause-check-interval", TimeSpan.FromMilliseconds(250)),
+            PauseThreshold: jobs.GetTimeSpan("worker.pause-threshold", TimeSpan.FromSeconds(1)),
+            PauseConfirmInterval: jobs.GetTimeSpan("worker.pause-confirm-interval", TimeSpan.FromSeconds(1)));
     }
 }
