@@ -26,7 +26,10 @@ public sealed record JobsSettings(
     Monitoring.MonitoringSettings Monitoring,
     PayloadLimits Payload,
     TimeSpan ReconcileInterval,
-    Queues.QueueSettings QueuePartitions)
+    Queues.QueueSettings QueuePartitions,
+    TimeSpan PauseCheckInterval,
+    TimeSpan PauseThreshold,
+    TimeSpan PauseConfirmInterval)
 {
     public static JobsSettings Create(Config config)
     {
@@ -79,6 +82,9 @@ public sealed record JobsSettings(
                 StealInterval = jobs.GetTimeSpan("queues.steal-interval", TimeSpan.FromMilliseconds(200)),
                 FindTimeout = jobs.GetTimeSpan("queues.find-timeout", TimeSpan.FromSeconds(2)),
                 SyncInterval = reconcileInterval,
-            });
+            },
+            PauseCheckInterval: jobs.GetTimeSpan("worker.pause-check-interval", TimeSpan.FromMilliseconds(250)),
+            PauseThreshold: jobs.GetTimeSpan("worker.pause-threshold", TimeSpan.FromSeconds(1)),
+            PauseConfirmInterval: jobs.GetTimeSpan("worker.pause-confirm-interval", TimeSpan.FromSeconds(1)));
     }
 }
