@@ -14,13 +14,13 @@ using Jobs.Actors.Workers;
 namespace Jobs.Actors.Hosting;
 
 /// <summary>
-/// One ActorJobs node: the actor system, the task and queue shard regions (or proxies on nodes without the
-/// shard role), the worker when the node has task code, and a <see cref="TaskClient"/>.
+/// One ActorJobs node: the actor system, the task and canvas shard regions (or proxies on nodes without the
+/// shard role), the node's queue partitions (<see cref="QueueHost"/>), the worker when the node has task code, and a
+/// <see cref="TaskClient"/>.
 /// </summary>
 public sealed class JobsNode : IAsyncDisposable
 {
     public const string TaskTypeName = "task";
-    public const string QueueTypeName = "queue";
     public const string CanvasTypeName = "canvas";
     public const string BeatTypeName = "beat";
     public const string BeatDirectoryTypeName = "beat-directory";
@@ -51,6 +51,8 @@ public sealed class JobsNode : IAsyncDisposable
     public ActorSystem System { get; }
     public JobsSettings Settings { get; }
     public IActorRef Tasks { get; }
+
+    /// <summary>This node's <see cref="QueueHost"/>: queue commands for its partitions, and cluster-wide queue figures.</summary>
     public IActorRef Queues { get; }
     public IActorRef? Worker { get; }
     public TaskRegistry? Registry { get; }
@@ -87,6 +89,7 @@ public sealed class JobsNode : IAsyncDisposable
     public static async Task<JobsNode> StartAsync(Config config, TaskRegistry? registry, TimeSpan joinTimeout,
         CancellationToken cancellationToken = default, Action<ActorSystem>? systemStarted = null)
     {
+        RequireSharedJournal(config);
         // Only nodes that host shards write the journal; a client or seed node must not create a database file.
         var shardRole = config.GetString("akka.cluster.sharding.role", "worker");
         if (config.GetString("jobs.persistence.journal", "sqlite") == "sqlite" && config.GetStringList("akka.cluster.roles").Contains(shardRole))
@@ -100,19 +103,28 @@ public sealed class JobsNode : IAsyncDisposable
             var hostsShards = cluster.SelfRoles.Contains(settings.ShardRole);
             var sharding = ClusterSharding.Get(system);
             var events = DistributedPubSub.Get(system).Mediator;
-            var queueExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as IQueueCommand)?.Queue);
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
             var canvasExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ICanvasCommand)?.CanvasId);
-            IActorRef queues, tasks, canvases;
+            // Every node's queues are local partitions under its own host, started before the node joins so that other
+            // nodes find it as soon as they see the node Up; nodes without shards hold none and only ask.
+            var queues = system.ActorOf(QueueHost.Props(settings.QueuePartitions, hostsShards, settings.ShardRole), QueueHost.Name);
+
+            // The regions start once the node is Up: before that no coordinator can exist, and what reaches a region
+            // waits in its buffer while it retries, with warnings, though nothing is wrong.
+            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            // Told to leave (or downed) before it saw itself Up, the node would otherwise wait out the join timeout.
+            cluster.RegisterOnMemberRemoved(() => up.TrySetException(
+                new NodeNotUpException($"{cluster.SelfAddress} was removed from the cluster before it was Up")));
+            if (system.Settings.Config.GetBoolean("jobs.cluster.join-self"))
+                cluster.Join(cluster.SelfAddress);
+            await up.Task.WaitAsync(joinTimeout, cancellationToken).ConfigureAwait(false);
+
+            IActorRef tasks, canvases;
             if (hostsShards)
             {
                 StartTaskLists(system, settings.RevokedListSize);
-                // Queues hold nothing durable, so they are not remembered: workers and entities recreate them.
-                var maxBatchBytes = settings.Payload.MaxBatchBytes;
-                var queueSharding = ClusterShardingSettings.Create(system).WithRememberEntities(false);
-                queues = await sharding.StartAsync(QueueTypeName, name => QueueActor.Props(name, maxBatchBytes), queueSharding, queueExtractor,
-                    sharding.DefaultShardAllocationStrategy(queueSharding), StopEntity.Instance).ConfigureAwait(false);
                 var entitySettings = settings.TaskEntity;
                 var taskSharding = ClusterShardingSettings.Create(system);
                 tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events), taskSharding,
@@ -124,7 +136,6 @@ public sealed class JobsNode : IAsyncDisposable
             }
             else
             {
-                queues = await sharding.StartProxyAsync(QueueTypeName, settings.ShardRole, queueExtractor).ConfigureAwait(false);
                 tasks = await sharding.StartProxyAsync(TaskTypeName, settings.ShardRole, taskExtractor).ConfigureAwait(false);
                 canvases = await sharding.StartProxyAsync(CanvasTypeName, settings.ShardRole, canvasExtractor).ConfigureAwait(false);
             }
@@ -134,15 +145,11 @@ public sealed class JobsNode : IAsyncDisposable
             var beat = await StartBeatAsync(system, sharding, settings, hostsShards, tasks, events).ConfigureAwait(false);
 
             system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
-
-            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            // Told to leave (or downed) before it saw itself Up, the node would otherwise wait out the join timeout.
-            cluster.RegisterOnMemberRemoved(() => up.TrySetException(
-                new NodeNotUpException($"{cluster.SelfAddress} was removed from the cluster before it was Up")));
-            if (system.Settings.Config.GetBoolean("jobs.cluster.join-self"))
-                cluster.Join(cluster.SelfAddress);
-            await up.Task.WaitAsync(joinTimeout, cancellationToken).ConfigureAwait(false);
+            // Every node answers a worker woken from a pause how it sees that worker (see WorkerPool's pause check).
+            system.ActorOf(MembershipWitness.Props(), MembershipWitness.Name);
+            if (hostsShards)
+                await RegisteredAsync(cluster.SelfAddress, system.Settings.Config.GetTimeSpan("jobs.cluster.regions-ready-timeout", TimeSpan.FromSeconds(30)),
+                    cancellationToken, tasks, canvases, beat.Entries, beat.Directory).ConfigureAwait(false);
 
             var self = cluster.SelfAddress;
             var role = cluster.SelfRoles.FirstOrDefault(r => r != "api") ?? "node";
@@ -157,8 +164,11 @@ public sealed class JobsNode : IAsyncDisposable
                 {
                     ReconcileInterval = settings.ReconcileInterval,
                     MaxResultBytes = settings.Payload.MaxResultBytes,
+                    PauseCheckInterval = settings.PauseCheckInterval,
+                    PauseThreshold = settings.PauseThreshold,
+                    PauseConfirmInterval = settings.PauseConfirmInterval,
                 };
-                worker = system.ActorOf(WorkerPool.SupervisedProps(registry, workerSettings, tasks, queues, bodies), "worker");
+                worker = system.ActorOf(WorkerPool.SupervisedProps(registry, workerSettings, tasks, queues, bodies, new ClusterMembership(system)), "worker");
                 system.ActorOf(WorkerHeartbeat.Props(worker, events, settings.Monitoring.HeartbeatInterval, self.ToString()), "worker-heartbeat");
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
@@ -181,7 +191,7 @@ public sealed class JobsNode : IAsyncDisposable
 
     /// <summary>
     /// The beat's two regions: schedule entries, and the directory partitions that list them and wake the sleeping ones.
-    /// Both persistent, so both are stopped by <see cref="BeatStop"/>, never a PoisonPill, on hand-off as on passivation.
+    /// Both persistent, so both are stopped by <see cref="StopEntity"/>, never a PoisonPill, on hand-off as on passivation.
     /// </summary>
     private static async Task<BeatRegions> StartBeatAsync(ActorSystem system, ClusterSharding sharding, JobsSettings settings, bool hostsShards,
         IActorRef tasks, IActorRef events)
@@ -198,9 +208,9 @@ public sealed class JobsNode : IAsyncDisposable
         var strategy = sharding.DefaultShardAllocationStrategy(shardSettings);
         IActorRef? entries = null;
         var directory = await sharding.StartAsync(BeatDirectoryTypeName, id => global::Jobs.Actors.Beat.BeatDirectory.Props(int.Parse(id), () => entries, beatSettings),
-            shardSettings, directoryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
+            shardSettings, directoryExtractor, strategy, StopEntity.Instance).ConfigureAwait(false);
         entries = await sharding.StartAsync(BeatTypeName, name => BeatEntity.Props(name, tasks, directory, beatSettings, settings.Routes, events),
-            shardSettings, entryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
+            shardSettings, entryExtractor, strategy, StopEntity.Instance).ConfigureAwait(false);
         return new BeatRegions(entries, directory, beatSettings);
     }
 
@@ -225,6 +235,51 @@ public sealed class JobsNode : IAsyncDisposable
     }
 
     private sealed record BeatRegions(IActorRef Entries, IActorRef Directory, BeatSettings Settings);
+
+    /// Refuses a node in a cluster (one that does not form a cluster of itself) whose journal would be its own SQLite
+    /// file: a worker's shards move between workers and recover from whichever journal their new node reads, and an
+    /// api node's monitor reads the journal the workers write. Only a standalone node keeps its tasks in SQLite.
+    /// </summary>
+    /// <param name="readsJournal">The node reads the journal without hosting shards (it serves the monitor).</param>
+    public static void RequireSharedJournal(Config config, bool readsJournal = false)
+    {
+        if (config.GetBoolean("jobs.cluster.join-self") || config.GetString("jobs.persistence.journal", "sqlite") != "sqlite")
+            return;
+        var hostsShards = config.GetStringList("akka.cluster.roles").Contains(config.GetString("akka.cluster.sharding.role", "worker"));
+        if (hostsShards)
+            throw new JournalNotSharedException("a worker in a cluster needs the journal the cluster shares: pass --journal redis --redis HOST:PORT " +
+                "(on SQLite each worker would keep its own tasks, which are lost to the others when their shards move); only --standalone runs on SQLite");
+        if (readsJournal)
+            throw new JournalNotSharedException("an api node in a cluster reads the journal its workers write (its monitor's task index is fed from it): " +
+                "pass --journal redis --redis HOST:PORT, as to the workers");
+    }
+
+    /// <summary>
+    /// Waits until each region has registered with its coordinator (a cluster singleton on the oldest worker that
+    /// recovers from the journal first), so the worker's first requests are routed at once rather than buffered, which
+    /// sharding warns about after a few retries. After the timeout the node starts anyway; the regions keep retrying.
+    /// </summary>
+    private static async Task RegisteredAsync(Address self, TimeSpan timeout, CancellationToken cancellationToken, params IActorRef[] regions)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        foreach (var region in regions)
+        {
+            while (DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    // A region that has no coordinator yet answers an empty set itself; otherwise its coordinator answers.
+                    var current = await region.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+                    if (current.Regions.Contains(self))
+                        break;
+                }
+                catch (AskTimeoutException)
+                {
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>
     /// The registries behind <c>tasks scheduled</c> and <c>tasks revoked</c>, subscribed to what task entities publish
@@ -267,3 +322,6 @@ public sealed class JobsNode : IAsyncDisposable
 
 /// <summary>The node left the cluster, or its actor system stopped, before it was Up.</summary>
 public sealed class NodeNotUpException(string message) : Exception(message);
+
+/// <summary>A node of a cluster was given a journal of its own (SQLite) instead of the one its cluster shares.</summary>
+public sealed class JournalNotSharedException(string message) : Exception(message);

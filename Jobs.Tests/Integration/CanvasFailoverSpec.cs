@@ -41,7 +41,7 @@ public sealed class CanvasFailoverSpec() : RedisClusterSpec(seeds: 1, workers: 2
             ["options"] = new JsonObject { ["task_id"] = chordId },
             ["kwargs"] = new JsonObject
             {
-                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)Sig("test.slow_add", i, i, 0.04)).ToArray()),
+                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)Sig("test.slow_add", i, i, 0.1)).ToArray()),
                 ["body"] = body,
             },
         };
@@ -51,12 +51,14 @@ public sealed class CanvasFailoverSpec() : RedisClusterSpec(seeds: 1, workers: 2
             ["options"] = new JsonObject { ["task_id"] = chainId },
             ["kwargs"] = new JsonObject
             {
-                ["tasks"] = new JsonArray([Sig("test.slow_add", 0, 0, 0.2), .. Enumerable.Range(0, 39).Select(_ => (JsonNode?)Sig("test.slow_add", 1, 0.2))]),
+                ["tasks"] = new JsonArray([Sig("test.slow_add", 0, 0, 0.5), .. Enumerable.Range(0, 39).Select(_ => (JsonNode?)Sig("test.slow_add", 1, 0.5))]),
             },
         };
         Assert.Equal(200, (await Cluster.Api!.PostAsync("api/canvas", chain.ToJsonString())).Status);
         Assert.Equal(200, (await Cluster.Api!.PostAsync("api/canvas", chord.ToJsonString())).Status);
 
+        // The kill must come mid-flight however slow the machine's answers are: the chord needs ~25 s of bodies (four
+        // slots), the chain ~20 s, so the wait for 300 results leaves ~17 s in which both are still running.
         var host = await CoordinatorHostAsync();
         var deadline = DateTime.UtcNow + Deadline;
         while (Succeeded(await CanvasAsync(chordId)) < 300)
