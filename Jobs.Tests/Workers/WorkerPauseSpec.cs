@@ -32,6 +32,9 @@ public sealed class WorkerPauseSpec() : WorkerPoolHarness(bodyThreads: 2)
             new FakeMembership(witnesses.Select(w => (ICanTell)w.Ref).ToArray()), () => _now));
         QueueProbe.ExpectMsg<RequestTasks>();
         QueueProbe.Reply(new ConsumerRegistered("default"));
+        // The pool reads the clock when it starts; once it answers, a clock moved on is a pause it will see.
+        worker.Tell(GetWorkerStats.Instance);
+        ExpectMsg<WorkerStats>();
         return worker;
     }
 
