@@ -15,6 +15,7 @@ public sealed record JobsSettings(
     TimeSpan DrainTimeout,
     TaskRoutes Routes,
     TaskEntitySettings TaskEntity,
+    Tasks.PendingIndexSettings Pending,
     Canvas.CanvasSettings Canvas,
     string HttpEndpoint,
     long MaxBodySize,
@@ -51,7 +52,11 @@ public sealed record JobsSettings(
                 jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5)))
             {
                 AttemptCheckInterval = jobs.GetTimeSpan("tasks.attempt-check-interval", TimeSpan.FromMinutes(1)),
+                RestartAfterFailure = Tasks.PendingIndexSettings.UsesIndex(config)
+                    ? config.GetTimeSpan("akka.cluster.sharding.entity-restart-backoff", TimeSpan.FromSeconds(2))
+                    : null,
             },
+            Pending: Tasks.PendingIndexSettings.Create(config),
             Canvas: new Canvas.CanvasSettings(
                 taskRoutes,
                 jobs.GetTimeSpan("canvas.passivate-after", TimeSpan.FromSeconds(30)),
