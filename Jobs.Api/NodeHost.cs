@@ -7,10 +7,10 @@ using Jobs.Actors.Tasks;
 
 namespace Jobs.Api;
 
-/// <summary>The node kinds and what each one is by default.</summary>
-public sealed record NodeKind(string Name, IReadOnlyList<string> Roles, int DefaultPort, string? DefaultHttp)
+/// <summary>The node kinds and what each one is by default; a seed given no seeds forms the cluster (Lighthouse's rule).</summary>
+public sealed record NodeKind(string Name, IReadOnlyList<string> Roles, int DefaultPort, string? DefaultHttp, bool JoinsSelfWithoutSeeds = false)
 {
-    public static readonly NodeKind Seed = new("seed", ["seed"], 4053, null);
+    public static readonly NodeKind Seed = new("seed", ["seed"], 4053, null, JoinsSelfWithoutSeeds: true);
     public static readonly NodeKind Worker = new("worker", ["worker"], 0, null);
     public static readonly NodeKind Api = new("api", ["api"], 0, "127.0.0.1:5555");
     public static readonly NodeKind Standalone = new("standalone", ["worker", "api"], 4053, "127.0.0.1:5555");
@@ -40,7 +40,9 @@ public static class NodeHost
             if (options.Standalone)
                 kind = NodeKind.Standalone;
             var endpoint = options.Http ?? kind.DefaultHttp;
-            config = options.ToConfig(kind.Roles, kind.DefaultPort);
+            config = options.ToConfig(kind.Roles, kind.DefaultPort, kind.JoinsSelfWithoutSeeds);
+            // Refused before anything starts: no cluster joined, no database file created.
+            JobsNode.RequireSharedJournal(config, readsJournal: endpoint is not null);
             cmdAddress = CommandAddress(config.GetString("jobs.commands.host", "127.0.0.1"));
             open = Exposure(options, endpoint, cmdAddress, config);
             if (open.Count > 0 && !options.Insecure)
@@ -49,8 +51,9 @@ public static class NodeHost
             // HOCON and [Periodic] entries are checked before anything starts: a bad one stops the node, naming it.
             Jobs.Actors.Beat.StaticSchedule.Load(config, registry);
         }
-        catch (Exception e) when (e is OptionException or ArgumentException or DuplicateTaskNameException or InvalidTaskDefinitionException or FileNotFoundException
-                                      or BadImageFormatException or Jobs.Actors.Beat.BeatScheduleException)
+        catch (Exception e) when (e is OptionException or JournalNotSharedException or ArgumentException or DuplicateTaskNameException
+                                      or InvalidTaskDefinitionException or FileNotFoundException or BadImageFormatException
+                                      or Jobs.Actors.Beat.BeatScheduleException)
         {
             await Console.Error.WriteLineAsync($"error: {e.Message}");
             return 2;
@@ -95,10 +98,6 @@ public static class NodeHost
             await node.DisposeAsync();
             return 2;
         }
-        Console.WriteLine(Banner(kind, node, options, http, commands));
-        foreach (var exposed in open)
-            await Console.Error.WriteLineAsync($"warning: --insecure: serving {exposed}");
-
         var stopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         Console.CancelKeyPress += (_, e) =>
         {
@@ -110,6 +109,10 @@ public static class NodeHost
 
         if (web is not null)
             await web.StartAsync();
+        // Printed once the node serves: a reader may use every address it shows.
+        Console.WriteLine(Banner(kind, node, http, commands));
+        foreach (var exposed in open)
+            await Console.Error.WriteLineAsync($"warning: --insecure: serving {exposed}");
         await stopped.Task;
         if (web is not null)
             await web.StopAsync();
@@ -172,14 +175,17 @@ public static class NodeHost
         : System.Net.IPAddress.TryParse(host, out var address) ? address
         : throw new OptionException($"--cmd-host must be an IP address (or localhost), not '{host}'");
 
-    private static string Banner(NodeKind kind, JobsNode node, NodeOptions options, string? http, CommandHost commands)
+    private static string Banner(NodeKind kind, JobsNode node, string? http, CommandHost commands)
     {
         var text = new StringBuilder();
         text.AppendLine($"ActorJobs {kind.Name} node {node.Hostname}");
         text.AppendLine($"  cluster:  {node.Address}  roles: {string.Join(",", Akka.Cluster.Cluster.Get(node.System).SelfRoles)}");
-        text.AppendLine($"  journal:  {Describe(node.Settings, options)}");
+        text.AppendLine($"  journal:  {Journal(node, servesHttp: http is not null)}");
         if (http is not null)
+        {
             text.AppendLine($"  http:     http://{http}  (Flower API, /openapi/v1.json)");
+            text.AppendLine($"  index:    {node.Settings.Monitoring.IndexPath}  (the monitor's task index)");
+        }
         text.AppendLine($"  commands: {commands.Endpoint}  (jobs {commands.Endpoint} cluster show)");
         if (node.Worker is not null)
             text.AppendLine($"  worker:   concurrency {node.Settings.Concurrency}, prefetch {node.Settings.Prefetch}, queues {string.Join(",", node.Settings.Queues)}");
@@ -192,7 +198,14 @@ public static class NodeHost
         return text.ToString();
     }
 
-    private static string Describe(JobsSettings settings, NodeOptions options) => settings.Journal == "redis"
-        ? $"redis {options.Redis}"
-        : $"sqlite {Path.GetFullPath(options.DataPath ?? "./data/jobs.db")}";
+    /// <summary>Where the node keeps task state: the absolute path of its SQLite file, or the Redis it shares.</summary>
+    private static string Journal(JobsNode node, bool servesHttp)
+    {
+        var config = node.System.Settings.Config;
+        if (!servesHttp && !Akka.Cluster.Cluster.Get(node.System).SelfRoles.Contains(node.Settings.ShardRole))
+            return "none (no shards and no monitor here: the workers keep task state)";
+        return node.Settings.Journal == "redis"
+            ? $"redis {System.Text.RegularExpressions.Regex.Replace(config.GetString("akka.persistence.journal.redis.configuration-string"), "password=[^,]*", "password=***")}"
+            : $"sqlite {Path.GetFullPath(config.GetString("jobs.persistence.sqlite.path", "./data/jobs.db"))}";
+    }
 }

@@ -84,6 +84,7 @@ public sealed class JobsNode : IAsyncDisposable
     public static async Task<JobsNode> StartAsync(Config config, TaskRegistry? registry, TimeSpan joinTimeout,
         CancellationToken cancellationToken = default, Action<ActorSystem>? systemStarted = null)
     {
+        RequireSharedJournal(config);
         // Only nodes that host shards write the journal; a client or seed node must not create a database file.
         var shardRole = config.GetString("akka.cluster.sharding.role", "worker");
         if (config.GetString("jobs.persistence.journal", "sqlite") == "sqlite" && config.GetStringList("akka.cluster.roles").Contains(shardRole))
@@ -101,6 +102,18 @@ public sealed class JobsNode : IAsyncDisposable
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
             var canvasExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ICanvasCommand)?.CanvasId);
+
+            // The regions start once the node is Up: before that no coordinator can exist, and what reaches a region
+            // waits in its buffer while it retries, with warnings, though nothing is wrong.
+            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cluster.RegisterOnMemberUp(() => up.TrySetResult());
+            // Told to leave (or downed) before it saw itself Up, the node would otherwise wait out the join timeout.
+            cluster.RegisterOnMemberRemoved(() => up.TrySetException(
+                new NodeNotUpException($"{cluster.SelfAddress} was removed from the cluster before it was Up")));
+            if (system.Settings.Config.GetBoolean("jobs.cluster.join-self"))
+                cluster.Join(cluster.SelfAddress);
+            await up.Task.WaitAsync(joinTimeout, cancellationToken).ConfigureAwait(false);
+
             IActorRef queues, tasks, canvases;
             if (hostsShards)
             {
@@ -137,15 +150,9 @@ public sealed class JobsNode : IAsyncDisposable
             var beat = await StartBeatAsync(system, sharding, settings, hostsShards, tasks, events).ConfigureAwait(false);
 
             system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
-
-            var up = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            cluster.RegisterOnMemberUp(() => up.TrySetResult());
-            // Told to leave (or downed) before it saw itself Up, the node would otherwise wait out the join timeout.
-            cluster.RegisterOnMemberRemoved(() => up.TrySetException(
-                new NodeNotUpException($"{cluster.SelfAddress} was removed from the cluster before it was Up")));
-            if (system.Settings.Config.GetBoolean("jobs.cluster.join-self"))
-                cluster.Join(cluster.SelfAddress);
-            await up.Task.WaitAsync(joinTimeout, cancellationToken).ConfigureAwait(false);
+            if (hostsShards)
+                await RegisteredAsync(cluster.SelfAddress, system.Settings.Config.GetTimeSpan("jobs.cluster.regions-ready-timeout", TimeSpan.FromSeconds(30)),
+                    cancellationToken, queues, tasks, canvases, beat.Entries, beat.Directory).ConfigureAwait(false);
 
             var self = cluster.SelfAddress;
             var role = cluster.SelfRoles.FirstOrDefault(r => r != "api") ?? "node";
@@ -206,6 +213,51 @@ public sealed class JobsNode : IAsyncDisposable
 
     private sealed record BeatRegions(IActorRef Entries, IActorRef Directory, BeatSettings Settings);
 
+    /// Refuses a node in a cluster (one that does not form a cluster of itself) whose journal would be its own SQLite
+    /// file: a worker's shards move between workers and recover from whichever journal their new node reads, and an
+    /// api node's monitor reads the journal the workers write. Only a standalone node keeps its tasks in SQLite.
+    /// </summary>
+    /// <param name="readsJournal">The node reads the journal without hosting shards (it serves the monitor).</param>
+    public static void RequireSharedJournal(Config config, bool readsJournal = false)
+    {
+        if (config.GetBoolean("jobs.cluster.join-self") || config.GetString("jobs.persistence.journal", "sqlite") != "sqlite")
+            return;
+        var hostsShards = config.GetStringList("akka.cluster.roles").Contains(config.GetString("akka.cluster.sharding.role", "worker"));
+        if (hostsShards)
+            throw new JournalNotSharedException("a worker in a cluster needs the journal the cluster shares: pass --journal redis --redis HOST:PORT " +
+                "(on SQLite each worker would keep its own tasks, which are lost to the others when their shards move); only --standalone runs on SQLite");
+        if (readsJournal)
+            throw new JournalNotSharedException("an api node in a cluster reads the journal its workers write (its monitor's task index is fed from it): " +
+                "pass --journal redis --redis HOST:PORT, as to the workers");
+    }
+
+    /// <summary>
+    /// Waits until each region has registered with its coordinator (a cluster singleton on the oldest worker that
+    /// recovers from the journal first), so the worker's first requests are routed at once rather than buffered, which
+    /// sharding warns about after a few retries. After the timeout the node starts anyway; the regions keep retrying.
+    /// </summary>
+    private static async Task RegisteredAsync(Address self, TimeSpan timeout, CancellationToken cancellationToken, params IActorRef[] regions)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        foreach (var region in regions)
+        {
+            while (DateTime.UtcNow < deadline)
+            {
+                try
+                {
+                    // A region that has no coordinator yet answers an empty set itself; otherwise its coordinator answers.
+                    var current = await region.Ask<CurrentRegions>(GetCurrentRegions.Instance, TimeSpan.FromSeconds(5), cancellationToken).ConfigureAwait(false);
+                    if (current.Regions.Contains(self))
+                        break;
+                }
+                catch (AskTimeoutException)
+                {
+                }
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
     /// <summary>
     /// The registries behind <c>tasks scheduled</c> and <c>tasks revoked</c>, subscribed to what task entities publish
     /// before any entity starts, so no announcement is missed.
@@ -247,3 +299,6 @@ public sealed class JobsNode : IAsyncDisposable
 
 /// <summary>The node left the cluster, or its actor system stopped, before it was Up.</summary>
 public sealed class NodeNotUpException(string message) : Exception(message);
+
+/// <summary>A node of a cluster was given a journal of its own (SQLite) instead of the one its cluster shares.</summary>
+public sealed class JournalNotSharedException(string message) : Exception(message);

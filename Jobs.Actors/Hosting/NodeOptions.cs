@@ -46,7 +46,7 @@ public sealed record NodeOptions
           --standalone           seed, worker and HTTP facade in one process (journal ./data/jobs.db)
           --host HOST            address to bind and advertise for remoting (default 127.0.0.1)
           --port N               remoting port; 0 takes a free port (default 4053 seed/standalone, 0 otherwise)
-          --seeds ADDR[,ADDR]    seed nodes, e.g. akka.tcp://jobs@127.0.0.1:4053 (repeatable)
+          --seeds ADDR[,ADDR]    seed nodes, e.g. akka.tcp://jobs@127.0.0.1:4053 (repeatable); a seed given none forms the cluster
           --roles R[,R]          extra cluster roles
           --http HOST:PORT       serve the HTTP facade here (default 127.0.0.1:5555 for api/standalone)
           --auth-token TOKEN     required of HTTP and CLI requests (JOBS_AUTH_TOKEN); mandatory for non-loopback --http
@@ -54,9 +54,10 @@ public sealed record NodeOptions
           --cmd-host ADDR        the command host's address (default 127.0.0.1); others need --auth-token
           --insecure             serve beyond loopback unprotected anyway: remoting without TLS, HTTP and commands
                                  without a token (JOBS_INSECURE=1); refused otherwise
-          --journal sqlite|redis where task state is journaled (default sqlite)
+          --journal sqlite|redis where task state is journaled (default sqlite, for --standalone; workers and api
+                                 nodes of a cluster need redis; a seed reads no journal)
           --redis HOST:PORT      Redis for --journal redis (a StackExchange.Redis configuration string)
-          --data PATH            SQLite file for --journal sqlite (default ./data/jobs.db)
+          --data PATH            SQLite file for --journal sqlite (default ./data/jobs.db, from the directory started in)
           --concurrency N        task bodies run at once (default: cores)
           --prefetch N           tasks held ready beyond the running ones (default 4)
           --queues Q[,Q]         queues this worker consumes (default: default)
@@ -133,9 +134,10 @@ public sealed record NodeOptions
 
     /// <summary>
     /// The HOCON these options stand for. <paramref name="kindRoles"/> are the roles of the node kind
-    /// (standalone: worker and api), <paramref name="defaultPort"/> its remoting port unless told otherwise.
+    /// (standalone: worker and api), <paramref name="defaultPort"/> its remoting port unless told otherwise;
+    /// <paramref name="joinSelfWithoutSeeds"/>: given no seeds, the node forms a cluster of itself (a seed node).
     /// </summary>
-    public Config ToConfig(IReadOnlyList<string> kindRoles, int defaultPort)
+    public Config ToConfig(IReadOnlyList<string> kindRoles, int defaultPort, bool joinSelfWithoutSeeds = false)
     {
         var port = Port ?? defaultPort;
         var seeds = Seeds;
@@ -145,8 +147,9 @@ public sealed record NodeOptions
         hocon.AppendLine($"akka.remote.dot-netty.tcp.port = {port}");
         hocon.AppendLine($"akka.cluster.seed-nodes = [{string.Join(", ", seeds.Select(JobsConfig.Quote))}]");
         hocon.AppendLine($"akka.cluster.roles = [{string.Join(", ", roles.Select(JobsConfig.Quote))}]");
-        // A standalone node forms a cluster of itself, at whatever port it was given (0 included).
-        if (Standalone && Seeds.Count == 0)
+        // A standalone node, or a seed told of no other seed, forms a cluster of itself at whatever port it was given
+        // (0 included), as Lighthouse does; given seeds, Akka's rule holds: the first seed listed forms the cluster.
+        if ((Standalone || joinSelfWithoutSeeds) && Seeds.Count == 0)
             hocon.AppendLine("jobs.cluster.join-self = on");
         if (Http is not null) hocon.AppendLine($"jobs.http.endpoint = {JobsConfig.Quote(Http)}");
         if (CmdHost is not null) hocon.AppendLine($"jobs.commands.host = {JobsConfig.Quote(CmdHost)}");

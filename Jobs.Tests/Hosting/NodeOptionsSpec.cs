@@ -50,6 +50,30 @@ public sealed class NodeOptionsSpec
         Assert.Equal("10.0.0.7", fromEnvironment.CmdHost);
     }
 
+    [Fact]
+    public void A_seed_given_no_seeds_forms_the_cluster_itself()
+    {
+        var config = NodeOptions.Parse(["--port", "4053"], NoEnvironment).ToConfig(["seed"], 4053, joinSelfWithoutSeeds: true);
+        Assert.True(config.GetBoolean("jobs.cluster.join-self"));
+        Assert.Empty(config.GetStringList("akka.cluster.seed-nodes"));
+    }
+
+    [Fact]
+    public void A_seed_given_seeds_keeps_akkas_rule_and_does_not_join_itself()
+    {
+        // The first seed listed forms the cluster when no other seed answers; any other seed only joins.
+        var config = NodeOptions.Parse(["--port", "4054", "--seeds", "akka.tcp://jobs@127.0.0.1:4053,akka.tcp://jobs@127.0.0.1:4054"], NoEnvironment)
+            .ToConfig(["seed"], 4053, joinSelfWithoutSeeds: true);
+        Assert.False(config.GetBoolean("jobs.cluster.join-self"));
+        Assert.Equal(["akka.tcp://jobs@127.0.0.1:4053", "akka.tcp://jobs@127.0.0.1:4054"], config.GetStringList("akka.cluster.seed-nodes"));
+    }
+
+    [Fact]
+    public void A_worker_given_no_seeds_waits_to_be_joined()
+    {
+        Assert.False(NodeOptions.Parse([], NoEnvironment).ToConfig(["worker"], 0).GetBoolean("jobs.cluster.join-self"));
+    }
+
     [Theory]
     [InlineData(new[] { "--port", "x" }, "--port must be a whole number")]
     [InlineData(new[] { "--journal", "mongo" }, "--journal must be sqlite or redis")]

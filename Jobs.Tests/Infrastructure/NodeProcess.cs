@@ -30,6 +30,9 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once <see cref="HasExited"/>.</summary>
+    public int ExitCode => _process.ExitCode;
+
     public IReadOnlyList<string> Output => _output.ToArray();
 
     public string OutputText => string.Join(Environment.NewLine, _output);
@@ -53,6 +56,31 @@ public sealed class NodeProcess : IAsyncDisposable
             info.Environment[key] = value;
         Directory.CreateDirectory(workDir);
         return new NodeProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start " + dll), http);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="command"/> through <c>bash -c</c> in <paramref name="workDir"/> (README's <c>dotnet run …</c>
+    /// lines); an environment value of null removes the variable. Killing it kills the whole process tree.
+    /// </summary>
+    public static NodeProcess StartShell(string command, string workDir, IReadOnlyDictionary<string, string?> environment)
+    {
+        var info = new ProcessStartInfo("bash")
+        {
+            WorkingDirectory = workDir,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(command);
+        foreach (var (key, value) in environment)
+        {
+            if (value is null)
+                info.Environment.Remove(key);
+            else
+                info.Environment[key] = value;
+        }
+        return new NodeProcess(Process.Start(info) ?? throw new InvalidOperationException("could not start bash"), null);
     }
 
     /// <summary>Waits until the HTTP facade answers its health check.</summary>

@@ -289,6 +289,7 @@ public sealed class TaskEntitySpec : TestKit
         entity.Tell(new GetTaskResult("t13"));
         Assert.Equal(TaskState.Started, ExpectMsg<TaskResult>().State);
         entity.Tell(Succeeded("t13"));
+        ExpectMsg<AttemptRecorded>();
         entity.Tell(new AwaitTaskResult("t13"));
         Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
         Assert.DoesNotContain(JournalOf("t13"), e => e is TaskRevoked);
