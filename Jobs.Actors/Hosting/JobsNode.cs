@@ -166,6 +166,7 @@ public sealed class JobsNode : IAsyncDisposable
                 var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues)
                 {
                     ReconcileInterval = settings.ReconcileInterval,
+                    StartedReportDelay = settings.StartedReportDelay,
                     MaxResultBytes = settings.Payload.MaxResultBytes,
                 };
                 worker = system.ActorOf(WorkerPool.SupervisedProps(registry, workerSettings, tasks, queues, bodies), "worker");

@@ -26,7 +26,8 @@ public sealed record JobsSettings(
     int RevokedListSize,
     Monitoring.MonitoringSettings Monitoring,
     PayloadLimits Payload,
-    TimeSpan ReconcileInterval)
+    TimeSpan ReconcileInterval,
+    TimeSpan StartedReportDelay)
 {
     public static JobsSettings Create(Config config)
     {
@@ -75,6 +76,7 @@ public sealed record JobsSettings(
             RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)),
             Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config),
             Payload: PayloadLimits.Create(config),
-            ReconcileInterval: jobs.GetTimeSpan("worker.reconcile-interval", TimeSpan.FromSeconds(5)));
+            ReconcileInterval: jobs.GetTimeSpan("worker.reconcile-interval", TimeSpan.FromSeconds(5)),
+            StartedReportDelay: jobs.GetTimeSpan("worker.started-report-delay", TimeSpan.FromMilliseconds(100)));
     }
 }

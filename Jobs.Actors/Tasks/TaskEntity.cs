@@ -205,6 +205,10 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             Context.Unwatch(_worker);
             _worker = null;
         }
+        // A short body's start is told with its end (jobs.worker.started-report-delay): its event goes out first.
+        if (completed.StartUnreported && _state.State != TaskState.Started)
+            _events?.Tell(new Publish(MonitoringTopics.Tasks, TaskEvents.Started(
+                new MarkTaskStarted(completed.TaskId, completed.Retries, completed.Worker, Sender, completed.StartedAt), _state)));
         PersistAndContinue(events);
         var worker = Sender;
         DeferAsync(recorded, ack => worker.Tell(ack));
