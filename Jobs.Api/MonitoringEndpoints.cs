@@ -232,14 +232,26 @@ public static class MonitoringEndpoints
             text.Append("jobs_task_index_tasks{name=\"").Append(TaskMetrics.Escape(name)).Append("\",state=\"").Append(taskState).Append("\"} ").Append(count).Append('\n');
 
         var queues = await QueueStatsAsync(node, monitor, cancel);
-        text.AppendLine("# HELP jobs_queue_length Tasks waiting in a queue.");
+        text.AppendLine("# HELP jobs_queue_length Tasks waiting in a queue, over every node's partition.");
         text.AppendLine("# TYPE jobs_queue_length gauge");
         foreach (var queue in queues)
             text.Append("jobs_queue_length{queue=\"").Append(TaskMetrics.Escape(queue.Queue)).Append("\"} ").Append(queue.Waiting).Append('\n');
-        text.AppendLine("# HELP jobs_queue_leased Tasks of a queue handed to workers and not yet finished.");
+        text.AppendLine("# HELP jobs_queue_leased Tasks of a queue handed to workers and not yet finished, over every node's partition.");
         text.AppendLine("# TYPE jobs_queue_leased gauge");
         foreach (var queue in queues)
             text.Append("jobs_queue_leased{queue=\"").Append(TaskMetrics.Escape(queue.Queue)).Append("\"} ").Append(queue.Leased).Append('\n');
+        text.AppendLine("# HELP jobs_queue_partition_length Tasks waiting in one node's partition of a queue.");
+        text.AppendLine("# TYPE jobs_queue_partition_length gauge");
+        foreach (var queue in queues)
+        foreach (var partition in queue.Partitions ?? [])
+            text.Append("jobs_queue_partition_length{queue=\"").Append(TaskMetrics.Escape(queue.Queue)).Append("\",node=\"")
+                .Append(TaskMetrics.Escape(partition.Node)).Append("\"} ").Append(partition.Waiting).Append('\n');
+        text.AppendLine("# HELP jobs_queue_partition_leased Tasks of one node's partition of a queue handed to that node's workers and not yet finished.");
+        text.AppendLine("# TYPE jobs_queue_partition_leased gauge");
+        foreach (var queue in queues)
+        foreach (var partition in queue.Partitions ?? [])
+            text.Append("jobs_queue_partition_leased{queue=\"").Append(TaskMetrics.Escape(queue.Queue)).Append("\",node=\"")
+                .Append(TaskMetrics.Escape(partition.Node)).Append("\"} ").Append(partition.Leased).Append('\n');
 
         var workers = await monitor.Ref.Ask<WorkerList>(GetWorkers.Instance, AskTimeout, cancel);
         text.AppendLine("# HELP jobs_workers_online Workers whose heartbeats arrive.");

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Jobs.Actors.Hosting;
+using Jobs.Actors.Queues;
 
 namespace Jobs.Actors.Control;
 
@@ -9,12 +10,14 @@ namespace Jobs.Actors.Control;
 public static class ShardingView
 {
     public static readonly IReadOnlyList<string> Types =
-        [JobsNode.TaskTypeName, JobsNode.QueueTypeName, JobsNode.CanvasTypeName, JobsNode.BeatTypeName, JobsNode.BeatDirectoryTypeName];
+        [JobsNode.TaskTypeName, JobsNode.CanvasTypeName, JobsNode.BeatTypeName, JobsNode.BeatDirectoryTypeName];
+
+    /// <summary>The key of a node's queue partitions in <see cref="ByNodeAsync"/> (queues are not sharded: each node holds its own).</summary>
+    public const string QueueKey = "queue";
 
     public static IActorRef RegionOf(JobsNode node, string type) => type switch
     {
         JobsNode.TaskTypeName => node.Tasks,
-        JobsNode.QueueTypeName => node.Queues,
         JobsNode.CanvasTypeName => node.Canvases,
         JobsNode.BeatTypeName => node.BeatEntries,
         JobsNode.BeatDirectoryTypeName => node.BeatDirectory,
@@ -38,12 +41,21 @@ public static class ShardingView
         return result;
     }
 
-    /// <summary><c>{address: {type: {"shards", "entities"}}}</c> for every entity type: what each node hosts.</summary>
+    /// <summary>
+    /// <c>{address: {type: {"shards", "entities"}}}</c> for every entity type, and <c>"queue": {"partitions", "queues"}</c>
+    /// for the queue partitions: what each node hosts.
+    /// </summary>
     public static async Task<JsonObject> ByNodeAsync(JobsNode node, TimeSpan timeout)
     {
+        var partitions = node.Queues.Ask<QueuePartitions>(GetQueuePartitions.Instance, timeout + TimeSpan.FromSeconds(1));
         var perType = await Task.WhenAll(Types.Select(async t => (Type: t, Stats: await RegionStatsAsync(RegionOf(node, t), timeout).ConfigureAwait(false))))
             .ConfigureAwait(false);
         var result = new JsonObject();
+        foreach (var (address, queues) in (await partitions.ConfigureAwait(false)).Nodes)
+            result[address] = new JsonObject
+            {
+                [QueueKey] = new JsonObject { ["partitions"] = queues.Count, ["queues"] = new JsonArray(queues.Select(q => (JsonNode?)q).ToArray()) },
+            };
         foreach (var (type, stats) in perType)
         {
             foreach (var (address, counts) in stats)

@@ -14,13 +14,13 @@ using Jobs.Actors.Workers;
 namespace Jobs.Actors.Hosting;
 
 /// <summary>
-/// One ActorJobs node: the actor system, the task and queue shard regions (or proxies on nodes without the
-/// shard role), the worker when the node has task code, and a <see cref="TaskClient"/>.
+/// One ActorJobs node: the actor system, the task and canvas shard regions (or proxies on nodes without the
+/// shard role), the node's queue partitions (<see cref="QueueHost"/>), the worker when the node has task code, and a
+/// <see cref="TaskClient"/>.
 /// </summary>
 public sealed class JobsNode : IAsyncDisposable
 {
     public const string TaskTypeName = "task";
-    public const string QueueTypeName = "queue";
     public const string CanvasTypeName = "canvas";
     public const string BeatTypeName = "beat";
     public const string BeatDirectoryTypeName = "beat-directory";
@@ -51,6 +51,8 @@ public sealed class JobsNode : IAsyncDisposable
     public ActorSystem System { get; }
     public JobsSettings Settings { get; }
     public IActorRef Tasks { get; }
+
+    /// <summary>This node's <see cref="QueueHost"/>: queue commands for its partitions, and cluster-wide queue figures.</summary>
     public IActorRef Queues { get; }
     public IActorRef? Worker { get; }
     public TaskRegistry? Registry { get; }
@@ -98,10 +100,12 @@ public sealed class JobsNode : IAsyncDisposable
             var hostsShards = cluster.SelfRoles.Contains(settings.ShardRole);
             var sharding = ClusterSharding.Get(system);
             var events = DistributedPubSub.Get(system).Mediator;
-            var queueExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as IQueueCommand)?.Queue);
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
             var canvasExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ICanvasCommand)?.CanvasId);
+            // Every node's queues are local partitions under its own host, started before the node joins so that other
+            // nodes find it as soon as they see the node Up; nodes without shards hold none and only ask.
+            var queues = system.ActorOf(QueueHost.Props(settings.QueuePartitions, hostsShards, settings.ShardRole), QueueHost.Name);
 
             // The regions start once the node is Up: before that no coordinator can exist, and what reaches a region
             // waits in its buffer while it retries, with warnings, though nothing is wrong.
@@ -114,15 +118,10 @@ public sealed class JobsNode : IAsyncDisposable
                 cluster.Join(cluster.SelfAddress);
             await up.Task.WaitAsync(joinTimeout, cancellationToken).ConfigureAwait(false);
 
-            IActorRef queues, tasks, canvases;
+            IActorRef tasks, canvases;
             if (hostsShards)
             {
                 StartTaskLists(system, settings.RevokedListSize);
-                // Queues hold nothing durable, so they are not remembered: workers and entities recreate them.
-                var maxBatchBytes = settings.Payload.MaxBatchBytes;
-                var queueSharding = ClusterShardingSettings.Create(system).WithRememberEntities(false);
-                queues = await sharding.StartAsync(QueueTypeName, name => QueueActor.Props(name, maxBatchBytes), queueSharding, queueExtractor,
-                    sharding.DefaultShardAllocationStrategy(queueSharding), StopEntity.Instance).ConfigureAwait(false);
                 var entitySettings = settings.TaskEntity;
                 var pending = settings.Pending;
                 // With the pending index, a shard's own waker restarts its unfinished tasks (PendingTasks), so sharding
@@ -142,7 +141,6 @@ public sealed class JobsNode : IAsyncDisposable
             }
             else
             {
-                queues = await sharding.StartProxyAsync(QueueTypeName, settings.ShardRole, queueExtractor).ConfigureAwait(false);
                 tasks = await sharding.StartProxyAsync(TaskTypeName, settings.ShardRole, taskExtractor).ConfigureAwait(false);
                 canvases = await sharding.StartProxyAsync(CanvasTypeName, settings.ShardRole, canvasExtractor).ConfigureAwait(false);
             }
@@ -152,7 +150,7 @@ public sealed class JobsNode : IAsyncDisposable
             system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
             if (hostsShards)
                 await RegisteredAsync(cluster.SelfAddress, system.Settings.Config.GetTimeSpan("jobs.cluster.regions-ready-timeout", TimeSpan.FromSeconds(30)),
-                    cancellationToken, queues, tasks, canvases, beat.Entries, beat.Directory).ConfigureAwait(false);
+                    cancellationToken, tasks, canvases, beat.Entries, beat.Directory).ConfigureAwait(false);
 
             var self = cluster.SelfAddress;
             var role = cluster.SelfRoles.FirstOrDefault(r => r != "api") ?? "node";

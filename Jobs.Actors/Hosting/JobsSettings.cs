@@ -27,6 +27,7 @@ public sealed record JobsSettings(
     Monitoring.MonitoringSettings Monitoring,
     PayloadLimits Payload,
     TimeSpan ReconcileInterval,
+    Queues.QueueSettings QueuePartitions,
     TimeSpan StartedReportDelay)
 {
     public static JobsSettings Create(Config config)
@@ -38,6 +39,8 @@ public sealed record JobsSettings(
             ? new List<KeyValuePair<string, string>>()
             : routes.AsEnumerable().Select(kv => new KeyValuePair<string, string>(kv.Key.Trim('"'), kv.Value.GetString())).ToList();
         var taskRoutes = new TaskRoutes(jobs.GetString("tasks.default-queue", "default"), routeList);
+        var payload = PayloadLimits.Create(config);
+        var reconcileInterval = jobs.GetTimeSpan("worker.reconcile-interval", TimeSpan.FromSeconds(5));
         return new JobsSettings(
             Journal: jobs.GetString("persistence.journal", "sqlite"),
             NumberOfShards: jobs.GetInt("sharding.number-of-shards", 100),
@@ -75,8 +78,14 @@ public sealed record JobsSettings(
             CommandHost: jobs.GetString("commands.host", "127.0.0.1"),
             RevokedListSize: Math.Max(1, jobs.GetInt("tasks.revoked-list-size", 10000)),
             Monitoring: Jobs.Actors.Monitoring.MonitoringSettings.Create(config),
-            Payload: PayloadLimits.Create(config),
-            ReconcileInterval: jobs.GetTimeSpan("worker.reconcile-interval", TimeSpan.FromSeconds(5)),
+            Payload: payload,
+            ReconcileInterval: reconcileInterval,
+            QueuePartitions: new Queues.QueueSettings(payload.MaxBatchBytes)
+            {
+                StealInterval = jobs.GetTimeSpan("queues.steal-interval", TimeSpan.FromMilliseconds(200)),
+                FindTimeout = jobs.GetTimeSpan("queues.find-timeout", TimeSpan.FromSeconds(2)),
+                SyncInterval = reconcileInterval,
+            },
             StartedReportDelay: jobs.GetTimeSpan("worker.started-report-delay", TimeSpan.FromMilliseconds(100)));
     }
 }

@@ -26,6 +26,12 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     private readonly HashSet<IActorRef> _waiters = new();
     private TaskEntityState _state;
     private IActorRef? _queue;
+
+    /// <summary>
+    /// The attempt may be queued or running where this incarnation cannot see (it was recovered, or its partition died):
+    /// the next enqueue asks the partitions to look for it first (<see cref="EnqueueTask.Reclaim"/>).
+    /// </summary>
+    private bool _reclaim;
     private IActorRef? _worker;
     /// <summary>Who is answered if the write in progress is not stored, and what it was ("task x", "the revoke of task x").</summary>
     private (IActorRef ReplyTo, string Subject)? _awaitingPersist;
@@ -56,6 +62,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Recover<RecoveryCompleted>(_ =>
         {
             _state = _state.AfterRecovery();
+            _reclaim = _state.IsKnown && !_state.IsReady;
             PlanNextStep();
         });
 
@@ -135,9 +142,14 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         SetPassivation();
     }
 
+    /// <summary>
+    /// A partition took the attempt: the one of this node, or another node's that held it already (a reclaimed attempt),
+    /// which then answers too, so the last to answer is the one watched.
+    /// </summary>
     private void OnEnqueued()
     {
         Timers.Cancel(EnqueueUnconfirmed.Instance);
+        _reclaim = false;
         if (_queue is not null && !_queue.Equals(Sender))
             Context.Unwatch(_queue);
         _queue = Sender;
@@ -178,7 +190,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             Context.System.EventStream.Publish(e);
             // Journaled first, so a restart cannot run it; then the queue and the worker are told, best effort.
             if (queue is not null)
-                _queues.Tell(new ForgetTask(queue, _state.TaskId, revoke.Terminate));
+                ForgetInQueue(queue, revoke.Terminate);
             worker?.Tell(new CancelAttempt(_state.TaskId, revoke.Terminate));
             if (_worker is not null)
             {
@@ -345,6 +357,10 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             Enqueue();
     }
 
+    /// <summary>The partition that took the attempt is told, or this node's (which has it, if anyone does) before one answered.</summary>
+    private void ForgetInQueue(string queue, bool terminate) => (_queue ?? _queues).Tell(new ForgetTask(queue, _state.TaskId, terminate));
+
+    /// <summary>To this node's queues (its host passes it to the partition of the task's queue), which answer <see cref="TaskEnqueued"/>.</summary>
     private void Enqueue()
     {
         WithdrawWaiting();
@@ -357,8 +373,8 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         }
         var envelope = new TaskEnvelope(_state.TaskId, _state.Name!, _state.Args!.Value, _state.Kwargs!.Value,
             _state.Queue!, _state.Retries, _state.ExpiresAt);
-        _queues.Tell(new EnqueueTask(envelope.Queue, envelope));
-        // The queue may be moving between nodes; until it confirms, ask again.
+        _queues.Tell(new EnqueueTask(envelope.Queue, envelope, _reclaim));
+        // The message may be lost, or the partition starting over; until it confirms, ask again.
         Timers.StartSingleTimer(EnqueueUnconfirmed.Instance, EnqueueUnconfirmed.Instance, _settings.EnqueueConfirmTimeout);
     }
 
@@ -380,6 +396,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         else if (who.Equals(_queue))
         {
             _queue = null;
+            _reclaim = true;
             // A running attempt stays with its live worker; only a waiting task needs a new queue.
             if (_state.State != TaskState.Started && !(_state.DueAt > Now))
                 Enqueue();

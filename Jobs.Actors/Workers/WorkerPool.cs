@@ -97,6 +97,12 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     /// <summary>Each queue consumed may hold an equal share of the capacity, and at least one task.</summary>
     private int Share => Math.Max(1, Capacity / Math.Max(1, _links.Values.Count(l => l.Consuming)));
 
+    /// <summary>
+    /// Slots that would start a task the moment it arrives: a partition fills these first (its own node's before other
+    /// nodes'), so a task given to this worker as prefetch while another node's slots are idle goes there instead.
+    /// </summary>
+    private int IdleSlots => _draining ? 0 : Math.Max(0, _concurrency - _running.Count - _buffer.Count);
+
     protected override void PreStart()
     {
         foreach (var link in _links.Values)
@@ -538,7 +544,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             return;
         link.Held = held.Length;
         var credit = _draining || !link.Consuming ? 0 : Math.Max(0, Share - held.Length);
-        _queues.Tell(new SyncLeases(link.Name, credit, held, link.LastBatch));
+        _queues.Tell(new SyncLeases(link.Name, credit, held, link.LastBatch, Math.Min(credit, IdleSlots)));
         link.Finished.Clear();
         link.Outstanding = credit;
     }
@@ -567,7 +573,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         var want = _draining || !link.Consuming ? 0 : Math.Max(0, Share - link.Outstanding - link.Held);
         if (want == 0 && link.Finished.Count == 0)
             return;
-        _queues.Tell(new RequestTasks(link.Name, want, link.Finished.ToArray()));
+        _queues.Tell(new RequestTasks(link.Name, want, link.Finished.ToArray(), IdleSlots));
         link.Finished.Clear();
         link.Outstanding += want;
         if (link.Queue is null && !_draining && link.Consuming)

@@ -35,17 +35,21 @@ function draw() {
     const s = shards[address] && shards[address][type];
     return s ? `${s.shards} / ${s.entities}` : '<span class="muted">–</span>';
   };
+  const partitions = address => {
+    const q = shards[address] && shards[address].queue;
+    return q ? `<span title="${escapeHtml(q.queues.join(', '))}">${q.partitions}</span>` : '<span class="muted">–</span>';
+  };
   view.innerHTML = `<div class="cards">
       <div class="card"><div class="label">members</div><div class="value">${c.members.length}</div></div>
       <div class="card"><div class="label">up</div><div class="value">${c.members.filter(m => m.status === 'Up').length}</div></div>
       <div class="card"><div class="label">unreachable</div><div class="value">${c.members.filter(m => !m.reachable).length}</div></div></div>
     <table id="members"><thead><tr><th>Address</th><th>Status</th><th>Roles</th><th>Reachable</th>
-      <th class="num">task shards / entities</th><th class="num">queue shards / entities</th><th class="num">canvas shards / entities</th></tr></thead>
+      <th class="num">task shards / entities</th><th class="num">queue partitions</th><th class="num">canvas shards / entities</th></tr></thead>
     <tbody>${c.members.map(m => `<tr data-address="${escapeHtml(m.address)}">
       <td class="mono">${escapeHtml(m.address)}${m.address === c.leader ? ' <span class="badge STARTED">leader</span>' : ''}${m.address === c.self ? ' <span class="muted">(this node)</span>' : ''}</td>
       <td>${escapeHtml(m.status)}</td><td>${escapeHtml((m.roles || []).join(', '))}</td>
       <td><span class="badge ${m.reachable ? 'online' : 'offline'}">${m.reachable ? 'yes' : 'no'}</span></td>
-      <td class="num">${cell(m.address, 'task')}</td><td class="num">${cell(m.address, 'queue')}</td><td class="num">${cell(m.address, 'canvas')}</td></tr>`).join('')}
+      <td class="num">${cell(m.address, 'task')}</td><td class="num">${partitions(m.address)}</td><td class="num">${cell(m.address, 'canvas')}</td></tr>`).join('')}
     </tbody></table>
     ${shardError ? `<p class="muted">Shards: ${escapeHtml(shardError.message)}</p>` : ''}`;
 }

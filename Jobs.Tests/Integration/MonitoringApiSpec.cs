@@ -170,6 +170,7 @@ public sealed class MonitoringApiSpec(StandaloneNodeFixture fixture)
         Assert.Contains("jobs_task_runtime_seconds_sum{name=\"tasks.add\"}", text);
         Assert.Matches(@"jobs_task_index_tasks\{name=""tasks.add"",state=""SUCCESS""\} [1-9]", text);
         Assert.Matches(@"jobs_queue_length\{queue=""default""\} \d+", text);
+        Assert.Matches(@"jobs_queue_partition_length\{queue=""default"",node=""akka\.tcp://jobs@127\.0\.0\.1:\d+""\} \d+", text);
         Assert.Contains("jobs_workers_online 1", text);
         Assert.Contains("jobs_cluster_members{status=\"Up\"} 1", text);
         Assert.Contains("# TYPE jobs_task_runtime_seconds histogram", text);

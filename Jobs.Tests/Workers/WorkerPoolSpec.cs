@@ -37,18 +37,6 @@ public static class GateTasks
         return x + y;
     }
 
-    /// <summary>
-    /// x + y once the file <paramref name="gate"/> exists: a spec holds a canvas part-way, however slow the machine,
-    /// until it has done what it must do mid-flight.
-    /// </summary>
-    [JobsTask("test.gated_add")]
-    public static async Task<long> GatedAdd(long x, long y, string gate, CancellationToken cancel)
-    {
-        while (!File.Exists(gate))
-            await Task.Delay(TimeSpan.FromMilliseconds(20), cancel);
-        return x + y;
-    }
-
     [JobsTask("test.hard_limited", TimeLimit = 0.3)]
     public static Task<int> HardLimited(string gate) => For(gate).Task;
 
