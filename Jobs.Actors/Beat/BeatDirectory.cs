@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
+using Jobs.Actors.Hosting;
 
 namespace Jobs.Actors.Beat;
 
@@ -59,7 +60,7 @@ public sealed class BeatDirectory : ReceivePersistentActor, IWithTimers
         Command<EntryWoken>(woken => _woken.Remove(woken.EntryName));
         Command<GetDirectoryEntries>(_ => Sender.Tell(new DirectoryEntries(_partition, _records.Values.ToArray())));
         Command<WakeNow>(_ => WakeDue());
-        Command<BeatStop>(_ => Context.Stop(Self));
+        Command<StopEntity>(_ => Context.Stop(Self));
         Command<SaveSnapshotSuccess>(saved =>
         {
             DeleteMessages(saved.Metadata.SequenceNr);

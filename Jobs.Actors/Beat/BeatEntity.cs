@@ -4,6 +4,7 @@ using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Event;
 using Akka.Persistence;
+using Jobs.Actors.Hosting;
 using Jobs.Actors.Tasks;
 
 namespace Jobs.Actors.Beat;
@@ -80,11 +81,11 @@ public sealed class BeatEntity : ReceivePersistentActor, IWithTimers
         });
         Command<TickDue>(_ => Plan());
         Command<TaskResult>(OnTaskResult);
-        Command<Status.Failure>(failure => _log.Warning("Beat {0}: a task submission was refused ({1}); sending it again in {2}",
-            _state.Name, failure.Cause.Message, _settings.ResendInterval));
+        Command<CommandFailed>(failed => _log.Warning("Beat {0}: a task submission was not confirmed ({1}); sending it again in {2}",
+            _state.Name, failed.Reason, _settings.ResendInterval));
         Command<Resend>(_ => ResendUnanswered());
         Command<EntryListed>(OnListed);
-        Command<BeatStop>(_ => Context.Stop(Self));
+        Command<StopEntity>(_ => Context.Stop(Self));
         Command<ReceiveTimeout>(_ => Passivate());
         Command<SaveSnapshotSuccess>(saved =>
         {
@@ -374,7 +375,7 @@ public sealed class BeatEntity : ReceivePersistentActor, IWithTimers
             LeaveWhenDone();
         });
         Command<Resend>(_ => ResendUnanswered());
-        Command<BeatStop>(_ => Context.Stop(Self));
+        Command<StopEntity>(_ => Context.Stop(Self));
         CommandAny(_ => Stash.Stash());
     }
 
@@ -416,7 +417,7 @@ public sealed class BeatEntity : ReceivePersistentActor, IWithTimers
     {
         Context.SetReceiveTimeout(null);
         Timers.CancelAll();
-        Context.Parent.Tell(new Passivate(BeatStop.Instance));
+        Context.Parent.Tell(new Passivate(StopEntity.Instance));
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;

@@ -102,19 +102,6 @@ public sealed record TicksSkipped(string EntryName, DateTimeOffset First, DateTi
 /// <summary>With overlap <c>queue</c>: the tick waits for <see cref="PreviousTaskId"/> to finish, then runs.</summary>
 public sealed record TickQueued(string EntryName, DateTimeOffset Tick, string PreviousTaskId, DateTimeOffset Timestamp) : IBeatEvent;
 
-/// <summary>
-/// How a schedule entry or a directory partition is stopped by passivation and by shard hand-off: handled as a command,
-/// so it waits behind a persist in progress (a PoisonPill would stop the actor mid-persist).
-/// </summary>
-public sealed class BeatStop
-{
-    public static readonly BeatStop Instance = new();
-
-    private BeatStop()
-    {
-    }
-}
-
 /// <summary>A live event of the beat, published on <c>jobs-beat-events</c> once journaled (the monitor's <c>beat-tick</c>).</summary>
 /// <param name="Outcome">fired, run-now, skipped, queued or missed.</param>
 /// <param name="Lateness">Seconds between the tick and the decision.</param>

@@ -148,6 +148,8 @@ public sealed class JobsNode : IAsyncDisposable
             var beat = await StartBeatAsync(system, sharding, settings, hostsShards, tasks, events).ConfigureAwait(false);
 
             system.ActorOf(UndeliveredTaskCommands.Props(), "undelivered-task-commands");
+            // Every node answers a worker woken from a pause how it sees that worker (see WorkerPool's pause check).
+            system.ActorOf(MembershipWitness.Props(), MembershipWitness.Name);
             if (hostsShards)
                 await RegisteredAsync(cluster.SelfAddress, system.Settings.Config.GetTimeSpan("jobs.cluster.regions-ready-timeout", TimeSpan.FromSeconds(30)),
                     cancellationToken, tasks, canvases, beat.Entries, beat.Directory).ConfigureAwait(false);
@@ -166,8 +168,11 @@ public sealed class JobsNode : IAsyncDisposable
                     ReconcileInterval = settings.ReconcileInterval,
                     StartedReportDelay = settings.StartedReportDelay,
                     MaxResultBytes = settings.Payload.MaxResultBytes,
+                    PauseCheckInterval = settings.PauseCheckInterval,
+                    PauseThreshold = settings.PauseThreshold,
+                    PauseConfirmInterval = settings.PauseConfirmInterval,
                 };
-                worker = system.ActorOf(WorkerPool.SupervisedProps(registry, workerSettings, tasks, queues, bodies), "worker");
+                worker = system.ActorOf(WorkerPool.SupervisedProps(registry, workerSettings, tasks, queues, bodies, new ClusterMembership(system)), "worker");
                 system.ActorOf(WorkerHeartbeat.Props(worker, events, settings.Monitoring.HeartbeatInterval, self.ToString()), "worker-heartbeat");
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
@@ -187,7 +192,7 @@ public sealed class JobsNode : IAsyncDisposable
 
     /// <summary>
     /// The beat's two regions: schedule entries, and the directory partitions that list them and wake the sleeping ones.
-    /// Both persistent, so both are stopped by <see cref="BeatStop"/>, never a PoisonPill, on hand-off as on passivation.
+    /// Both persistent, so both are stopped by <see cref="StopEntity"/>, never a PoisonPill, on hand-off as on passivation.
     /// </summary>
     private static async Task<BeatRegions> StartBeatAsync(ActorSystem system, ClusterSharding sharding, JobsSettings settings, bool hostsShards,
         IActorRef tasks, IActorRef events)
@@ -204,9 +209,9 @@ public sealed class JobsNode : IAsyncDisposable
         var strategy = sharding.DefaultShardAllocationStrategy(shardSettings);
         IActorRef? entries = null;
         var directory = await sharding.StartAsync(BeatDirectoryTypeName, id => global::Jobs.Actors.Beat.BeatDirectory.Props(int.Parse(id), () => entries, beatSettings),
-            shardSettings, directoryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
+            shardSettings, directoryExtractor, strategy, StopEntity.Instance).ConfigureAwait(false);
         entries = await sharding.StartAsync(BeatTypeName, name => BeatEntity.Props(name, tasks, directory, beatSettings, settings.Routes, events),
-            shardSettings, entryExtractor, strategy, BeatStop.Instance).ConfigureAwait(false);
+            shardSettings, entryExtractor, strategy, StopEntity.Instance).ConfigureAwait(false);
         return new BeatRegions(entries, directory, beatSettings);
     }
 

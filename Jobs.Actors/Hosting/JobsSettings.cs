@@ -28,6 +28,9 @@ public sealed record JobsSettings(
     PayloadLimits Payload,
     TimeSpan ReconcileInterval,
     Queues.QueueSettings QueuePartitions,
+    TimeSpan PauseCheckInterval,
+    TimeSpan PauseThreshold,
+    TimeSpan PauseConfirmInterval,
     TimeSpan StartedReportDelay)
 {
     public static JobsSettings Create(Config config)
@@ -86,6 +89,9 @@ public sealed record JobsSettings(
                 FindTimeout = jobs.GetTimeSpan("queues.find-timeout", TimeSpan.FromSeconds(2)),
                 SyncInterval = reconcileInterval,
             },
+            PauseCheckInterval: jobs.GetTimeSpan("worker.pause-check-interval", TimeSpan.FromMilliseconds(250)),
+            PauseThreshold: jobs.GetTimeSpan("worker.pause-threshold", TimeSpan.FromSeconds(1)),
+            PauseConfirmInterval: jobs.GetTimeSpan("worker.pause-confirm-interval", TimeSpan.FromSeconds(1)),
             StartedReportDelay: jobs.GetTimeSpan("worker.started-report-delay", TimeSpan.FromMilliseconds(100)));
     }
 }

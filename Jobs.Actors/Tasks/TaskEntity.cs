@@ -158,6 +158,13 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
 
     private void OnStarted(MarkTaskStarted started)
     {
+        if (_state.State == TaskState.Revoked)
+        {
+            // A revoke that raced the dispatch: the body started after the revoke was journaled (the queue's cancel had not
+            // reached the worker yet). Its token is cancelled now; its report changes nothing, the task stays REVOKED.
+            started.WorkerRef.Tell(new CancelAttempt(_state.TaskId, _state.RevokedReason == RevocationReasons.Terminated));
+            return;
+        }
         var before = _state;
         _state = _state.Apply(started);
         if (ReferenceEquals(before, _state))

@@ -39,9 +39,25 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     private bool _draining;
     private bool _drainTimedOut;
 
-    public WorkerPool(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler)
+    /// <summary>Who confirms, after a pause, that this node is still a member; null: a pool that never checks.</summary>
+    private readonly IMembership? _membership;
+
+    private readonly Func<TimeSpan> _clock;
+
+    /// <summary>When the pause check last ran, by <see cref="_clock"/>: a check much later than due means the process was paused.</summary>
+    private TimeSpan _lastPauseCheck;
+
+    /// <summary>Set while a pause is unconfirmed: no body starts until enough witnesses saw this node Up.</summary>
+    private PauseConfirmation? _confirming;
+
+    /// <param name="membership">who confirms after a pause that this node is still Up (null: no pause check).</param>
+    /// <param name="clock">a monotonic clock (a test's own, to simulate a pause).</param>
+    public WorkerPool(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler,
+        IMembership? membership = null, Func<TimeSpan>? clock = null)
     {
         _registry = registry;
+        _membership = membership;
+        _clock = clock ?? MonotonicClock;
         _settings = settings;
         _tasks = tasks;
         _queues = queues;
@@ -73,10 +89,18 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         Receive<AddConsumer>(OnAddConsumer);
         Receive<CancelConsumer>(OnCancelConsumer);
         Receive<ShutdownWorker>(_ => OnShutdown());
+        Receive<PauseCheck>(_ => CheckForPause());
+        Receive<AskWitnessesAgain>(_ => AskWitnesses());
+        Receive<MemberStatusSeen>(OnMemberStatusSeen);
     }
 
-    public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
-        Akka.Actor.Props.Create(() => new WorkerPool(registry, settings, tasks, queues, scheduler));
+    private static readonly Stopwatch Monotonic = Stopwatch.StartNew();
+
+    private static TimeSpan MonotonicClock() => Monotonic.Elapsed;
+
+    public static Props Props(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler,
+        IMembership? membership = null, Func<TimeSpan>? clock = null) =>
+        Akka.Actor.Props.Create(() => new WorkerPool(registry, settings, tasks, queues, scheduler, membership, clock));
 
     /// <summary>
     /// The pool under a back-off supervisor, at the path control commands use (<c>/user/worker</c>, which forwards to
@@ -84,8 +108,9 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     /// queues (which give its leases to others) nor its tasks' entities (which run their attempts again) would see
     /// it die, and everything it held would be orphaned.
     /// </summary>
-    public static Props SupervisedProps(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler) =>
-        BackoffSupervisor.Props(Backoff.OnFailure(Props(registry, settings, tasks, queues, scheduler), "pool",
+    public static Props SupervisedProps(TaskRegistry registry, WorkerSettings settings, IActorRef tasks, IActorRef queues, BodyScheduler scheduler,
+        IMembership? membership = null) =>
+        BackoffSupervisor.Props(Backoff.OnFailure(Props(registry, settings, tasks, queues, scheduler, membership), "pool",
                 TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(30), 0.2, maxNrOfRetries: -1)
             // Every failure, a failed start and Kill included, re-creates the pool (backing off) rather than leaving no worker.
             .WithSupervisorStrategy(new OneForOneStrategy(_ => Directive.Restart)));
@@ -108,6 +133,78 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         foreach (var link in _links.Values)
             RequestMore(link);
         Timers.StartPeriodicTimer(Reconcile.Instance, Reconcile.Instance, _settings.ReconcileInterval);
+        if (_membership is not null)
+        {
+            _lastPauseCheck = _clock();
+            Timers.StartPeriodicTimer(PauseCheck.Instance, PauseCheck.Instance, _settings.PauseCheckInterval);
+        }
+    }
+
+    // Finding 7 of the chaos harness: a worker frozen long enough to be downed wakes with its queue's backlog in its
+    // mailbox, and would run it before gossip tells it that its shards live elsewhere now. A pause check that runs much
+    // later than due (or is overdue when a body is about to start) means the process stood still: until the other
+    // members confirm this incarnation is still Up, no body starts; if one saw it downed or removed, none ever does
+    // (the node is shut down by the cluster soon).
+
+    private bool PauseOverdue() => _clock() - _lastPauseCheck > _settings.PauseCheckInterval + _settings.PauseThreshold;
+
+    private void CheckForPause()
+    {
+        if (PauseOverdue())
+            BeginConfirming();
+        _lastPauseCheck = _clock();
+    }
+
+    private void BeginConfirming()
+    {
+        var paused = _clock() - _lastPauseCheck;
+        _lastPauseCheck = _clock();
+        if (_confirming is not null || _membership is null)
+            return;
+        var witnesses = _membership.Witnesses();
+        // Alone (a standalone node, or every other member gone): nobody can have downed it.
+        if (witnesses.Count == 0)
+            return;
+        _confirming = new PauseConfirmation(witnesses);
+        _log.Warning("Worker {0}: paused for {1:0.0} s (a check due every {2} ms ran late); starting no task until {3} of {4} other member(s) confirm this node is still Up",
+            _settings.Hostname, paused.TotalSeconds, _settings.PauseCheckInterval.TotalMilliseconds, _confirming.Needed, witnesses.Count);
+        AskWitnesses();
+        Timers.StartPeriodicTimer(AskWitnessesAgain.Instance, AskWitnessesAgain.Instance, _settings.PauseConfirmInterval);
+    }
+
+    private void AskWitnesses()
+    {
+        if (_confirming is null || _confirming.Removed)
+        {
+            Timers.Cancel(AskWitnessesAgain.Instance);
+            return;
+        }
+        var self = _membership!.Self;
+        foreach (var witness in _confirming.Witnesses)
+            witness.Tell(self, Self);
+    }
+
+    private void OnMemberStatusSeen(MemberStatusSeen seen)
+    {
+        var self = _membership?.Self;
+        if (_confirming is null || _confirming.Removed || self is null || seen.Address != self.Address || seen.Uid != self.Uid)
+            return;
+        if (seen.Status is not ("Up" or "WeaklyUp"))
+        {
+            _confirming.Removed = true;
+            Timers.Cancel(AskWitnessesAgain.Instance);
+            _log.Error("Worker {0}: after its pause, {1} sees this node {2}: it starts no more task ({3} wait(s) in its buffer, for their entities to run elsewhere)",
+                _settings.Hostname, Sender.Path.Address, seen.Status, _buffer.Count);
+            return;
+        }
+        _confirming.Up.Add(Sender);
+        if (_confirming.Up.Count < _confirming.Needed)
+            return;
+        _log.Info("Worker {0}: {1} member(s) confirmed this node is Up after its pause; starting tasks again", _settings.Hostname, _confirming.Up.Count);
+        _confirming = null;
+        Timers.Cancel(AskWitnessesAgain.Instance);
+        _lastPauseCheck = _clock();
+        StartWhatFits();
     }
 
     private void OnRegistered(ConsumerRegistered registered)
@@ -152,6 +249,10 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     /// </summary>
     private void StartWhatFits()
     {
+        if (_membership is not null && _confirming is null && _buffer.First is not null && PauseOverdue())
+            BeginConfirming();
+        if (_confirming is not null)
+            return;
         var node = _buffer.First;
         TimeSpan? wake = null;
         while (!_draining && _running.Count < _concurrency && node is not null)
@@ -791,6 +892,25 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         public static readonly Reconcile Instance = new();
     }
 
+    private sealed class PauseCheck
+    {
+        public static readonly PauseCheck Instance = new();
+    }
+
+    private sealed class AskWitnessesAgain
+    {
+        public static readonly AskWitnessesAgain Instance = new();
+    }
+
+    /// <summary>The witnesses asked after a pause; more than half of them must see this node Up, and none otherwise.</summary>
+    private sealed class PauseConfirmation(IReadOnlyList<ICanTell> witnesses)
+    {
+        public IReadOnlyList<ICanTell> Witnesses { get; } = witnesses;
+        public int Needed { get; } = witnesses.Count / 2 + 1;
+        public HashSet<IActorRef> Up { get; } = new();
+        public bool Removed { get; set; }
+    }
+
     private sealed record BodyFinished(LeaseId Lease, long Run, JsonElement? Result, Exception? Error);
 
     private sealed record AskAgain(string Queue);
@@ -827,6 +947,15 @@ public sealed record WorkerSettings(string Hostname, int Concurrency, int Prefet
 
     /// <summary>A larger result fails its task with ResultTooLarge rather than being dropped by remoting (<c>jobs.tasks.max-result-size</c>).</summary>
     public long MaxResultBytes { get; init; } = PayloadLimits.Default.MaxResultBytes;
+
+    /// <summary>How often the worker checks that its process was not paused (<c>jobs.worker.pause-check-interval</c>).</summary>
+    public TimeSpan PauseCheckInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>A check later than this past its due time is a pause (<c>jobs.worker.pause-threshold</c>).</summary>
+    public TimeSpan PauseThreshold { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the members that have not answered are asked again after a pause (<c>jobs.worker.pause-confirm-interval</c>).</summary>
+    public TimeSpan PauseConfirmInterval { get; init; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Asks a worker to finish its running tasks and take no more; answered with <see cref="Drained"/>.</summary>

@@ -2,9 +2,11 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Configuration;
+using Akka.Event;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Jobs.Actors.Beat;
+using Jobs.Actors.Hosting;
 using Jobs.Actors.Tasks;
 using Jobs.Tests.Infrastructure;
 using Xunit;
@@ -116,6 +118,22 @@ public sealed class BeatEntitySpec : TestKit
     }
 
     [Fact]
+    public void A_submission_the_task_entity_could_not_store_is_handled_and_sent_again_with_the_same_id()
+    {
+        var unhandled = CreateTestProbe();
+        Sys.EventStream.Subscribe(unhandled.Ref, typeof(UnhandledMessage));
+        var entity = Entity("unstored");
+        var view = Define(entity, Entry("unstored", "\"interval\": 10"));
+        Advance(view.NextTick!.Value - Scheduler.Now);
+        var submit = _tasks.ExpectMsg<SubmitTask>();
+        // The entity's answer to a write the journal did not store: a message of ours, so it crosses nodes intact.
+        _tasks.Reply(new CommandFailed(submit.TaskId, $"task {submit.TaskId} was not accepted: the journal failed to store it; nothing was stored"));
+        unhandled.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        Advance(Settings.ResendInterval);
+        Assert.Equal(submit.TaskId, _tasks.ExpectMsg<SubmitTask>().TaskId);
+    }
+
+    [Fact]
     public void A_far_off_entry_has_its_directory_journal_its_wake_up_time_and_then_leaves_memory()
     {
         var entity = Entity("nightly");
@@ -123,7 +141,7 @@ public sealed class BeatEntitySpec : TestKit
         var sleep = _directory.FishForMessage<ListEntry>(l => l.Asleep);
         Assert.True(sleep.Ack);
         Assert.Equal(view.NextTick - Settings.WakeAhead, sleep.WakeAt);
-        Assert.Equal(BeatStop.Instance, ExpectMsg<Passivate>().StopMessage);
+        Assert.Equal(StopEntity.Instance, ExpectMsg<Passivate>().StopMessage);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Jobs.Actors.Persistence.Redis;
 using Jobs.Tests.Infrastructure;
 using StackExchange.Redis;
 using Xunit;
@@ -38,12 +39,16 @@ public sealed class BeatClusterSpec(ITestOutputHelper output) : RedisClusterSpec
     private static DateTimeOffset LastTick(JsonNode entry) =>
         entry["last_run"] is JsonObject run ? DateTimeOffset.Parse(run["tick"]!.GetValue<string>()) : DateTimeOffset.MinValue;
 
-    /// <summary>Every task the entry sent, by tick, read straight from Redis: the ids are derived from the ticks.</summary>
+    /// <summary>
+    /// Every task the entry sent, by tick, read straight from Redis (the journal's persistence-id index, as
+    /// <see cref="RedisKeys"/> names it): the ids are derived from the ticks.
+    /// </summary>
     private SortedDictionary<DateTimeOffset, string> TaskIdsByTick(string entry)
     {
         using var connection = ConnectionMultiplexer.Connect(Redis.ConnectionString);
+        var keys = new RedisKeys("jobs:", partitions: 1);
         var ids = new SortedDictionary<DateTimeOffset, string>();
-        foreach (var persistenceId in connection.GetDatabase().SetMembers("jobs:ids").Select(v => (string)v!))
+        foreach (var persistenceId in connection.GetDatabase().SortedSetRangeByRank(keys.PersistenceIds(0)).Select(v => (string)v!))
         {
             if (!persistenceId.StartsWith($"task-beat:{entry}:", StringComparison.Ordinal))
                 continue;
@@ -79,6 +84,7 @@ public sealed class BeatClusterSpec(ITestOutputHelper output) : RedisClusterSpec
 
         var resumedAfter = DateTimeOffset.UtcNow - killedAt;
         var ticks = TaskIdsByTick("failover");
+        Assert.True(ticks.Count > 0, "no task of the entry is in the journal's persistence-id index");
         output.WriteLine($"killed {host} at {killedAt:HH:mm:ss.fff}; ticks {ticks.Keys.First():HH:mm:ss} to {ticks.Keys.Last():HH:mm:ss}: {ticks.Count} tasks, " +
                          $"no gap, each received once; the entry's ticks reached kill + 5 s {resumedAfter.TotalSeconds:0.0} s after the kill");
         var expected = Enumerable.Range(0, ticks.Count).Select(i => ticks.Keys.First().AddSeconds(i));

@@ -364,6 +364,39 @@ public sealed class TaskEntitySpec : TestKit
     }
 
     [Fact]
+    public void A_body_that_starts_after_its_task_was_revoked_is_told_to_cancel_and_its_report_records_nothing()
+    {
+        var entity = Entity("r4");
+        entity.Tell(Submit("r4"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("r4");
+        // Revoked while its lease travels to a worker: the queue's cancel has not reached the worker when the body starts.
+        entity.Tell(new RevokeTask("r4"));
+        Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
+        var worker = CreateTestProbe();
+        entity.Tell(new MarkTaskStarted("r4", 0, "w", worker.Ref, Scheduler.Now));
+        Assert.Equal(new CancelAttempt("r4", Terminate: false), worker.ExpectMsg<CancelAttempt>());
+
+        entity.Tell(Succeeded("r4"), _worker.Ref);
+        Assert.Equal(new AttemptRecorded("r4", 0), _worker.ExpectMsg<AttemptRecorded>());
+        entity.Tell(new GetTaskInfo("r4"));
+        var info = ExpectMsg<TaskInfo>();
+        Assert.Equal((TaskState.Revoked, RevocationReasons.Revoked, null), (info.State, info.RevokedReason, info.Worker));
+        Assert.Equal(["TaskReceived", "TaskRevoked"], JournalOf("r4").Select(e => e.GetType().Name));
+    }
+
+    [Fact]
+    public void A_body_that_starts_after_a_terminating_revoke_is_told_to_terminate()
+    {
+        var entity = Entity("r5");
+        entity.Tell(new RevokeTask("r5", Terminate: true));
+        ExpectMsg<TaskResult>();
+        var worker = CreateTestProbe();
+        entity.Tell(new MarkTaskStarted("r5", 0, "w", worker.Ref, Scheduler.Now));
+        Assert.True(worker.ExpectMsg<CancelAttempt>().Terminate);
+    }
+
+    [Fact]
     public void A_report_is_acknowledged_once_journaled_and_a_stale_one_at_once()
     {
         var entity = Entity("a1");
