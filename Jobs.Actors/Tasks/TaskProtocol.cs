@@ -84,7 +84,9 @@ public enum AttemptOutcome
 /// A worker finished an attempt. <see cref="Retries"/> names the attempt, so the report of a stale delivery
 /// (a re-run after a worker was presumed dead) cannot overwrite a newer one; the first terminal report wins.
 /// Answered with <see cref="AttemptRecorded"/> once journaled (or at once when it changes nothing); the worker
-/// sends it again until then, so a lost report is not a task STARTED for ever.
+/// sends it again until then, so a lost report is not a task STARTED for ever. <see cref="StartUnreported"/>: the body
+/// ended before the worker reported it started (<c>jobs.worker.started-report-delay</c>), so the entity publishes the
+/// attempt's task-started event itself.
 /// </summary>
 public sealed record CompleteAttempt(
     string TaskId,
@@ -95,7 +97,8 @@ public sealed record CompleteAttempt(
     double Runtime,
     JsonElement? Result = null,
     TaskError? Error = null,
-    double RetryCountdown = 0) : ITaskCommand;
+    double RetryCountdown = 0,
+    bool StartUnreported = false) : ITaskCommand;
 
 // The entity <-> worker hop after MarkTaskStarted: the report is acknowledged, and a started attempt with no report
 // is checked with its worker, because a worker that is alive but lost the attempt never fires DeathWatch.
