@@ -126,9 +126,17 @@ public sealed class JobsNode : IAsyncDisposable
             {
                 StartTaskLists(system, settings.RevokedListSize);
                 var entitySettings = settings.TaskEntity;
-                var taskSharding = ClusterShardingSettings.Create(system);
-                tasks = await sharding.StartAsync(TaskTypeName, id => TaskEntity.Props(id, queues, entitySettings, events), taskSharding,
+                var pending = settings.Pending;
+                // With the pending index, a shard's own waker restarts its unfinished tasks (PendingTasks), so sharding
+                // need not remember every task: two journal writes fewer per task.
+                var taskSharding = ClusterShardingSettings.Create(system).WithRememberEntities(!pending.Enabled);
+                var indexes = pending.Enabled ? new Persistence.Redis.RedisJournalIndexes(system) : null;
+                tasks = await sharding.StartAsync(TaskTypeName, id => StableMessageExtractor.IsShardWaker(id, out var shard)
+                        ? PendingTaskWaker.Props(shard, indexes!, pending)
+                        : TaskEntity.Props(id, queues, entitySettings, events), taskSharding,
                     taskExtractor, sharding.DefaultShardAllocationStrategy(taskSharding), StopEntity.Instance).ConfigureAwait(false);
+                if (pending.Enabled)
+                    system.ActorOf(PendingShardWakers.Props(tasks, settings.NumberOfShards, pending.WakeInterval), "pending-shard-wakers");
                 var canvasSettings = settings.Canvas;
                 var canvasSharding = ClusterShardingSettings.Create(system);
                 canvases = await sharding.StartAsync(CanvasTypeName, id => CanvasEntity.Props(id, tasks, canvasSettings), canvasSharding,
@@ -163,6 +171,7 @@ public sealed class JobsNode : IAsyncDisposable
                 var workerSettings = new WorkerSettings(hostname, settings.Concurrency, settings.Prefetch, settings.Queues)
                 {
                     ReconcileInterval = settings.ReconcileInterval,
+                    StartedReportDelay = settings.StartedReportDelay,
                     MaxResultBytes = settings.Payload.MaxResultBytes,
                     PauseCheckInterval = settings.PauseCheckInterval,
                     PauseThreshold = settings.PauseThreshold,

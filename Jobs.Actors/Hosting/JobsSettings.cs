@@ -15,6 +15,7 @@ public sealed record JobsSettings(
     TimeSpan DrainTimeout,
     TaskRoutes Routes,
     TaskEntitySettings TaskEntity,
+    Tasks.PendingIndexSettings Pending,
     Canvas.CanvasSettings Canvas,
     string HttpEndpoint,
     long MaxBodySize,
@@ -29,7 +30,8 @@ public sealed record JobsSettings(
     Queues.QueueSettings QueuePartitions,
     TimeSpan PauseCheckInterval,
     TimeSpan PauseThreshold,
-    TimeSpan PauseConfirmInterval)
+    TimeSpan PauseConfirmInterval,
+    TimeSpan StartedReportDelay)
 {
     public static JobsSettings Create(Config config)
     {
@@ -58,7 +60,11 @@ public sealed record JobsSettings(
             {
                 AttemptCheckInterval = jobs.GetTimeSpan("tasks.attempt-check-interval", TimeSpan.FromMinutes(1)),
                 ResultExpires = jobs.GetTimeSpan("tasks.result-expires", TimeSpan.FromDays(1)),
+                RestartAfterFailure = Tasks.PendingIndexSettings.UsesIndex(config)
+                    ? config.GetTimeSpan("akka.cluster.sharding.entity-restart-backoff", TimeSpan.FromSeconds(2))
+                    : null,
             },
+            Pending: Tasks.PendingIndexSettings.Create(config),
             Canvas: new Canvas.CanvasSettings(
                 taskRoutes,
                 jobs.GetTimeSpan("canvas.passivate-after", TimeSpan.FromSeconds(30)),
@@ -86,6 +92,7 @@ public sealed record JobsSettings(
             },
             PauseCheckInterval: jobs.GetTimeSpan("worker.pause-check-interval", TimeSpan.FromMilliseconds(250)),
             PauseThreshold: jobs.GetTimeSpan("worker.pause-threshold", TimeSpan.FromSeconds(1)),
-            PauseConfirmInterval: jobs.GetTimeSpan("worker.pause-confirm-interval", TimeSpan.FromSeconds(1)));
+            PauseConfirmInterval: jobs.GetTimeSpan("worker.pause-confirm-interval", TimeSpan.FromSeconds(1)),
+            StartedReportDelay: jobs.GetTimeSpan("worker.started-report-delay", TimeSpan.FromMilliseconds(100)));
     }
 }

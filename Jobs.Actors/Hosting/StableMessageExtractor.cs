@@ -14,7 +14,23 @@ public sealed class StableMessageExtractor(int maxShards, Func<object, string?> 
 
     public string ShardId(object message) => ShardId(EntityId(message) ?? "", message);
 
-    public string ShardId(string entityId, object? messageHint = null) => (Fnv1a(entityId) % (uint)maxShards).ToString();
+    public string ShardId(string entityId, object? messageHint = null) =>
+        entityId.StartsWith(ShardWakerPrefix, StringComparison.Ordinal) ? entityId[ShardWakerPrefix.Length..] : (Fnv1a(entityId) % (uint)maxShards).ToString();
+
+    /// <summary>
+    /// The id of the entity that lives in shard <paramref name="shardId"/> whatever the hash (the task shards' pending
+    /// waker). '!' is in no task, canvas or queue id (<see cref="Tasks.Identifiers"/>), so no real entity has such an id.
+    /// </summary>
+    public static string ShardWakerId(string shardId) => ShardWakerPrefix + shardId;
+
+    public static bool IsShardWaker(string entityId, out string shardId)
+    {
+        var waker = entityId.StartsWith(ShardWakerPrefix, StringComparison.Ordinal);
+        shardId = waker ? entityId[ShardWakerPrefix.Length..] : "";
+        return waker;
+    }
+
+    private const string ShardWakerPrefix = "!shard-waker:";
 
     private static uint Fnv1a(string text)
     {

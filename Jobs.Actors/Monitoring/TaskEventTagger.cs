@@ -3,7 +3,7 @@ using Akka.Persistence.Journal;
 
 namespace Jobs.Actors.Monitoring;
 
-/// <summary>Tags every journaled task event with <see cref="Tag"/>, bound in <c>hocon/monitoring.conf</c> for both journals.</summary>
+/// <summary>Tags every journaled task event with <see cref="Tag"/>, bound in <c>hocon/monitoring.conf</c> on the SQL journal (the Redis one binds <see cref="Tasks.TaskJournalAdapter"/>).</summary>
 public sealed class TaskEventTagger : IWriteEventAdapter
 {
     public const string Tag = "task";

@@ -30,6 +30,13 @@ public static class ExpiryEntries
         TagPrefix + Math.Max(0, due.ToUnixTimeMilliseconds()).ToString("D15", CultureInfo.InvariantCulture);
 
     public static double Score(DateTimeOffset due) => due.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// On Redis the index is the journal's <see cref="JournalIndexes.Expiry"/> sorted set (a tag per due time would be a
+    /// stream key per millisecond), written by <see cref="TaskJournalAdapter"/>.
+    /// </summary>
+    public static IReadOnlyList<IndexOperation> IndexOperations(object journaled) =>
+        Of(journaled) is { } entry ? [IndexOperation.AddToSortedSet(JournalIndexes.Expiry, entry.PersistenceId, Score(entry.Due))] : [];
 }
 
 /// <summary>The SQLite journal's adapter for task events: the monitor's "task" tag, and a finished task's expiry tag.</summary>
@@ -41,27 +48,4 @@ public sealed class SqlTaskEventAdapter : IWriteEventAdapter
 
     public object ToJournal(object evt) =>
         ExpiryEntries.Of(evt) is { } entry ? new Tagged(evt, TaskTags.Add(ExpiryEntries.Tag(entry.Due))) : new Tagged(evt, TaskTags);
-}
-
-/// <summary>
-/// The Redis journal's adapter for task events: the monitor's "task" tag, and a finished task's expiry entry in the
-/// journal's <see cref="JournalIndexes.Expiry"/> sorted set (a tag per due time would be a stream key per millisecond).
-/// </summary>
-public sealed class RedisTaskEventAdapter : IWriteEventAdapter
-{
-    private static readonly IImmutableSet<string> TaskTags = ImmutableHashSet.Create(TaskEventTagger.Tag);
-
-    public string Manifest(object evt) => string.Empty;
-
-    public object ToJournal(object evt)
-    {
-        var tagged = new Tagged(evt, TaskTags);
-        return IndexOperationsOf(evt) is { Count: > 0 } operations ? new Indexed(tagged, operations) : tagged;
-    }
-
-    /// <summary>Every index a task event changes; other indexes kept with task events join this list.</summary>
-    public static IReadOnlyList<IndexOperation> IndexOperationsOf(object evt) =>
-        ExpiryEntries.Of(evt) is { } entry
-            ? [IndexOperation.AddToSortedSet(JournalIndexes.Expiry, entry.PersistenceId, ExpiryEntries.Score(entry.Due))]
-            : [];
 }

@@ -14,8 +14,8 @@ namespace Jobs.Actors.Tasks;
 /// One task, sharded by id and persisted as <c>task-{id}</c>: the single source of truth for its state. It
 /// enqueues itself when due, waits for the worker's report, journals the outcome, tells whoever awaits it,
 /// and schedules its retries; every change is published as a Celery event (to <c>events</c>, the pub-sub mediator)
-/// once it is journaled. Unfinished tasks stay alive (so remember-entities restarts them after a crash);
-/// finished ones passivate.
+/// once it is journaled. Unfinished tasks stay alive (after a crash or a hand-off their shard's pending index, or
+/// remember-entities on the SQLite journal, starts them again); finished ones passivate.
 /// </summary>
 public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
 {
@@ -230,6 +230,10 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             Context.Unwatch(_worker);
             _worker = null;
         }
+        // A short body's start is told with its end (jobs.worker.started-report-delay): its event goes out first.
+        if (completed.StartUnreported && _state.State != TaskState.Started)
+            _events?.Tell(new Publish(MonitoringTopics.Tasks, TaskEvents.Started(
+                new MarkTaskStarted(completed.TaskId, completed.Retries, completed.Worker, Sender, completed.StartedAt), _state)));
         PersistAndContinue(events);
         var worker = Sender;
         DeferAsync(recorded, ack => worker.Tell(ack));
@@ -442,7 +446,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         }
     }
 
-    /// <summary>Finished (or unknown) tasks nobody waits on may leave memory; sharding forgets them as remembered entities.</summary>
+    /// <summary>Finished (or unknown) tasks nobody waits on may leave memory (and, with remember-entities, sharding forgets them).</summary>
     private bool IsIdle => (_state.IsReady || !_state.IsKnown) && _waiters.Count == 0;
 
     private void SetPassivation() => Context.SetReceiveTimeout(IsIdle ? _settings.PassivateAfter : null);
@@ -483,6 +487,10 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         AnswerUnstored(cause, rejected: false);
+        // The entity stops. Remembered entities are restarted by their shard after its backoff; without
+        // remember-entities (the pending index) the entity asks its shard for the same restart itself.
+        if (_settings.RestartAfterFailure is { } backoff)
+            Context.System.Scheduler.ScheduleTellOnce(backoff, Context.Parent, new ShardRegion.StartEntity(_state.TaskId), ActorRefs.NoSender);
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
@@ -539,4 +547,10 @@ public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan Enqueu
 
     /// <summary>How often a started attempt with no report asks its worker whether it still runs (<c>jobs.tasks.attempt-check-interval</c>).</summary>
     public TimeSpan AttemptCheckInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// After a failed write the stopped entity asks its shard to start it again this much later; null when sharding's
+    /// remember-entities does that (<c>akka.cluster.sharding.entity-restart-backoff</c> either way).
+    /// </summary>
+    public TimeSpan? RestartAfterFailure { get; init; }
 }

@@ -99,6 +99,8 @@ public enum AttemptOutcome
 /// Answered with <see cref="AttemptRecorded"/> once journaled (or at once when it changes nothing); the worker
 /// sends it again until then, so a lost report is not a task STARTED for ever. <see cref="ResultExpires"/> and
 /// <see cref="IgnoreResult"/> are the task definition's (<see cref="JobsTaskAttribute"/>); a call's own win.
+/// <see cref="StartUnreported"/>: the body ended before the worker reported it started (<c>jobs.worker.started-report-delay</c>), so the entity publishes the
+/// attempt's task-started event itself.
 /// </summary>
 public sealed record CompleteAttempt(
     string TaskId,
@@ -111,7 +113,8 @@ public sealed record CompleteAttempt(
     TaskError? Error = null,
     double RetryCountdown = 0,
     TimeSpan? ResultExpires = null,
-    bool? IgnoreResult = null) : ITaskCommand;
+    bool? IgnoreResult = null,
+    bool StartUnreported = false) : ITaskCommand;
 
 // The entity <-> worker hop after MarkTaskStarted: the report is acknowledged, and a started attempt with no report
 // is checked with its worker, because a worker that is alive but lost the attempt never fires DeathWatch.

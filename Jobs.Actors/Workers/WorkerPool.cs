@@ -80,6 +80,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
         Receive<CancelAttempt>(Cancel);
         Receive<SoftLimitReached>(OnSoftLimit);
         Receive<HardLimitReached>(OnHardLimit);
+        Receive<StartedReportDue>(OnStartedReportDue);
         Receive<RateLimitPassed>(_ => StartWhatFits());
         Receive<AbandonRunning>(_ => { _drainTimedOut = true; });
         Receive<SetRateLimit>(OnSetRateLimit);
@@ -365,7 +366,10 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             Timers.StartSingleTimer(SoftLimitKey(run), new SoftLimitReached(lease, run), soft);
         if (hardLimit is { } hard)
             Timers.StartSingleTimer(HardLimitKey(run), new HardLimitReached(lease, run, hard), hard);
-        _tasks.Tell(new MarkTaskStarted(task.TaskId, task.Retries, _settings.Hostname, Self, startedAt));
+        if (_settings.StartedReportDelay > TimeSpan.Zero)
+            Timers.StartSingleTimer(StartedReportKey(run), new StartedReportDue(lease, run), _settings.StartedReportDelay);
+        else
+            ReportStarted(lease, _running[lease]);
         running.PipeTo(Self, success: result => new BodyFinished(lease, run, result, null), failure: e => new BodyFinished(lease, run, null, e));
     }
 
@@ -385,14 +389,16 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             return;
         }
         var runtime = Stopwatch.GetElapsedTime(attempt.Clock).TotalSeconds;
+        void Finish(AttemptOutcome outcome, JsonElement? result = null, TaskError? error = null, double countdown = 0) =>
+            Report(attempt.Task, attempt.StartedAt, runtime, outcome, result, error, countdown, startUnreported: !attempt.StartReported);
         if (finished.Error is null)
         {
             if (PayloadSize.Exceeds(_settings.MaxResultBytes, out var size, finished.Result ?? default))
-                Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Failed, error: new TaskError("ResultTooLarge",
+                Finish(AttemptOutcome.Failed, error: new TaskError("ResultTooLarge",
                     $"the result of {attempt.Task.Name} is {size} bytes as sent; the limit is {_settings.MaxResultBytes} (jobs.tasks.max-result-size)",
                     $"ResultTooLarge: a result of {size} bytes was not sent from {_settings.Hostname}"));
             else
-                Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Succeeded, result: finished.Result);
+                Finish(AttemptOutcome.Succeeded, result: finished.Result);
         }
         else
         {
@@ -403,11 +409,11 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             switch (attempt.Retry.Decide(attempt.Task.Name, error, attempt.Task.Retries, _random))
             {
                 case RetryDecision.Retry retry:
-                    Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Retry, error: TaskError.From(retry.Cause),
+                    Finish(AttemptOutcome.Retry, error: TaskError.From(retry.Cause),
                         countdown: retry.Countdown.TotalSeconds);
                     break;
                 case RetryDecision.Fail fail:
-                    Report(attempt.Task, attempt.StartedAt, runtime, AttemptOutcome.Failed, error: TaskError.From(fail.Cause));
+                    Finish(AttemptOutcome.Failed, error: TaskError.From(fail.Cause));
                     break;
             }
         }
@@ -452,7 +458,7 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
             $"TimeLimitExceeded: the attempt was ended after {limit.Limit.TotalSeconds:0.###} s on {_settings.Hostname}");
         _counters.Count(AttemptOutcome.Failed);
         SendReport(attempt.Task.Name, new CompleteAttempt(attempt.Task.TaskId, attempt.Task.Retries, AttemptOutcome.Failed, _settings.Hostname,
-            attempt.StartedAt, limit.Limit.TotalSeconds, Error: error));
+            attempt.StartedAt, limit.Limit.TotalSeconds, Error: error, StartUnreported: !attempt.StartReported));
         Abandon(attempt);
     }
 
@@ -500,6 +506,21 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     {
         Timers.Cancel(SoftLimitKey(attempt.Run));
         Timers.Cancel(HardLimitKey(attempt.Run));
+        if (!attempt.StartReported)
+            Timers.Cancel(StartedReportKey(attempt.Run));
+    }
+
+    /// <summary>The body is still running after the report delay: its entity learns it is STARTED (and watches this worker).</summary>
+    private void OnStartedReportDue(StartedReportDue due)
+    {
+        if (_running.TryGetValue(due.Lease, out var attempt) && attempt.Run == due.Run && !attempt.StartReported)
+            ReportStarted(due.Lease, attempt);
+    }
+
+    private void ReportStarted(LeaseId lease, RunningAttempt attempt)
+    {
+        _running[lease] = attempt with { StartReported = true };
+        _tasks.Tell(new MarkTaskStarted(attempt.Task.TaskId, attempt.Task.Retries, _settings.Hostname, Self, attempt.StartedAt));
     }
 
     /// <summary>The token source goes once its body and any cancellation in flight are done with it.</summary>
@@ -525,6 +546,8 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     }
 
     private static string SoftLimitKey(long run) => "soft:" + run;
+
+    private static string StartedReportKey(long run) => "started:" + run;
 
     private static string HardLimitKey(long run) => "hard:" + run;
 
@@ -563,11 +586,11 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     }
 
     private void Report(TaskEnvelope task, DateTimeOffset startedAt, double runtime, AttemptOutcome outcome,
-        JsonElement? result = null, TaskError? error = null, double countdown = 0)
+        JsonElement? result = null, TaskError? error = null, double countdown = 0, bool startUnreported = false)
     {
         _counters.Count(outcome);
         SendReport(task.Name, new CompleteAttempt(task.TaskId, task.Retries, outcome, _settings.Hostname, startedAt, runtime,
-            result, error is null ? null : Bounded(error), countdown));
+            result, error is null ? null : Bounded(error), countdown, StartUnreported: startUnreported));
         if (outcome == AttemptOutcome.Failed && error is not null)
             _log.Error("Task {0}[{1}] raised unexpected: {2}: {3}", task.Name, task.TaskId, error.Type, error.Message);
         Release(task);
@@ -852,13 +875,15 @@ public sealed class WorkerPool : ReceiveActor, IWithTimers
     /// <param name="Cancelling">the token callbacks in flight, once cancellation was asked for.</param>
     private sealed record RunningAttempt(TaskEnvelope Task, long Run, RetryPolicy Retry, DateTimeOffset StartedAt, long Clock,
         CancellationTokenSource Cancellation, Task<JsonElement> Body, TimeSpan? SoftLimit, bool Revoked = false, bool SoftLimitHit = false,
-        Task? Cancelling = null);
+        Task? Cancelling = null, bool StartReported = false);
 
     private sealed record UnacknowledgedReport(CompleteAttempt Report, long SentAt);
 
     private sealed record SoftLimitReached(LeaseId Lease, long Run);
 
     private sealed record HardLimitReached(LeaseId Lease, long Run, TimeSpan Limit);
+
+    private sealed record StartedReportDue(LeaseId Lease, long Run);
 
     private sealed class RateLimitPassed
     {
@@ -919,6 +944,9 @@ public sealed record WorkerSettings(string Hostname, int Concurrency, int Prefet
 {
     /// <summary>How often unacknowledged reports are resent and each queue is told the leases held (<c>jobs.worker.reconcile-interval</c>).</summary>
     public TimeSpan ReconcileInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Only bodies still running after this long are reported STARTED (<c>jobs.worker.started-report-delay</c>); zero reports each at once.</summary>
+    public TimeSpan StartedReportDelay { get; init; } = TimeSpan.Zero;
 
     /// <summary>A larger result fails its task with ResultTooLarge rather than being dropped by remoting (<c>jobs.tasks.max-result-size</c>).</summary>
     public long MaxResultBytes { get; init; } = PayloadLimits.Default.MaxResultBytes;

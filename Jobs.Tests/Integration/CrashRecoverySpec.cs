@@ -53,7 +53,7 @@ public abstract class CrashRecoverySpec(StandaloneNode node) : IAsyncLifetime
 
     protected StandaloneNode Node => _node;
 
-    private async Task WaitForStateAsync(string taskId, string state)
+    protected async Task WaitForStateAsync(string taskId, string state)
     {
         var deadline = DateTime.UtcNow + Deadline;
         while (DateTime.UtcNow < deadline)
@@ -87,6 +87,50 @@ public sealed class RedisCrashRecoverySpec : CrashRecoverySpec
     }
 
     protected override IReadOnlyList<string> JournaledEvents(string taskId) => RedisJournalReader.Manifests(_redis, taskId);
+
+    /// <summary>
+    /// On Redis, sharding remembers no task: the write that journals a task's acceptance adds it to its shard's
+    /// pending index, that index is what brings it back after kill -9, and the write of its result removes it.
+    /// </summary>
+    [Fact]
+    public async Task Tasks_accepted_before_a_kill_9_start_again_from_their_shards_pending_index()
+    {
+        var countdown = await Node.SendAsync("tasks.add", new { args = new[] { 1, 2 }, countdown = 4 });
+        var retrying = await Node.SendAsync("test.retry_later", new { args = new[] { 4 } });
+        await WaitForStateAsync(retrying, "RETRY");
+        await Node.KillAsync();
+
+        using (var connection = StackExchange.Redis.ConnectionMultiplexer.Connect(_redis.ConnectionString))
+        {
+            var server = connection.GetServer(connection.GetEndPoints()[0]);
+            Assert.Empty(server.Keys(pattern: "*sharding/taskShard*"));
+            Assert.Equivalent(new[] { countdown, retrying }, PendingTasks(connection), strict: false);
+        }
+        await Node.StartAsync();
+
+        // Asking an entity for its result would start it: wait on the journal alone, so only the node can have started them.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (!(JournaledEvents(countdown).Contains("TaskSucceeded") && JournaledEvents(retrying).Contains("TaskSucceeded")))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the tasks accepted before the kill did not run after the restart");
+            await Task.Delay(100);
+        }
+        Assert.Equal(3, (await Node.ResultAsync(countdown, TimeSpan.FromSeconds(60)))["result"]!.GetValue<int>());
+        Assert.Equal(1, (await Node.ResultAsync(retrying, TimeSpan.FromSeconds(60)))["result"]!.GetValue<int>());
+        using (var connection = StackExchange.Redis.ConnectionMultiplexer.Connect(_redis.ConnectionString))
+        {
+            var left = PendingTasks(connection);
+            Assert.DoesNotContain(countdown, left);
+            Assert.DoesNotContain(retrying, left);
+        }
+    }
+
+    private static IReadOnlyList<string> PendingTasks(StackExchange.Redis.ConnectionMultiplexer connection)
+    {
+        var server = connection.GetServer(connection.GetEndPoints()[0]);
+        var database = connection.GetDatabase();
+        return server.Keys(pattern: "jobs:*:set:pending:*").SelectMany(key => database.SetMembers(key)).Select(m => (string)m!).ToArray();
+    }
 
     public override async Task DisposeAsync()
     {

@@ -127,4 +127,33 @@ public sealed class TaskEntityJournalSpec : TestKit
         Assert.False(rejected.OutcomeUnknown);
         Assert.StartsWith("the revoke of task rejected was not accepted: the journal rejected it", rejected.Reason);
     }
+
+    [Fact]
+    public async Task Without_remember_entities_a_task_whose_write_failed_asks_its_shard_to_start_it_again_after_the_backoff()
+    {
+        var settings = Settings with { RestartAfterFailure = TimeSpan.FromSeconds(2) };
+        await Journal.OnWrite.Fail();
+        var entity = ChildActorOf(TaskEntity.Props("failed", _queues.Ref, settings));
+        Watch(entity);
+        entity.Tell(Submit("failed"));
+        ExpectMsg<CommandFailed>();
+        ExpectTerminated(entity);
+        Scheduler.Advance(TimeSpan.FromSeconds(1.9));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Scheduler.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Equal("failed", ExpectMsg<ShardRegion.StartEntity>().EntityId);
+    }
+
+    [Fact]
+    public async Task With_remember_entities_a_task_whose_write_failed_leaves_its_restart_to_sharding()
+    {
+        await Journal.OnWrite.Fail();
+        var entity = Entity("remembered");
+        Watch(entity);
+        entity.Tell(Submit("remembered"));
+        ExpectMsg<CommandFailed>();
+        ExpectTerminated(entity);
+        Scheduler.Advance(TimeSpan.FromSeconds(10));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
 }

@@ -1,8 +1,10 @@
 using System.Text.Json;
 using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Configuration;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
+using Jobs.Actors.Monitoring;
 using Jobs.Actors.Queues;
 using Jobs.Actors.Tasks;
 using Jobs.Tests.Infrastructure;
@@ -451,5 +453,41 @@ public sealed class TaskEntitySpec : TestKit
         entity.Tell(new MarkTaskStarted("l1", 0, "w", _worker.Ref, Scheduler.Now));
         entity.Tell(new LeaseLost("l1", 0));
         _queues.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void A_report_whose_start_was_not_told_publishes_the_task_started_event_before_the_outcome()
+    {
+        var events = CreateTestProbe();
+        var entity = Sys.ActorOf(TaskEntity.Props("s1", _queues.Ref, Settings, events.Ref));
+        entity.Tell(Submit("s1"));
+        ExpectMsg<TaskResult>();
+        Assert.Equal("task-received", ((TaskEvent)events.ExpectMsg<Publish>().Message).Type);
+        var startedAt = Scheduler.Now.AddMilliseconds(-20);
+        entity.Tell(Succeeded("s1") with { StartedAt = startedAt, StartUnreported = true }, _worker.Ref);
+        var started = (TaskEvent)events.ExpectMsg<Publish>().Message;
+        Assert.Equal(("task-started", "STARTED", startedAt, "worker@test"), (started.Type, started.State, started.Timestamp, started.Hostname));
+        Assert.Equal("task-succeeded", ((TaskEvent)events.ExpectMsg<Publish>().Message).Type);
+    }
+
+    [Fact]
+    public void A_report_of_an_attempt_told_started_or_that_never_ran_publishes_no_second_task_started_event()
+    {
+        var events = CreateTestProbe();
+        var entity = Sys.ActorOf(TaskEntity.Props("s2", _queues.Ref, Settings, events.Ref));
+        entity.Tell(Submit("s2"));
+        ExpectMsg<TaskResult>();
+        events.ExpectMsg<Publish>();
+        entity.Tell(new MarkTaskStarted("s2", 0, "worker@test", _worker.Ref, Scheduler.Now));
+        Assert.Equal("task-started", ((TaskEvent)events.ExpectMsg<Publish>().Message).Type);
+        entity.Tell(Succeeded("s2") with { StartUnreported = true }, _worker.Ref);
+        Assert.Equal("task-succeeded", ((TaskEvent)events.ExpectMsg<Publish>().Message).Type);
+
+        var expired = Sys.ActorOf(TaskEntity.Props("s3", _queues.Ref, Settings, events.Ref));
+        expired.Tell(Submit("s3"));
+        ExpectMsg<TaskResult>();
+        events.ExpectMsg<Publish>();
+        expired.Tell(new CompleteAttempt("s3", 0, AttemptOutcome.Failed, "worker@test", Scheduler.Now, 0, Error: new TaskError("NotRegistered", "no", "")), _worker.Ref);
+        Assert.Equal("task-failed", ((TaskEvent)events.ExpectMsg<Publish>().Message).Type);
     }
 }

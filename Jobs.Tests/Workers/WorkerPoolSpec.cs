@@ -463,4 +463,35 @@ public sealed class WorkerPoolSpec() : WorkerPoolHarness(bodyThreads: 2)
         Assert.Empty(ExpectMsg<WorkerStats>().Active);
         GateTasks.For("held").SetResult(1);
     }
+
+    private IActorRef ReportingStartsAfter(TimeSpan delay)
+    {
+        var worker = Sys.ActorOf(WorkerPool.Props(Registry, Settings(2, 1) with { StartedReportDelay = delay }, TaskProbe.Ref, QueueProbe.Ref, Bodies));
+        QueueProbe.ExpectMsg<RequestTasks>();
+        QueueProbe.Reply(new ConsumerRegistered("default"));
+        return worker;
+    }
+
+    [Fact]
+    public void A_body_that_ends_within_the_started_report_delay_is_reported_once_with_its_start_untold()
+    {
+        var worker = ReportingStartsAfter(TimeSpan.FromSeconds(30));
+        GateTasks.For("quick").SetResult(5);
+        worker.Tell(Run(Envelope("quick", "test.gate", """["quick"]""")));
+        var completed = TaskProbe.ExpectMsg<CompleteAttempt>();
+        Assert.Equal(("quick", AttemptOutcome.Succeeded, true), (completed.TaskId, completed.Outcome, completed.StartUnreported));
+        TaskProbe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_body_still_running_after_the_started_report_delay_is_reported_started_then_finished()
+    {
+        var worker = ReportingStartsAfter(TimeSpan.FromMilliseconds(200));
+        worker.Tell(Run(Envelope("long", "test.gate", """["long"]""")));
+        var started = TaskProbe.ExpectMsg<MarkTaskStarted>(TimeSpan.FromSeconds(10));
+        Assert.Equal(("long", 0, "worker@test"), (started.TaskId, started.Retries, started.Worker));
+        GateTasks.For("long").SetResult(6);
+        var completed = TaskProbe.ExpectMsg<CompleteAttempt>();
+        Assert.Equal(("long", started.StartedAt, false), (completed.TaskId, completed.StartedAt, completed.StartUnreported));
+    }
 }

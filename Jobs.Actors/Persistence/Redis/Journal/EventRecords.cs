@@ -41,7 +41,8 @@ public sealed class EventRecords
                     payload = tagged.Payload;
                     break;
                 case Indexed indexed:
-                    operations = indexed.Operations;
+                    // Wrappers may nest (an entity's own and an adapter's): every one's operations apply.
+                    operations = operations.Count == 0 ? indexed.Operations : [.. operations, .. indexed.Operations];
                     payload = indexed.Payload;
                     break;
                 default:
