@@ -74,8 +74,14 @@ public sealed class JobsNode : IAsyncDisposable
     /// <summary>The beat directory partitions' shard region.</summary>
     public IActorRef BeatDirectory { get; }
 
-    /// <summary>The retention sweeper (a proxy of the cluster singleton): answers <see cref="Retention.GetRetentionStats"/>.</summary>
-    public IActorRef Retention { get; private init; } = ActorRefs.Nobody;
+    /// <summary>
+    /// The retention sweeper (a proxy of the cluster singleton): answers <see cref="Retention.GetRetentionStats"/>.
+    /// The proxy is made at the first question, so a node nobody asks (a seed alone) never looks for a sweeper that
+    /// cannot exist yet and warns that it found none.
+    /// </summary>
+    public IActorRef Retention => _retention.Value;
+
+    private Lazy<IActorRef> _retention = new(() => ActorRefs.Nobody);
 
     /// <summary>The task names the cluster's workers register (this node's own included).</summary>
     public ITaskCatalog Catalog { get; }
@@ -184,7 +190,7 @@ public sealed class JobsNode : IAsyncDisposable
             var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);
             var node = new JobsNode(system, settings, tasks, queues, canvases, worker, registry, hostname, bodies, catalog, beat)
             {
-                Retention = retention,
+                _retention = retention,
             };
             if (hostsShards && registry is not null)
                 await BeatDeploy.ApplyAsync(node.Beat, StaticSchedule.Load(system.Settings.Config, registry), registry, beat.Settings.ApplyTimeout,
@@ -225,9 +231,9 @@ public sealed class JobsNode : IAsyncDisposable
 
     /// <summary>
     /// Every node with the shard role purges (a forget) through its <see cref="Retention.ResultPurger"/>; one of them runs
-    /// the sweeper. Every node reaches the sweeper through a proxy, for its stats.
+    /// the sweeper. Every node reaches the sweeper through a proxy, for its stats, made when first asked.
     /// </summary>
-    private static IActorRef StartRetention(ActorSystem system, JobsSettings settings, bool hostsShards, IActorRef events)
+    private static Lazy<IActorRef> StartRetention(ActorSystem system, JobsSettings settings, bool hostsShards, IActorRef events)
     {
         var retention = Jobs.Actors.Retention.RetentionSettings.Create(system.Settings.Config);
         if (hostsShards)
@@ -239,8 +245,8 @@ public sealed class JobsNode : IAsyncDisposable
                     PoisonPill.Instance, Akka.Cluster.Tools.Singleton.ClusterSingletonManagerSettings.Create(system).WithRole(settings.ShardRole)),
                     Jobs.Actors.Retention.ResultSweeper.Name);
         }
-        return system.ActorOf(Akka.Cluster.Tools.Singleton.ClusterSingletonProxy.Props("/user/" + Jobs.Actors.Retention.ResultSweeper.Name,
-            Akka.Cluster.Tools.Singleton.ClusterSingletonProxySettings.Create(system).WithRole(settings.ShardRole)), Jobs.Actors.Retention.ResultSweeper.Name + "-proxy");
+        return new Lazy<IActorRef>(() => system.ActorOf(Akka.Cluster.Tools.Singleton.ClusterSingletonProxy.Props("/user/" + Jobs.Actors.Retention.ResultSweeper.Name,
+            Akka.Cluster.Tools.Singleton.ClusterSingletonProxySettings.Create(system).WithRole(settings.ShardRole)), Jobs.Actors.Retention.ResultSweeper.Name + "-proxy"));
     }
 
     private sealed record BeatRegions(IActorRef Entries, IActorRef Directory, BeatSettings Settings);
