@@ -142,7 +142,7 @@ public sealed class JobsNode : IAsyncDisposable
                         : TaskEntity.Props(id, queues, entitySettings, events), taskSharding,
                     taskExtractor, sharding.DefaultShardAllocationStrategy(taskSharding), StopEntity.Instance).ConfigureAwait(false);
                 if (pending.Enabled)
-                    system.ActorOf(PendingShardWakers.Props(tasks, settings.NumberOfShards, pending.WakeInterval), "pending-shard-wakers");
+                    system.ActorOf(PendingShardWakers.Props(tasks, indexes!, settings.NumberOfShards, pending.WakeInterval), "pending-shard-wakers");
                 var canvasSettings = settings.Canvas;
                 var canvasSharding = ClusterShardingSettings.Create(system);
                 canvases = await sharding.StartAsync(CanvasTypeName, id => CanvasEntity.Props(id, tasks, canvasSettings), canvasSharding,

@@ -103,25 +103,44 @@ public sealed class PendingTaskWaker : ReceiveActor, IWithTimers
 }
 
 /// <summary>
-/// On every node that hosts task shards: every <see cref="PendingIndexSettings.WakeInterval"/> it asks the task region
-/// to start each shard's <see cref="PendingTaskWaker"/>. For a live waker that is a no-op; for a shard no node hosts
-/// (its node died, or it was handed off and nothing has reached it since) it is the message that brings the shard,
-/// and so its unfinished tasks, back. Remember-entities did this through the coordinator; here it costs
-/// number-of-shards local messages per interval per node.
+/// On every node that hosts task shards: every <see cref="PendingIndexSettings.WakeInterval"/> it looks up which shards
+/// have unfinished tasks in their pending index and asks the task region to start those shards'
+/// <see cref="PendingTaskWaker"/>s. For a live waker that is a no-op; for a shard no node hosts (its node died, or it
+/// was handed off and nothing has reached it since) it is the message that brings the shard, and so its unfinished
+/// tasks, back. Remember-entities did this through the coordinator. A shard with nothing pending is left alone: it is
+/// allocated when a task first reaches it, so a cluster starting empty spreads its shards over the workers that are up
+/// instead of placing all of them on the first (and rebalancing them away for minutes).
 /// </summary>
 public sealed class PendingShardWakers : ReceiveActor, IWithTimers
 {
     private readonly TimeSpan _interval;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private bool _looking;
 
-    public PendingShardWakers(IActorRef tasks, int numberOfShards, TimeSpan interval)
+    public PendingShardWakers(IActorRef tasks, RedisJournalIndexes indexes, int numberOfShards, TimeSpan interval)
     {
         _interval = interval;
-        var starts = Enumerable.Range(0, numberOfShards)
-            .Select(s => new ShardRegion.StartEntity(StableMessageExtractor.ShardWakerId(s.ToString()))).ToArray();
+        var shards = Enumerable.Range(0, numberOfShards).Select(s => s.ToString()).ToArray();
+        var indexOf = shards.ToDictionary(JournalIndexes.Pending, s => s);
+        var keys = indexOf.Keys.ToArray();
         Receive<Tick>(_ =>
         {
-            foreach (var start in starts)
-                tasks.Tell(start, ActorRefs.NoSender);
+            // One look at a time: a slow Redis is not asked again before it answered.
+            if (_looking)
+                return;
+            _looking = true;
+            indexes.NonEmptySetsAsync(keys).PipeTo(Self, success: found => new Found(found), failure: cause => new LookFailed(cause));
+        });
+        Receive<Found>(found =>
+        {
+            _looking = false;
+            foreach (var index in found.Indexes)
+                tasks.Tell(new ShardRegion.StartEntity(StableMessageExtractor.ShardWakerId(indexOf[index])), ActorRefs.NoSender);
+        });
+        Receive<LookFailed>(failed =>
+        {
+            _looking = false;
+            _log.Debug("Could not read the pending indexes ({0}); looking again in {1}", failed.Cause.Message, _interval);
         });
     }
 
@@ -133,8 +152,12 @@ public sealed class PendingShardWakers : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(IActorRef tasks, int numberOfShards, TimeSpan interval) =>
-        Akka.Actor.Props.Create(() => new PendingShardWakers(tasks, numberOfShards, interval));
+    public static Props Props(IActorRef tasks, RedisJournalIndexes indexes, int numberOfShards, TimeSpan interval) =>
+        FactoryProps.Of(() => new PendingShardWakers(tasks, indexes, numberOfShards, interval));
+
+    private sealed record Found(IReadOnlyList<string> Indexes);
+
+    private sealed record LookFailed(Exception Cause);
 
     private sealed class Tick
     {

@@ -29,6 +29,19 @@ public sealed class RedisJournalIndexes
         }
     }
 
+    /// <summary>Those of the set indexes <paramref name="indexes"/> that have a member in any partition (one EXISTS per key, pipelined).</summary>
+    public async Task<IReadOnlyList<string>> NonEmptySetsAsync(IReadOnlyList<string> indexes)
+    {
+        var database = await _redis.DatabaseAsync().ConfigureAwait(false);
+        var found = await Task.WhenAll(indexes.Select(async index =>
+        {
+            var exists = await Task.WhenAll(Enumerable.Range(0, _redis.Keys.Partitions)
+                .Select(p => database.KeyExistsAsync(_redis.Keys.SetIndex(p, index)))).ConfigureAwait(false);
+            return exists.Any(e => e) ? index : null;
+        })).ConfigureAwait(false);
+        return found.OfType<string>().ToArray();
+    }
+
     /// <summary>
     /// The members of the sorted-set index <paramref name="index"/> with a score up to <paramref name="maxScore"/>,
     /// lowest first, at most <paramref name="count"/> (e.g. the persistence ids of <see cref="JournalIndexes.Expiry"/>
