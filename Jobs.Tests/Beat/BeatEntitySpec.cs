@@ -174,6 +174,9 @@ public sealed class BeatEntitySpec : TestKit
         Assert.Contains(first.TaskId, view.LastSkipped!.Reason);
 
         entity.Tell(new TaskResult(first.TaskId, TaskState.Success), _tasks.Ref);
+        // Once it answers, it has taken the run's end: the next tick must not find the run unfinished.
+        entity.Tell(new GetEntry("skipper"));
+        ExpectMsg<EntryView>();
         Advance(TimeSpan.FromSeconds(10));
         Assert.Equal(BeatEntityState.TaskIdOf("skipper", 1, due.AddSeconds(20)), _tasks.ExpectMsg<SubmitTask>().TaskId);
     }
