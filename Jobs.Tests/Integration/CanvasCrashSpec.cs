@@ -11,7 +11,7 @@ namespace Jobs.Tests.Integration;
 public sealed class CanvasCrashSpec : IAsyncLifetime
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(120);
-    private readonly StandaloneNode _node = new();
+    private readonly StandaloneNode _node = new("--concurrency", "4");
 
     public Task InitializeAsync() => _node.StartAsync();
 
@@ -51,15 +51,16 @@ public sealed class CanvasCrashSpec : IAsyncLifetime
     public async Task A_chord_and_a_chain_survive_kill_9_of_their_coordinators_node()
     {
         var bodyId = "crash-body-" + Guid.NewGuid().ToString("N");
-        // Six hundred of the chord's members and the chain's seventh wait for this file, which appears only after the
-        // kill: the kill lands mid-flight however fast or slow the machine runs the other bodies.
+        // The chord's last member and the chain's seventh wait for this file, which appears only after the kill: the
+        // kill lands mid-flight however fast or slow the machine runs the other bodies (each gated body holds one of
+        // the four slots; the other two run the rest).
         var gate = Path.Combine(Path.GetTempPath(), "jobs-gate-" + Guid.NewGuid().ToString("N"));
         var chord = new JsonObject
         {
             ["task"] = "celery.chord", ["args"] = new JsonArray(), ["options"] = new JsonObject(), ["subtask_type"] = "chord", ["immutable"] = false,
             ["kwargs"] = new JsonObject
             {
-                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)(i < 400 ? SlowAdd(i, 0.01, i) : GatedAdd(i, gate, i))).ToArray()),
+                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)(i < 999 ? SlowAdd(i, 0.01, i) : GatedAdd(i, gate, i))).ToArray()),
                 ["body"] = new JsonObject { ["task"] = "tasks.xsum", ["args"] = new JsonArray(), ["kwargs"] = new JsonObject(),
                     ["options"] = new JsonObject { ["task_id"] = bodyId } },
             },

@@ -32,8 +32,9 @@ public sealed class CanvasFailoverSpec() : RedisClusterSpec(seeds: 1, workers: 2
         var chainId = Enumerable.Range(0, 100_000).Select(_ => "chain-" + Guid.NewGuid().ToString("N"))
             .First(id => shards.ShardId(id) == shards.ShardId(chordId));
         var bodyId = "body-" + Guid.NewGuid().ToString("N");
-        // Six hundred of the chord's members and the chain's seventh wait for this file, which appears only after the
-        // kill: the kill lands mid-flight however fast or slow the machine runs the other bodies.
+        // The chord's last member and the chain's seventh wait for this file, which appears only after the kill: the
+        // kill lands mid-flight however fast or slow the machine runs the other bodies (each gated body holds one of
+        // the four slots; the other two run the rest).
         var gate = Path.Combine(Path.GetTempPath(), "jobs-gate-" + Guid.NewGuid().ToString("N"));
 
         var body = Sig("tasks.xsum");
@@ -44,7 +45,7 @@ public sealed class CanvasFailoverSpec() : RedisClusterSpec(seeds: 1, workers: 2
             ["options"] = new JsonObject { ["task_id"] = chordId },
             ["kwargs"] = new JsonObject
             {
-                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)(i < 400 ? Sig("test.slow_add", i, i, 0.02) : Sig("test.gated_add", i, i, gate))).ToArray()),
+                ["header"] = new JsonArray(Enumerable.Range(0, 1000).Select(i => (JsonNode?)(i < 999 ? Sig("test.slow_add", i, i, 0.02) : Sig("test.gated_add", i, i, gate))).ToArray()),
                 ["body"] = body,
             },
         };
