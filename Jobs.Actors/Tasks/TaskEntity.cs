@@ -23,6 +23,9 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     private readonly TaskEntitySettings _settings;
     private readonly IActorRef? _events;
     private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    /// <summary>Its queue partition and its worker are watched through the node's one watch of each, not per task.</summary>
+    private readonly NodeDeathWatch _deaths = NodeDeathWatch.Get(Context.System);
     private readonly HashSet<IActorRef> _waiters = new();
     private TaskEntityState _state;
     private IActorRef? _queue;
@@ -85,7 +88,8 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Command<AttemptDue>(_ => EnqueueUnlessStarted());
         Command<EnqueueUnconfirmed>(_ => EnqueueUnlessStarted());
         Command<ExpiryDue>(_ => PersistAndContinue(_state.DecideExpiry(Now)));
-        Command<Terminated>(OnTerminated);
+        Command<Terminated>(terminated => OnTerminated(terminated.ActorRef));
+        Command<DependencyTerminated>(terminated => OnTerminated(terminated.Target));
         Command<ReceiveTimeout>(_ => PassivateIfIdle());
         Command<StopEntity>(_ => Leave());
     }
@@ -157,9 +161,9 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Timers.Cancel(EnqueueUnconfirmed.Instance);
         _reclaim = false;
         if (_queue is not null && !_queue.Equals(Sender))
-            Context.Unwatch(_queue);
+            _deaths.Unwatch(_queue, Self);
         _queue = Sender;
-        Context.Watch(_queue);
+        _deaths.Watch(_queue, Self);
     }
 
     private void OnStarted(MarkTaskStarted started)
@@ -177,9 +181,9 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             return;
         _events?.Tell(new Publish(MonitoringTopics.Tasks, TaskEvents.Started(started, _state)));
         if (_worker is not null)
-            Context.Unwatch(_worker);
+            _deaths.Unwatch(_worker, Self);
         _worker = started.WorkerRef;
-        Context.Watch(_worker);
+        _deaths.Watch(_worker, Self);
         WatchStartedAttempt();
     }
 
@@ -207,7 +211,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             worker?.Tell(new CancelAttempt(_state.TaskId, revoke.Terminate));
             if (_worker is not null)
             {
-                Context.Unwatch(_worker);
+                _deaths.Unwatch(_worker, Self);
                 _worker = null;
             }
             PlanNextStep();
@@ -227,7 +231,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         }
         if (_worker is not null)
         {
-            Context.Unwatch(_worker);
+            _deaths.Unwatch(_worker, Self);
             _worker = null;
         }
         // A short body's start is told with its end (jobs.worker.started-report-delay): its event goes out first.
@@ -264,7 +268,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             return;
         _log.Warning("Task {0}: worker {1} no longer runs attempt {2} and never reported it; running it again",
             _state.TaskId, Sender.Path, _state.Retries + 1);
-        Context.Unwatch(_worker);
+        _deaths.Unwatch(_worker, Self);
         _worker = null;
         Timers.Cancel(AttemptCheckDue.Instance);
         _state = _state.AfterRecovery();
@@ -346,7 +350,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
             WithdrawWaiting();
             Timers.CancelAll();
             if (_queue is not null)
-                Context.Unwatch(_queue);
+                _deaths.Unwatch(_queue, Self);
             _queue = null;
             var result = _state.ToResult();
             foreach (var waiter in _waiters)
@@ -421,9 +425,8 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Timers.StartSingleTimer(EnqueueUnconfirmed.Instance, EnqueueUnconfirmed.Instance, _settings.EnqueueConfirmTimeout);
     }
 
-    private void OnTerminated(Terminated terminated)
+    private void OnTerminated(IActorRef who)
     {
-        var who = terminated.ActorRef;
         if (_waiters.Remove(who))
         {
             SetPassivation();
@@ -482,6 +485,16 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         if (_passivating && _state.IsKnown && !_state.IsReady)
             Context.Parent.Tell(new ShardRegion.StartEntity(_state.TaskId));
         Context.Stop(Self);
+    }
+
+    /// <summary>The node's watch forgets this incarnation (a restart, a passivation, a hand-off).</summary>
+    protected override void PostStop()
+    {
+        if (_queue is not null)
+            _deaths.Unwatch(_queue, Self);
+        if (_worker is not null)
+            _deaths.Unwatch(_worker, Self);
+        base.PostStop();
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
