@@ -22,8 +22,6 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     private readonly IActorRef _queues;
     private readonly TaskEntitySettings _settings;
     private readonly IActorRef? _events;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-
     /// <summary>Its queue partition and its worker are watched through the node's one watch of each, not per task.</summary>
     private readonly NodeDeathWatch _deaths = NodeDeathWatch.Get(Context.System);
     private readonly HashSet<IActorRef> _waiters = new();
@@ -266,7 +264,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     {
         if (status.Running || _state.State != TaskState.Started || status.Retries != _state.Retries || !Sender.Equals(_worker))
             return;
-        _log.Warning("Task {0}: worker {1} no longer runs attempt {2} and never reported it; running it again",
+        Log.Warning("Task {0}: worker {1} no longer runs attempt {2} and never reported it; running it again",
             _state.TaskId, Sender.Path, _state.Retries + 1);
         _deaths.Unwatch(_worker, Self);
         _worker = null;
@@ -280,7 +278,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
     {
         if (!_state.IsKnown || _state.IsReady || _state.State == TaskState.Started || lost.Retries != _state.Retries || _state.DueAt > Now)
             return;
-        _log.Warning("Task {0}: attempt {1} was lost on its way to a worker; enqueuing it again", _state.TaskId, _state.Retries + 1);
+        Log.Warning("Task {0}: attempt {1} was lost on its way to a worker; enqueuing it again", _state.TaskId, _state.Retries + 1);
         Enqueue();
     }
 
@@ -435,7 +433,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         if (who.Equals(_worker))
         {
             _worker = null;
-            _log.Warning("Task {0}: worker {1} died during attempt {2}; running it again", _state.TaskId, who.Path, _state.Retries + 1);
+            Log.Warning("Task {0}: worker {1} died during attempt {2}; running it again", _state.TaskId, who.Path, _state.Retries + 1);
             _state = _state.AfterRecovery();
             Enqueue();
         }
