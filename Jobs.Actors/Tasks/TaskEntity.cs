@@ -17,7 +17,7 @@ namespace Jobs.Actors.Tasks;
 /// once it is journaled. Unfinished tasks stay alive (after a crash or a hand-off their shard's pending index, or
 /// remember-entities on the SQLite journal, starts them again); finished ones passivate.
 /// </summary>
-public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
+public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
 {
     private readonly IActorRef _queues;
     private readonly TaskEntitySettings _settings;
@@ -61,35 +61,51 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         // A task never snapshots (a handful of events is its whole life), so recovery skips asking the snapshot store:
         // one journal round trip fewer for every task started.
         SnapshotPluginId = NoSnapshots;
+    }
 
-        Recover<ITaskEvent>(e => _state = _state.Apply(e));
-        Recover<RecoveryCompleted>(_ =>
+    // A switch, not ReceivePersistentActor's Command<T>/Recover<T>: those build a handler table for every instance,
+    // and an instance lives for one task (~1.5% of a node's CPU under W1 went to building them).
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
         {
-            _state = _state.AfterRecovery();
-            _reclaim = _state.IsKnown && !_state.IsReady;
-            PlanNextStep();
-        });
+            case ITaskEvent e:
+                _state = _state.Apply(e);
+                break;
+            case RecoveryCompleted:
+                _state = _state.AfterRecovery();
+                _reclaim = _state.IsKnown && !_state.IsReady;
+                PlanNextStep();
+                break;
+        }
+    }
 
-        Command<SubmitTask>(Submit);
-        Command<GetTaskResult>(_ => Sender.Tell(_state.ToResult(Now)));
-        Command<GetTaskInfo>(_ => Sender.Tell(_state.ToInfo(Now)));
-        Command<ForgetTaskResult>(_ => Forget());
-        Command<Retention.ResultsPurged>(OnPurged);
-        Command<AwaitTaskResult>(_ => ReplyWhenReady(Sender));
-        Command<TaskEnqueued>(_ => OnEnqueued());
-        Command<MarkTaskStarted>(OnStarted);
-        Command<CompleteAttempt>(OnAttemptCompleted);
-        Command<LeaseLost>(OnLeaseLost);
-        Command<AttemptCheckDue>(_ => CheckStartedAttempt());
-        Command<AttemptStatus>(OnAttemptStatus);
-        Command<RevokeTask>(Revoke);
-        Command<AttemptDue>(_ => EnqueueUnlessStarted());
-        Command<EnqueueUnconfirmed>(_ => EnqueueUnlessStarted());
-        Command<ExpiryDue>(_ => PersistAndContinue(_state.DecideExpiry(Now)));
-        Command<Terminated>(terminated => OnTerminated(terminated.ActorRef));
-        Command<DependencyTerminated>(terminated => OnTerminated(terminated.Target));
-        Command<ReceiveTimeout>(_ => PassivateIfIdle());
-        Command<StopEntity>(_ => Leave());
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case SubmitTask command: Submit(command); break;
+            case GetTaskResult: Sender.Tell(_state.ToResult(Now)); break;
+            case GetTaskInfo: Sender.Tell(_state.ToInfo(Now)); break;
+            case ForgetTaskResult: Forget(); break;
+            case Retention.ResultsPurged purged: OnPurged(purged); break;
+            case AwaitTaskResult: ReplyWhenReady(Sender); break;
+            case TaskEnqueued: OnEnqueued(); break;
+            case MarkTaskStarted started: OnStarted(started); break;
+            case CompleteAttempt completed: OnAttemptCompleted(completed); break;
+            case LeaseLost lost: OnLeaseLost(lost); break;
+            case AttemptCheckDue: CheckStartedAttempt(); break;
+            case AttemptStatus status: OnAttemptStatus(status); break;
+            case RevokeTask revoke: Revoke(revoke); break;
+            case AttemptDue or EnqueueUnconfirmed: EnqueueUnlessStarted(); break;
+            case ExpiryDue: PersistAndContinue(_state.DecideExpiry(Now)); break;
+            case Terminated terminated: OnTerminated(terminated.ActorRef); break;
+            case DependencyTerminated terminated: OnTerminated(terminated.Target); break;
+            case ReceiveTimeout: PassivateIfIdle(); break;
+            case StopEntity: Leave(); break;
+            default: Unhandled(message); break;
+        }
     }
 
     public static string PersistenceIdOf(string taskId) => "task-" + taskId;
