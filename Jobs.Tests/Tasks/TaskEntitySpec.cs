@@ -125,6 +125,7 @@ public sealed class TaskEntitySpec : TestKit
         var started = Entity("t3s");
         started.Tell(SubmitJournalingWithOutcome("t3s"));
         ExpectEnqueued("t3s");
+        Assert.Empty(JournalOf("t3s"));
         started.Tell(new MarkTaskStarted("t3s", 0, "w", _worker.Ref, Scheduler.Now));
         AwaitAssert(() => Assert.IsType<TaskReceived>(Assert.Single(JournalOf("t3s"))));
         started.Tell(new GetTaskInfo("t3s"));
@@ -134,6 +135,7 @@ public sealed class TaskEntitySpec : TestKit
         Watch(handedOff);
         handedOff.Tell(SubmitJournalingWithOutcome("t3h"));
         ExpectEnqueued("t3h");
+        Assert.Empty(JournalOf("t3h"));
         handedOff.Tell(Jobs.Actors.Hosting.StopEntity.Instance);
         ExpectTerminated(handedOff);
         Assert.IsType<TaskReceived>(Assert.Single(JournalOf("t3h")));
