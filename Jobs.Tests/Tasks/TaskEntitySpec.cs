@@ -120,6 +120,20 @@ public sealed class TaskEntitySpec : TestKit
     }
 
     [Fact]
+    public void A_member_revoked_before_its_acceptance_is_journaled_journals_both_and_its_coordinator_hears_revoked()
+    {
+        var entity = Entity("t3r");
+        var coordinator = CreateTestProbe();
+        entity.Tell(SubmitJournalingWithOutcome("t3r"), coordinator.Ref);
+        ExpectEnqueued("t3r");
+        Assert.Empty(JournalOf("t3r"));
+        entity.Tell(new RevokeTask("t3r"));
+        Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
+        Assert.Equal(TaskState.Revoked, coordinator.ExpectMsg<TaskResult>().State);
+        Assert.Equal([typeof(TaskReceived), typeof(TaskRevoked)], JournalOf("t3r").Select(e => e.GetType()));
+    }
+
+    [Fact]
     public void A_member_whose_body_runs_a_while_or_that_is_handed_off_journals_its_acceptance_first()
     {
         var started = Entity("t3s");
