@@ -48,6 +48,12 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
     /// </summary>
     private bool _leaveOnceAnswered;
 
+    /// <summary>
+    /// Accepted by a <see cref="SubmitTask.JournalWithOutcome"/> submission and not journaled yet: the next write carries
+    /// it (normally with the attempt's outcome), and a body that runs a while, or a hand-off, journals it on its own.
+    /// </summary>
+    private TaskReceived? _unjournaledAcceptance;
+
     /// <summary>Who asked to forget the result while its purge runs.</summary>
     private readonly List<IActorRef> _forgetting = new();
 
@@ -130,6 +136,15 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
             Reply(command, Sender);
             return;
         }
+        if (command is { JournalWithOutcome: true, AwaitResult: true } && events is [TaskReceived { DueAt: null } received])
+        {
+            // Nobody is answered before the task is finished, and the submitter sends it again until then: it runs now.
+            _unjournaledAcceptance = received;
+            _state = _state.Apply(received);
+            PlanNextStep();
+            Reply(command, Sender);
+            return;
+        }
         _awaitingPersist = (Sender, $"task {_state.TaskId}");
         var replyTo = Sender;
         Write(events, e =>
@@ -182,6 +197,14 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
 
     private void OnStarted(MarkTaskStarted started)
     {
+        if (_unjournaledAcceptance is not null)
+        {
+            // A body that runs a while: its acceptance is journaled now (a crash then restarts it from its shard's pending
+            // index, not only once its submitter asks again), and its start is told after it.
+            Write([], _ => { });
+            DeferAsync(started, OnStarted);
+            return;
+        }
         if (_state.State == TaskState.Revoked)
         {
             // A revoke that raced the dispatch: the body started after the revoke was journaled (the queue's cancel had not
@@ -349,6 +372,19 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
     private void Write(IReadOnlyList<ITaskEvent> events, Action<ITaskEvent> handler)
     {
         Context.SetReceiveTimeout(null);
+        if (_unjournaledAcceptance is { } acceptance)
+        {
+            // Applied already; only told once stored, like every event.
+            _unjournaledAcceptance = null;
+            PersistAll([acceptance, .. events], e =>
+            {
+                if (ReferenceEquals(e, acceptance))
+                    Publish(e);
+                else
+                    handler(e);
+            });
+            return;
+        }
         PersistAll(events, handler);
     }
 
@@ -496,6 +532,13 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
     /// </summary>
     private void Leave()
     {
+        if (_unjournaledAcceptance is not null)
+        {
+            // Handed off while its attempt is out: journaled first, so the next incarnation takes the task over.
+            Write([], _ => { });
+            DeferAsync(StopEntity.Instance, _ => Leave());
+            return;
+        }
         if (_passivating && _state.IsKnown && !_state.IsReady)
             Context.Parent.Tell(new ShardRegion.StartEntity(_state.TaskId));
         Context.Stop(Self);
