@@ -86,26 +86,12 @@ public sealed class TaskMonitorSweepSpec : TestKit
 
     private Task<TaskTimeline> Timeline(string id) => _monitor.Ask<TaskTimeline>(new GetTaskTimeline(id), TimeSpan.FromSeconds(3));
 
-    /// <summary>A task entity with no event target journals its (tagged) events and publishes none.</summary>
-    private void JournalWithoutPublishing(string id)
-    {
-        var queues = CreateTestProbe();
-        var entity = Sys.ActorOf(TaskEntity.Props(id, queues.Ref, new TaskEntitySettings(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5))));
-        entity.Tell(new SubmitTask(id, "tasks.add", JsonSerializer.SerializeToElement(new[] { 1, 2 }), JsonSerializer.SerializeToElement(new { }), "default"));
-        ExpectMsg<TaskResult>(r => r.State == TaskState.Received, TimeSpan.FromSeconds(20));
-        queues.ExpectMsg<EnqueueTask>();
-    }
+    private void JournalWithoutPublishing(string id) => TaskMonitorSpec.JournalWithoutPublishing(this, id);
 
     protected override void AfterAll()
     {
         base.AfterAll();
-        try
-        {
-            Directory.Delete(_dataDir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        TaskMonitorSpec.DeleteQuietly(_dataDir);
     }
 }
 
