@@ -388,9 +388,12 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
         PersistAll(events, handler);
     }
 
-    /// <summary>Published only after the journal write, so a subscriber never sees a change a crash could undo.</summary>
+    /// <summary>
+    /// Published only after the journal write, so a subscriber never sees a change a crash could undo; in the write's
+    /// handler, the last sequence number is the event's own (the monitor's sweep skips the events it was sent).
+    /// </summary>
     private void Publish(ITaskEvent journaled) =>
-        _events?.Tell(new Publish(MonitoringTopics.Tasks, TaskEvents.From(journaled, _state)));
+        _events?.Tell(new Publish(MonitoringTopics.Tasks, TaskEvents.From(journaled, _state, LastSequenceNr)));
 
     /// <summary>After every change: tell waiters once ready, else arm the timer or enqueue.</summary>
     private void PlanNextStep()
