@@ -68,9 +68,12 @@ public sealed class HttpBenchClient(int port) : IBenchClient
 
     public string Via => "http";
 
+    /// <summary>The calls' <c>result_expires</c> in seconds (0 keeps results for ever); null leaves it to the node.</summary>
+    public double? ResultExpires { get; init; }
+
     public async Task<string> SendAsync(string task, params object[] args)
     {
-        using var response = await _http.PostAsJsonAsync($"api/task/async-apply/{task}", new { args });
+        using var response = await _http.PostAsJsonAsync($"api/task/async-apply/{task}", new { args, result_expires = ResultExpires });
         response.EnsureSuccessStatusCode();
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["task-id"]!.GetValue<string>();
     }
