@@ -55,7 +55,9 @@ else
             };
             // The default policy keeps the names every earlier run used; another one is named.
             var system = appendFsync == "everysec" ? $"actorjobs-{target}-{via}" : $"actorjobs-{target}-{via}-{appendFsync}";
-            await Workloads.WarmUpAsync(client, warmUp);
+            // W6 with --quick (or --warm-up 0) starts at once: its own W1 comes first.
+            if (soak is null || warmUp > TimeSpan.Zero)
+                await Workloads.WarmUpAsync(client, warmUp);
             foreach (var workload in workloads)
             {
                 var before = bench.CurrentRss();
@@ -75,8 +77,8 @@ else
                 Console.Error.WriteLine($"{system} {workload}: {figure.Seconds:0.000} s");
             }
             if (soak is not null)
-                figures.AddRange(client is HttpBenchClient http
-                    ? await SoakBenchmark.RunAsync(bench, http, system, soak)
+                figures.AddRange(via == "http"
+                    ? await SoakBenchmark.RunAsync(bench, system, soak)
                     : throw new ArgumentException("W6 (--soak) runs over HTTP (--via http): its A/B sets result_expires per call"));
         }
     }
