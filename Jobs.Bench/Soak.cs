@@ -173,7 +173,7 @@ public static class SoakBenchmark
         else
         {
             var w1 = await MeasureAsync(bench, () => Workloads.RunAsync("W1:" + settings.W1Size, client, system, quick: false));
-            figures.Add(w1);
+            figures.Add(w1 with { Workload = "W1" });
             rate = w1.PerSecond * LoadShare;
         }
 
@@ -191,7 +191,10 @@ public static class SoakBenchmark
         {
             var due = k * settings.Interval - clock.Elapsed;
             if (due > TimeSpan.Zero)
-                await Task.Delay(due);
+                await Task.WhenAny(Task.Delay(due), loading);
+            // A load that failed (a wrong result, a send that kept failing) ends the soak now, with its reason.
+            if (loading.IsFaulted)
+                await loading;
             var seconds = clock.Elapsed.TotalSeconds;
             var completed = load.Completed;
             var series = new Dictionary<string, double>(await probe.ReadAsync());
@@ -199,7 +202,7 @@ public static class SoakBenchmark
                 series[RssSeries(node)] = mb;
             samples.Add(new SoakSample(seconds, completed, seconds > lastSeconds ? (completed - lastCompleted) / (seconds - lastSeconds) : 0, load.InFlight, series));
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{system} W6 {seconds:0} s: {completed} done, {string.Join(" ", series.Select(p => $"{p.Key}={p.Value:0.##}"))}"));
+                $"{system} W6 {seconds:0} s: {completed} done, {load.InFlight} in flight, {load.Skipped} skipped, {load.Refused} refused, {string.Join(" ", series.Select(p => $"{p.Key}={p.Value:0.##}"))}"));
             (lastCompleted, lastSeconds) = (completed, seconds);
         }
         await loading;
@@ -272,12 +275,13 @@ public static class SoakBenchmark
 
 /// <summary>
 /// An open-loop load: tasks are sent at a fixed rate whatever the answers' pace (as clients do), each result awaited and
-/// checked. At most <see cref="MaxInFlight"/> at once; a send that would pass it is skipped and counted, so a target
+/// checked. At most <see cref="MaxInFlight"/> at once (each holds a connection); a send that would pass it is skipped and counted, so a target
 /// that cannot keep up shows as a lower rate and skipped sends instead of an ever longer queue in the benchmark.
 /// </summary>
 public sealed class SteadyLoad(IBenchClient client, double rate)
 {
-    public const int MaxInFlight = 2_000;
+    /// <summary>Below the node's <c>jobs.http.max-connections</c> and <c>max-concurrent-waits</c> (1,000 each), with room for the bench's other client.</summary>
+    public const int MaxInFlight = 900;
     private long _completed;
     private long _refused;
     private long _inFlight;
@@ -289,7 +293,10 @@ public sealed class SteadyLoad(IBenchClient client, double rate)
 
     public long Skipped => Interlocked.Read(ref _skipped);
 
-    /// <summary>Sends the node refused (503: its journal or cluster did not answer in time); a client would send them again.</summary>
+    /// <summary>
+    /// Sends the node refused (503: its journal or cluster did not answer in time) or whose connection it closed (seen on
+    /// SQLite with the load average above 100); a client would send them again.
+    /// </summary>
     public long Refused => Interlocked.Read(ref _refused);
 
     public async Task RunAsync(TimeSpan duration)
@@ -310,9 +317,9 @@ public sealed class SteadyLoad(IBenchClient client, double rate)
                 Interlocked.Increment(ref _inFlight);
                 running.Add(OneAsync(sent));
             }
-            running.RemoveAll(t => t.IsCompletedSuccessfully);
             if (running.FirstOrDefault(t => t.IsFaulted) is { } failed)
                 await failed;
+            running.RemoveAll(t => t.IsCompletedSuccessfully);
             await Task.Delay(10);
         }
         await Task.WhenAll(running);
@@ -332,7 +339,7 @@ public sealed class SteadyLoad(IBenchClient client, double rate)
             {
                 id = await client.SendAsync("tasks.add", i, i);
             }
-            catch (HttpRequestException e) when (e.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable)
+            catch (HttpRequestException e) when (e.StatusCode is System.Net.HttpStatusCode.ServiceUnavailable or null)
             {
                 if (Interlocked.Increment(ref _refused) <= 3)
                     Console.Error.WriteLine($"W6: a send refused: {e.Message}");

@@ -10,8 +10,11 @@ namespace Jobs.Bench;
 /// </summary>
 public abstract class StorageProbe
 {
-    /// <summary>Sharding's persistence ids start so: "/sharding/taskShard/42", "/sharding/taskCoordinator".</summary>
+    /// <summary>Sharding's persistence ids: a shard's remembered ids "/sharding/taskShard/42", and its coordinator
+    /// "/system/sharding/taskCoordinator/singleton/coordinator".</summary>
     public const string ShardingPrefix = "/sharding/";
+
+    public const string CoordinatorPrefix = "/system/sharding/";
 
     public static StorageProbe For(BenchTarget target) =>
         target.RedisServer is { } redis ? new RedisStorageProbe(redis) : new SqliteStorageProbe(target.SqlitePath);
@@ -41,10 +44,13 @@ public sealed class RedisStorageProbe(RedisProcess redis) : StorageProbe
             ["redis_keys"] = double.Parse(redis.Cli("DBSIZE").Trim(), CultureInfo.InvariantCulture),
             ["redis_aof_mb"] = Mb(await RewrittenAofBytesAsync()),
         };
-        // Sharding's own state: its persistence ids' event lists (jobs:{p}:j:/sharding/…) and snapshot sets (…:s:…).
-        var keys = redis.Cli("--scan", "--pattern", "*:" + ShardingPrefix + "*").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var events = keys.Where(k => k.Contains(":j:" + ShardingPrefix, StringComparison.Ordinal)).ToArray();
-        var snapshots = keys.Where(k => k.Contains(":s:" + ShardingPrefix, StringComparison.Ordinal)).ToArray();
+        // Sharding's own state: its persistence ids' event lists (jobs:{p}:j:/sharding/…, …:j:/system/sharding/…) and
+        // snapshot sets (…:s:…).
+        var keys = redis.Cli("--scan", "--pattern", "*sharding/*").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(k => new[] { ShardingPrefix, CoordinatorPrefix }.Any(p => k.Contains(":j:" + p, StringComparison.Ordinal) || k.Contains(":s:" + p, StringComparison.Ordinal)))
+            .ToArray();
+        var events = keys.Where(k => k.Contains(":j:", StringComparison.Ordinal)).ToArray();
+        var snapshots = keys.Where(k => k.Contains(":s:", StringComparison.Ordinal)).ToArray();
         series["sharding_keys"] = keys.Length;
         series["sharding_events"] = Sum(events.Select(k => $"LLEN \"{k}\""));
         series["sharding_snapshots"] = Sum(snapshots.Select(k => $"ZCARD \"{k}\""));
@@ -112,7 +118,7 @@ public sealed class SqliteStorageProbe(string path) : StorageProbe
         series["sqlite_free_pages"] = Scalar(connection, "PRAGMA freelist_count");
         var tables = new HashSet<string>(Strings(connection, "SELECT name FROM sqlite_master WHERE type = 'table'"));
         // The ids' range, not LIKE, so SQLite reads it through the (persistence_id, sequence_number) index.
-        const string sharding = $"persistence_id >= '{ShardingPrefix}' AND persistence_id < '/sharding0'";
+        const string sharding = $"(persistence_id >= '{ShardingPrefix}' AND persistence_id < '/sharding0' OR persistence_id >= '{CoordinatorPrefix}' AND persistence_id < '/system/sharding0')";
         series["journal_rows"] = tables.Contains("journal") ? Scalar(connection, "SELECT count(*) FROM journal") : 0;
         series["sharding_journal_rows"] = tables.Contains("journal") ? Scalar(connection, $"SELECT count(*) FROM journal WHERE {sharding}") : 0;
         series["tag_rows"] = tables.Contains("tags") ? Scalar(connection, "SELECT count(*) FROM tags") : 0;
