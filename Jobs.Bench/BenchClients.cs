@@ -83,11 +83,13 @@ public sealed class HttpBenchClient(int port, int maxConnections = 64) : IBenchC
     {
         for (var attempt = 1; ; attempt++)
         {
-            using var response = await _http.PostAsJsonAsync($"api/task/async-apply/{task}", new { args, result_expires = ResultExpires });
-            var body = await response.Content.ReadAsStringAsync();
+            // Without a result_expires the body stays what every other workload has always sent.
+            object body = ResultExpires is { } expires ? new { args, result_expires = expires } : new { args };
+            using var response = await _http.PostAsJsonAsync($"api/task/async-apply/{task}", body);
+            var answer = await response.Content.ReadAsStringAsync();
             if (response.IsSuccessStatusCode)
-                return JsonNode.Parse(body)!["task-id"]!.GetValue<string>();
-            var failure = $"POST {task}: {(int)response.StatusCode} {body}";
+                return JsonNode.Parse(answer)!["task-id"]!.GetValue<string>();
+            var failure = $"POST {task}: {(int)response.StatusCode} {answer}";
             if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable || attempt == 3)
                 throw new HttpRequestException(failure, null, response.StatusCode);
             Console.Error.WriteLine($"{failure}; sending again");
