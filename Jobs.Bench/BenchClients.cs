@@ -58,21 +58,42 @@ public sealed class AskBenchClient(JobsNode node) : IBenchClient
 }
 
 /// <summary>An external client: Flower's API on the target's HTTP facade.</summary>
-public sealed class HttpBenchClient(int port) : IBenchClient
+/// <param name="maxConnections">Connections to the node at most; each result being awaited holds one (a long poll).</param>
+public sealed class HttpBenchClient(int port, int maxConnections = 64) : IBenchClient
 {
-    private readonly HttpClient _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = 64 })
+    private readonly HttpClient _http = new(new SocketsHttpHandler { MaxConnectionsPerServer = maxConnections })
     {
         BaseAddress = new Uri($"http://127.0.0.1:{port}/"),
         Timeout = TimeSpan.FromMinutes(10),
     };
 
+    /// <summary>A result not there after this long fails the run instead of holding it for ever (a lost task, or one read after it expired).</summary>
+    private static readonly TimeSpan ResultWaitLimit = TimeSpan.FromMinutes(3);
+
     public string Via => "http";
 
+    /// <summary>The calls' <c>result_expires</c> in seconds (0 keeps results for ever); null leaves it to the node.</summary>
+    public double? ResultExpires { get; init; }
+
+    /// <summary>
+    /// Sends again, said on stderr, after a 503 (the node's journal did not acknowledge in time; seen on SQLite with the
+    /// machine's load average above 60): a client would, and a task that was accepted after all only runs twice.
+    /// </summary>
     public async Task<string> SendAsync(string task, params object[] args)
     {
-        using var response = await _http.PostAsJsonAsync($"api/task/async-apply/{task}", new { args });
-        response.EnsureSuccessStatusCode();
-        return JsonNode.Parse(await response.Content.ReadAsStringAsync())!["task-id"]!.GetValue<string>();
+        for (var attempt = 1; ; attempt++)
+        {
+            // Without a result_expires the body stays what every other workload has always sent.
+            object body = ResultExpires is { } expires ? new { args, result_expires = expires } : new { args };
+            using var response = await _http.PostAsJsonAsync($"api/task/async-apply/{task}", body);
+            var answer = await response.Content.ReadAsStringAsync();
+            if (response.IsSuccessStatusCode)
+                return JsonNode.Parse(answer)!["task-id"]!.GetValue<string>();
+            var failure = $"POST {task}: {(int)response.StatusCode} {answer}";
+            if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable || attempt == 3)
+                throw new HttpRequestException(failure, null, response.StatusCode);
+            Console.Error.WriteLine($"{failure}; sending again");
+        }
     }
 
     public Task<JsonElement> ResultAsync(string taskId) => ReadyAsync($"api/task/result/{taskId}?timeout=60");
@@ -93,6 +114,7 @@ public sealed class HttpBenchClient(int port) : IBenchClient
     private async Task<JsonElement> ReadyAsync(string path)
     {
         var transportFailures = 0;
+        var waiting = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             HttpResponseMessage response;
@@ -108,14 +130,24 @@ public sealed class HttpBenchClient(int port) : IBenchClient
             using (response)
             {
                 var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-                if ((int)response.StatusCode == 408)
+                if ((int)response.StatusCode == 408 && waiting.Elapsed < ResultWaitLimit)
                     continue;
+                if ((int)response.StatusCode == 408)
+                    throw new TimeoutException($"{path}: no result after {waiting.Elapsed.TotalMinutes:0} min; the task says {await InfoAsync(path)}");
                 response.EnsureSuccessStatusCode();
                 if (body.GetProperty("state").GetString() != "SUCCESS")
                     throw new InvalidOperationException($"{path} ended {body}");
                 return body.GetProperty("result");
             }
         }
+    }
+
+    /// <summary>What the info endpoint says of the task or canvas a result path names (e.g. that its result expired unread).</summary>
+    private async Task<string> InfoAsync(string resultPath)
+    {
+        var id = resultPath.Split('?')[0].Split('/')[^1];
+        using var response = await _http.GetAsync($"api/task/info/{id}");
+        return $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
     }
 
     public ValueTask DisposeAsync()

@@ -33,16 +33,23 @@ public sealed class BenchTarget : IAsyncDisposable
     public string Journal => _redis is null ? "sqlite" : "redis";
     public string? Redis => _redis?.ConnectionString;
 
+    /// <summary>The target's own redis-server, or null on SQLite.</summary>
+    public RedisProcess? RedisServer => _redis;
+
+    /// <summary>The SQLite journal file of the standalone target.</summary>
+    public string SqlitePath => Path.Combine(_dir, "jobs.db");
+
     /// <param name="nodeConfig">More HOCON for every node (e.g. to compare settings), or null.</param>
     /// <param name="appendFsync">Redis's fsync policy for the redis and cluster targets: everysec or always.</param>
-    public static async Task<BenchTarget> StartAsync(string target, string? nodeConfig = null, string appendFsync = "everysec")
+    /// <param name="hocon">More HOCON for every node from the benchmark itself (W6's retention), before <paramref name="nodeConfig"/>.</param>
+    public static async Task<BenchTarget> StartAsync(string target, string? nodeConfig = null, string appendFsync = "everysec", string? hocon = null)
     {
         var redis = target is "redis" or "cluster" ? new RedisProcess(appendFsync) : null;
         var bench = new BenchTarget(target, redis);
         var config = Path.Combine(bench._dir, "bench.conf");
-        await File.WriteAllTextAsync(config, LargeCanvases + (nodeConfig is null ? "" : "\n" + await File.ReadAllTextAsync(nodeConfig)));
+        await File.WriteAllTextAsync(config, LargeCanvases + (hocon is null ? "" : "\n" + hocon) + (nodeConfig is null ? "" : "\n" + await File.ReadAllTextAsync(nodeConfig)));
         string[] journal = redis is null
-            ? ["--data", Path.Combine(bench._dir, "jobs.db"), "--config", config]
+            ? ["--data", bench.SqlitePath, "--config", config]
             : ["--journal", "redis", "--redis", redis.ConnectionString, "--config", config];
         if (target == "cluster")
         {

@@ -6,7 +6,8 @@ namespace Jobs.Bench;
 /// (<see cref="RssAfter"/>), and the journal's size on disk (<see cref="JournalMb"/>). <see cref="CpuUsPerTask"/> is
 /// each process's CPU (user + system) over the workload divided by its task count; <see cref="RedisCallsPerTask"/> and
 /// <see cref="RedisUsPerTask"/> are Redis's command calls and server time per task (INFO commandstats), with the
-/// busiest commands' calls per task in <see cref="RedisCalls"/>.
+/// busiest commands' calls per task in <see cref="RedisCalls"/>. W6 (the soak) adds its readings and verdicts in
+/// <see cref="Soak"/>.
 /// </remarks>
 public sealed record Figure(
     string System,
@@ -25,7 +26,8 @@ public sealed record Figure(
     IReadOnlyDictionary<string, double>? CpuUsPerTask = null,
     double? RedisCallsPerTask = null,
     double? RedisUsPerTask = null,
-    IReadOnlyDictionary<string, double>? RedisCalls = null)
+    IReadOnlyDictionary<string, double>? RedisCalls = null,
+    SoakReport? Soak = null)
 {
     /// <summary>This figure with what the workload used, spread over its tasks.</summary>
     public Figure WithUsage(Usage used)

@@ -9,6 +9,8 @@ using Jobs.Bench;
 //     [--warm-up SECONDS (default 15; 0 with --quick)]
 //     [--appendfsync everysec,always (Redis's fsync policy of the redis and cluster targets; each one given runs in turn)]
 //     [--trace-tail MS (print W2's round trips slower than MS with the GC pauses, sweeps and thread injections beside them)]
+// dotnet run -c Release --project Jobs.Bench -- --soak 10m [--target redis,sqlite] [--rate TASKS_PER_SECOND] [--result-expires 30s]
+//     [--soak-interval 30s] (W6: steady load at 70% of W1's rate, storage read every interval; over HTTP)
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
 //     [--journal-config 'HOCON inside akka.persistence.journal.redis']
 // dotnet run -c Release --project Jobs.Bench -- beat [--entries 10000] [--target redis] [--schedule daily|minute]
@@ -35,15 +37,18 @@ if (args.FirstOrDefault() == "journal")
 }
 else
 {
-    var workloads = Option("--workload", "W1,W2,W3,W4");
+    // W6 runs alone unless other workloads are named, on Redis and SQLite over HTTP unless told otherwise.
+    var soak = SoakSettings.Parse(args, quick);
+    var workloads = Option("--workload", soak is null ? "W1,W2,W3,W4" : "");
     var fsyncPolicies = Option("--appendfsync", "everysec");
-    foreach (var target in Option("--target", "standalone,redis,cluster"))
+    // "sqlite" names the standalone target by its journal.
+    foreach (var target in Option("--target", soak is null ? "standalone,redis,cluster" : "redis,standalone").Select(t => t == "sqlite" ? "standalone" : t))
     foreach (var appendFsync in target == "standalone" ? ["everysec"] : fsyncPolicies)
     {
         if (target is not ("standalone" or "redis" or "cluster"))
-            throw new ArgumentException($"unknown target '{target}'; known: standalone, redis, cluster");
-        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault(), appendFsync);
-        foreach (var via in Option("--via", "ask,http"))
+            throw new ArgumentException($"unknown target '{target}'; known: standalone (or sqlite), redis, cluster");
+        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault(), appendFsync, soak?.NodeHocon);
+        foreach (var via in Option("--via", soak is null ? "ask,http" : "http"))
         {
             await using IBenchClient client = via switch
             {
@@ -53,7 +58,9 @@ else
             };
             // The default policy keeps the names every earlier run used; another one is named.
             var system = appendFsync == "everysec" ? $"actorjobs-{target}-{via}" : $"actorjobs-{target}-{via}-{appendFsync}";
-            await Workloads.WarmUpAsync(client, warmUp);
+            // W6 with --quick (or --warm-up 0) starts at once: its own W1 comes first.
+            if (soak is null || warmUp > TimeSpan.Zero)
+                await Workloads.WarmUpAsync(client, warmUp);
             foreach (var workload in workloads)
             {
                 var before = bench.CurrentRss();
@@ -74,6 +81,10 @@ else
                 if (Workloads.Parse(workload).Name == "W2")
                     await TailTrace.ReportAsync(system);
             }
+            if (soak is not null)
+                figures.AddRange(via == "http"
+                    ? await SoakBenchmark.RunAsync(bench, system, soak)
+                    : throw new ArgumentException("W6 (--soak) runs over HTTP (--via http): its A/B sets result_expires per call"));
         }
     }
     foreach (var peer in Option("--peer", ""))
@@ -113,10 +124,13 @@ foreach (var f in figures)
         p50_ms = f.P50, p95_ms = f.P95, p99_ms = f.P99, peak_rss_mb = f.PeakRssMb, rss_by_process = f.RssByProcess,
         rss_before_mb = f.RssBefore, rss_after_mb = f.RssAfter, journal_mb = f.JournalMb,
         cpu_us_per_task = f.CpuUsPerTask, redis_calls_per_task = f.RedisCallsPerTask, redis_us_per_task = f.RedisUsPerTask,
-        redis_calls = f.RedisCalls,
+        redis_calls = f.RedisCalls, soak = f.Soak?.ToJson(),
     }, new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull }));
 foreach (var f in figures.Where(f => f.RssAfter is not null))
     Console.WriteLine($"memory {f.System} {f.Workload}: RSS MB before {Pairs(f.RssBefore)}, peak {Pairs(f.RssByProcess)}, after {Pairs(f.RssAfter)}; journal {f.JournalMb} MB");
+
+foreach (var f in figures.Where(f => f.Soak is not null))
+    f.Soak!.Print(f.System, Console.Out);
 
 static string Pairs(IReadOnlyDictionary<string, double>? values) =>
     values is null ? "" : string.Join(" ", values.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}:{p.Value:0}")));
