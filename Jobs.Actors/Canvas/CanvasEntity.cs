@@ -638,7 +638,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         PurgeNext();
     }
 
-    private void PurgeNext() => Context.ActorSelection(Retention.ResultPurger.Path).Tell(new Retention.PurgeResults(_purges!.Peek()));
+    private void PurgeNext() =>
+        Context.ActorSelection(Retention.ResultPurger.Path).Tell(new Retention.PurgeResults(_purges!.Peek(), InMemoryToo: _purges.Count > 1));
 
     private void OnPurged(Retention.ResultsPurged purged)
     {

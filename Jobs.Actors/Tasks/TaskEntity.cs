@@ -74,6 +74,7 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         Command<GetTaskInfo>(_ => Sender.Tell(_state.ToInfo(Now)));
         Command<ForgetTaskResult>(_ => Forget());
         Command<Retention.ResultsPurged>(OnPurged);
+        Command<Retention.TaskResultPurged>(_ => OnPurgedWithCanvas());
         Command<AwaitTaskResult>(_ => ReplyWhenReady(Sender));
         Command<TaskEnqueued>(_ => OnEnqueued());
         Command<MarkTaskStarted>(OnStarted);
@@ -296,6 +297,17 @@ public sealed class TaskEntity : ReceivePersistentActor, IWithTimers
         _forgetting.Add(Sender);
         if (!_state.IsResultExpired(Now))
             _state = _state with { ResultExpiresAt = Now };
+    }
+
+    /// <summary>A canvas member kept its result for ever by its own rules; its canvas expired and purged it.</summary>
+    private void OnPurgedWithCanvas()
+    {
+        if (!_state.IsReady)
+            return;
+        if (!_state.IsResultExpired(Now))
+            _state = _state with { ResultExpiresAt = Now };
+        if (_waiters.Count == 0)
+            Passivate();
     }
 
     private void OnPurged(Retention.ResultsPurged purged)
