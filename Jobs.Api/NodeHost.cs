@@ -24,6 +24,7 @@ public static class NodeHost
 {
     public static async Task<int> RunAsync(string[] args, NodeKind kind, Func<NodeOptions, TaskRegistry?>? tasks = null)
     {
+        using var tailTrace = TailTraceListener.FromEnvironment();
         NodeOptions options;
         TaskRegistry? registry;
         Akka.Configuration.Config config;

@@ -73,6 +73,8 @@ public sealed class BenchTarget : IAsyncDisposable
     private void Start(string name, string assembly, string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = _dir };
+        if (TailTrace.Enabled)
+            info.Environment[Jobs.Actors.Hosting.TailTraceListener.Variable] = TailTrace.FileOf(name);
         info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, assembly + ".dll"));
         foreach (var arg in args)
             info.ArgumentList.Add(arg);

@@ -8,6 +8,7 @@ using Jobs.Bench;
 //     [--via ask,http] [--peer celery,bullmq] [--quick] [--node-config FILE.conf (more HOCON for every node)]
 //     [--warm-up SECONDS (default 15; 0 with --quick)]
 //     [--appendfsync everysec,always (Redis's fsync policy of the redis and cluster targets; each one given runs in turn)]
+//     [--trace-tail MS (print W2's round trips slower than MS with the GC pauses, sweeps and thread injections beside them)]
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
 //     [--journal-config 'HOCON inside akka.persistence.journal.redis']
 // dotnet run -c Release --project Jobs.Bench -- beat [--entries 10000] [--target redis] [--schedule daily|minute]
@@ -20,6 +21,8 @@ string[] Option(string name, string defaults)
 
 var warmUp = TimeSpan.FromSeconds(double.Parse(Option("--warm-up", quick ? "0" : "15")[0], CultureInfo.InvariantCulture));
 var figures = new List<Figure>();
+if (Array.IndexOf(args, "--trace-tail") >= 0)
+    TailTrace.Configure(double.Parse(Option("--trace-tail", "5")[0], CultureInfo.InvariantCulture));
 if (args.FirstOrDefault() == "beat")
 {
     await BeatBenchmark.RunAsync(Option("--target", "redis")[0], int.Parse(Option("--entries", "10000")[0], CultureInfo.InvariantCulture),
@@ -68,6 +71,8 @@ else
                 }
                 figures.Add(figure);
                 Console.Error.WriteLine($"{system} {workload}: {figure.Seconds:0.000} s");
+                if (Workloads.Parse(workload).Name == "W2")
+                    await TailTrace.ReportAsync(system);
             }
         }
     }

@@ -90,9 +90,11 @@ public static class Workloads
         var all = Stopwatch.StartNew();
         for (var i = 0; i < trips; i++)
         {
+            var startedAt = DateTime.UtcNow;
             var clock = Stopwatch.StartNew();
             Expect((await client.ResultAsync(await client.SendAsync("tasks.add", 1, 1))).GetInt64(), 2, "add(1, 1)");
             latencies.Add(clock.Elapsed.TotalMilliseconds);
+            TailTrace.Trip(system, startedAt, clock.Elapsed.TotalMilliseconds);
         }
         latencies.Sort();
         return new Figure(system, "W2", trips, all.Elapsed.TotalSeconds, trips / all.Elapsed.TotalSeconds,

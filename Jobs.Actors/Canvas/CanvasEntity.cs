@@ -38,6 +38,10 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     private bool _skippedReask;
 
     private readonly Dictionary<string, NodeStatus> _settled = new();
+
+    /// <summary>The chain steps that run next (<see cref="CanvasState.Evaluate"/>'s upcoming), and those started early already.</summary>
+    private readonly List<string> _upcoming = new();
+    private readonly HashSet<string> _warmed = new();
     private bool _advancePending;
     private CanvasState _state;
     private int _eventsSinceSnapshot;
@@ -273,13 +277,15 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     {
         if (!result.Ready || !_state.IsMember(result.TaskId) || _state.HasFinished(result.TaskId) || !_state.WaitsFor(result.TaskId))
             return;
-        Persist(new CanvasMemberFinished(_state.CanvasId, result.TaskId, result.State, result.Result, result.Error), e =>
-        {
-            _state = _state.Apply(e);
-            _awaiting.Remove(e.TaskId);
-            MaybeSnapshot();
-            AdvanceSoon();
-        });
+        // The result is durable in the member's own journal already, so it counts at once and the canvas goes on: the
+        // next member's writes leave beside this record of it (the journal batches across actors), not after it. A
+        // crash before this write is stored only means the member is asked again (submissions are idempotent by id).
+        // The outcome (CanvasFinished, a Persist) is journaled after every earlier record and told only after it.
+        var finished = new CanvasMemberFinished(_state.CanvasId, result.TaskId, result.State, result.Result, result.Error);
+        _state = _state.Apply(finished);
+        _awaiting.Remove(finished.TaskId);
+        AdvanceSoon();
+        PersistAsync(finished, _ => MaybeSnapshot());
     }
 
     /// <summary>
@@ -320,7 +326,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             return;
         }
         // A window of members in flight keeps a chord of 100,000 from holding 100,000 live task entities at once.
-        var (status, submissions) = _state.Evaluate(_sent.Contains, _settled, Math.Max(0, _settings.MaxInFlight - _awaiting.Count));
+        _upcoming.Clear();
+        var (status, submissions) = _state.Evaluate(_sent.Contains, _settled, Math.Max(0, _settings.MaxInFlight - _awaiting.Count), _upcoming);
         foreach (var submission in submissions)
         {
             if (!_sent.Add(submission.TaskId))
@@ -331,6 +338,14 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
                 _awaiting[command.TaskId] = command;
             else
                 _unacknowledged[command.TaskId] = command;
+        }
+        // The chain's next step is started (recovered: one journal read) while the step before it runs, so its
+        // submission finds it ready to journal. Its answer (PENDING, or its result if it ran before a restart) is a
+        // member's answer like any other.
+        foreach (var next in _upcoming)
+        {
+            if (!_sent.Contains(next) && _warmed.Add(next))
+                _tasks.Tell(new GetTaskResult(next));
         }
         Context.SetReceiveTimeout(null);
         _outcomeWaitsForCallbacks = (status is NodeStatus.Done or NodeStatus.Failed) && _unacknowledged.Count > 0;
@@ -558,7 +573,9 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         // A member's result must outlive its canvas: it is kept until the canvas expires, which purges it (Expire).
         // Callbacks fired and forgotten expire as tasks do, after the canvas's result_expires if the call gave one.
         ResultExpires: submission.AwaitResult ? TimeSpan.Zero : _state.ResultExpires,
-        IgnoreResult: submission.AwaitResult ? false : null);
+        IgnoreResult: submission.AwaitResult ? false : null,
+        // A member is sent again until it answers its result (re-asks, a restarted coordinator): one write for the two.
+        JournalWithOutcome: submission.AwaitResult);
 
     // Retention (issue 17). A canvas may expire once it is settled: finished, and every member it sent finished too
     // (a group's other members still run when one failed; their results are journaled after the outcome). Its final

@@ -187,10 +187,14 @@ public sealed record CanvasState
     /// At most <paramref name="room"/> member tasks are returned (the coordinator's window of members in flight);
     /// callbacks are never held back, since a finished tree is not evaluated again.
     /// </remarks>
+    /// <remarks>
+    /// <paramref name="upcoming"/>, if given, gets the chain steps that run next: a task right after a task in flight,
+    /// whose entity the coordinator may start early (its recovery read then leaves the chain's critical path).
+    /// </remarks>
     public (NodeStatus Status, IReadOnlyList<CanvasSubmission> Submissions) Evaluate(Func<string, bool>? alreadySent = null,
-        Dictionary<string, NodeStatus>? settled = null, int room = int.MaxValue)
+        Dictionary<string, NodeStatus>? settled = null, int room = int.MaxValue, ICollection<string>? upcoming = null)
     {
-        var submissions = new Submissions(alreadySent ?? (_ => false), settled ?? new Dictionary<string, NodeStatus>(), room);
+        var submissions = new Submissions(alreadySent ?? (_ => false), settled ?? new Dictionary<string, NodeStatus>(), room) { Upcoming = upcoming };
         var status = Root is null ? NodeStatus.Waiting : Evaluate(Root, null, submissions);
         return (status, submissions);
     }
@@ -202,7 +206,12 @@ public sealed record CanvasState
 
         public Dictionary<string, NodeStatus> Settled { get; } = settled;
 
+        public ICollection<string>? Upcoming { get; init; }
+
         public bool Wants(Signature node) => !alreadySent(node.Id!);
+
+        /// <summary>Sent before, or in this evaluation (a task's submission is the last one added when it returns).</summary>
+        public bool InFlight(Signature task) => !Wants(task) || (Count > 0 && this[^1].TaskId == task.Id);
 
         public bool WantsMember(Signature node) => _members < room && Wants(node);
 
@@ -273,14 +282,18 @@ public sealed record CanvasState
     private NodeStatus EvaluateChain(Signature node, JsonElement? input, Submissions submissions)
     {
         var carried = input;
-        foreach (var step in node.Members)
+        var steps = node.Members;
+        for (var i = 0; i < steps.Count; i++)
         {
-            switch (Evaluate(step, carried, submissions))
+            switch (Evaluate(steps[i], carried, submissions))
             {
                 case NodeStatus.Done done:
                     carried = done.Result;
                     break;
                 case var other:
+                    if (other is NodeStatus.WaitingStatus && submissions.Upcoming is { } upcoming && i + 1 < steps.Count
+                        && steps[i].Kind == SignatureKind.Task && steps[i + 1].Kind == SignatureKind.Task && submissions.InFlight(steps[i]))
+                        upcoming.Add(steps[i + 1].Id!);
                     return other;
             }
         }

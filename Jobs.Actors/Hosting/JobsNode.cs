@@ -28,7 +28,7 @@ public sealed class JobsNode : IAsyncDisposable
     private readonly BodyScheduler? _bodies;
 
     private JobsNode(ActorSystem system, JobsSettings settings, IActorRef tasks, IActorRef queues, IActorRef canvases, IActorRef? worker,
-        TaskRegistry? registry, string hostname, BodyScheduler? bodies, ITaskCatalog catalog, BeatRegions beat)
+        TaskRegistry? registry, string hostname, BodyScheduler? bodies, ITaskCatalog catalog, BeatRegions beat, IActorRef taskEvents)
     {
         Beat = new BeatClient(beat.Entries, beat.Directory, tasks, beat.Settings, catalog, settings.SubmitTimeout);
         BeatEntries = beat.Entries;
@@ -45,7 +45,7 @@ public sealed class JobsNode : IAsyncDisposable
         Hostname = hostname;
         _bodies = bodies;
         Client = new TaskClient(tasks, settings.Routes, settings.SubmitTimeout, Persistence.JournalHealth.For(system),
-            DistributedPubSub.Get(system).Mediator, settings.Payload, settings.Waits);
+            taskEvents, settings.Payload, settings.Waits);
     }
 
     public ActorSystem System { get; }
@@ -109,6 +109,8 @@ public sealed class JobsNode : IAsyncDisposable
             var hostsShards = cluster.SelfRoles.Contains(settings.ShardRole);
             var sharding = ClusterSharding.Get(system);
             var events = DistributedPubSub.Get(system).Mediator;
+            // Task events go out in batches, one pub-sub message per interval (README "Monitoring").
+            var taskEvents = system.ActorOf(TaskEventBatcher.Props(events, settings.Monitoring), "task-events");
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
             var canvasExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ICanvasCommand)?.CanvasId);
@@ -139,7 +141,7 @@ public sealed class JobsNode : IAsyncDisposable
                 var indexes = pending.Enabled ? new Persistence.Redis.RedisJournalIndexes(system) : null;
                 tasks = await sharding.StartAsync(TaskTypeName, id => StableMessageExtractor.IsShardWaker(id, out var shard)
                         ? PendingTaskWaker.Props(shard, indexes!, pending)
-                        : TaskEntity.Props(id, queues, entitySettings, events), taskSharding,
+                        : TaskEntity.Props(id, queues, entitySettings, taskEvents), taskSharding,
                     taskExtractor, sharding.DefaultShardAllocationStrategy(taskSharding), StopEntity.Instance).ConfigureAwait(false);
                 if (pending.Enabled)
                     system.ActorOf(PendingShardWakers.Props(tasks, indexes!, settings.NumberOfShards, pending.WakeInterval), "pending-shard-wakers");
@@ -188,7 +190,7 @@ public sealed class JobsNode : IAsyncDisposable
                 DrainOnShutdown(system, worker, settings.DrainTimeout);
             }
             var catalog = ClusterTaskCatalog.Start(system, worker is not null ? registry : null);
-            var node = new JobsNode(system, settings, tasks, queues, canvases, worker, registry, hostname, bodies, catalog, beat)
+            var node = new JobsNode(system, settings, tasks, queues, canvases, worker, registry, hostname, bodies, catalog, beat, taskEvents)
             {
                 _retention = retention,
             };

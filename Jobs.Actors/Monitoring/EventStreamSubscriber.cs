@@ -25,6 +25,11 @@ public sealed class EventStreamSubscriber : ReceiveActor, IWithTimers
         _flushInterval = flushInterval;
         _out = output;
         Receive<TaskEvent>(e => _tasks.Add(MonitoringJson.Event(e)));
+        Receive<TaskEventBatch>(batch =>
+        {
+            foreach (var e in batch.Events)
+                _tasks.Add(MonitoringJson.Event(e));
+        });
         Receive<WorkerEvent>(e => _workers.Add(MonitoringJson.Event(e).ToJsonString()));
         Receive<Beat.BeatTick>(e => _beats.Add(MonitoringJson.Event(e).ToJsonString()));
         Receive<Flush>(_ => FlushBatches());

@@ -28,6 +28,8 @@ public static class EventTypes
 /// <summary>
 /// A task event with the fields Celery's carry. <see cref="State"/> is the Celery state after the event;
 /// <see cref="Name"/> and <see cref="Args"/> ride on every event so a subscriber needs no lookup.
+/// <see cref="JournalSequenceNr"/> is the journaled event's sequence number in its task's journal (0 for an event never
+/// journaled: task-sent, task-started): the index records it, so the journal sweep reads only the events it lacks.
 /// </summary>
 public sealed record TaskEvent(
     string Type,
@@ -47,7 +49,14 @@ public sealed record TaskEvent(
     DateTimeOffset? Eta = null,
     DateTimeOffset? Expires = null,
     DateTimeOffset? Started = null,
-    string? Reason = null) : IJobsMessage;
+    string? Reason = null,
+    long JournalSequenceNr = 0) : IJobsMessage;
+
+/// <summary>
+/// The task events a node published in one interval, in the order they were published (see
+/// <see cref="TaskEventBatcher"/>): one pub-sub message, and one remote message per subscribing node, for many events.
+/// </summary>
+public sealed record TaskEventBatch(IReadOnlyList<TaskEvent> Events) : IJobsMessage;
 
 /// <summary>
 /// A worker event (Celery's <c>worker-online</c>, <c>worker-heartbeat</c>, <c>worker-offline</c>). <see cref="Address"/>

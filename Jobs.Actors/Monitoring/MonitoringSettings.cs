@@ -12,6 +12,10 @@ public sealed record MonitoringSettings(
     int BatchSize,
     TimeSpan BatchInterval,
     TimeSpan JournalSweepInterval,
+    TimeSpan JournalSweepSettle,
+    bool JournalSweepReadsAll,
+    TimeSpan PublishInterval,
+    int PublishBatchSize,
     TimeSpan StreamFlushInterval,
     TimeSpan StreamPingInterval,
     int StreamBufferedBatches)
@@ -37,8 +41,19 @@ public sealed record MonitoringSettings(
             Math.Max(1, monitor.GetInt("batch-size", 1000)),
             monitor.GetTimeSpan("batch-interval", TimeSpan.FromMilliseconds(200)),
             monitor.GetTimeSpan("journal-sweep-interval", TimeSpan.FromSeconds(5)),
+            monitor.GetTimeSpan("journal-sweep-settle", TimeSpan.FromSeconds(2)),
+            ReadsAll(monitor.GetString("journal-sweep-reads", "lacking")),
+            monitor.GetTimeSpan("publish-interval", TimeSpan.FromMilliseconds(20)),
+            Math.Max(1, monitor.GetInt("publish-batch-size", 256)),
             monitor.GetTimeSpan("stream.flush-interval", TimeSpan.FromMilliseconds(250)),
             monitor.GetTimeSpan("stream.ping-interval", TimeSpan.FromSeconds(15)),
             Math.Max(1, monitor.GetInt("stream.buffered-batches", 400)));
     }
+
+    private static bool ReadsAll(string reads) => reads switch
+    {
+        "lacking" => false,
+        "all" => true,
+        _ => throw new ConfigurationException($"jobs.monitor.journal-sweep-reads is '{reads}'; it is 'lacking' or 'all'"),
+    };
 }

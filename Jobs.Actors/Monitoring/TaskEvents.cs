@@ -25,9 +25,13 @@ public static class TaskEvents
         _ => throw new ArgumentOutOfRangeException(nameof(journaled), journaled.GetType().Name, "unknown task event"),
     };
 
-    /// <summary>As published by the entity: the journaled event with what the entity knows of the task.</summary>
-    public static TaskEvent From(ITaskEvent journaled, TaskEntityState after) => From(journaled) with
+    /// <summary>
+    /// As published by the entity: the journaled event, numbered <paramref name="sequenceNr"/> in the task's journal,
+    /// with what the entity knows of the task.
+    /// </summary>
+    public static TaskEvent From(ITaskEvent journaled, TaskEntityState after, long sequenceNr = 0) => From(journaled) with
     {
+        JournalSequenceNr = sequenceNr,
         Name = after.Name,
         Args = after.Args,
         Kwargs = after.Kwargs,

@@ -50,9 +50,17 @@ public sealed class TaskIndex : IDisposable
             CREATE INDEX IF NOT EXISTS tasks_worker ON tasks (worker, received);
             CREATE TABLE IF NOT EXISTS events (
               id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, type TEXT NOT NULL, retries INTEGER NOT NULL,
-              timestamp REAL NOT NULL, body TEXT NOT NULL, UNIQUE (uuid, type, retries));
+              timestamp REAL NOT NULL, body TEXT NOT NULL, seq INTEGER, UNIQUE (uuid, type, retries));
             CREATE TABLE IF NOT EXISTS offsets (stream TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """);
+        // An index made before events carried their journal sequence number: its rows have none, so the sweep reads
+        // those events again once (only behind its offset, which is past them).
+        using (var columns = connection.CreateCommand())
+        {
+            columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'seq'";
+            if ((long)columns.ExecuteScalar()! == 0)
+                Execute(connection, "ALTER TABLE events ADD COLUMN seq INTEGER");
+        }
         return new TaskIndex(connection, maxResultLength, maxTasks);
     }
 
@@ -77,12 +85,13 @@ public sealed class TaskIndex : IDisposable
         using (var insert = _connection.CreateCommand())
         {
             insert.Transaction = transaction;
-            insert.CommandText = "INSERT OR IGNORE INTO events (uuid, type, retries, timestamp, body) VALUES ($uuid, $type, $retries, $timestamp, $body)";
+            insert.CommandText = "INSERT OR IGNORE INTO events (uuid, type, retries, timestamp, body, seq) VALUES ($uuid, $type, $retries, $timestamp, $body, $seq)";
             var uuid = insert.Parameters.Add("$uuid", SqliteType.Text);
             var type = insert.Parameters.Add("$type", SqliteType.Text);
             var retries = insert.Parameters.Add("$retries", SqliteType.Integer);
             var timestamp = insert.Parameters.Add("$timestamp", SqliteType.Real);
             var body = insert.Parameters.Add("$body", SqliteType.Text);
+            var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
             foreach (var e in events)
             {
                 uuid.Value = e.Uuid;
@@ -91,6 +100,7 @@ public sealed class TaskIndex : IDisposable
                 retries.Value = e.Type is EventTypes.TaskSucceeded or EventTypes.TaskFailed or EventTypes.TaskRevoked ? 0 : e.Retries;
                 timestamp.Value = MonitoringJson.Epoch(e.Timestamp);
                 body.Value = MonitoringJson.Event(e);
+                seq.Value = e.JournalSequenceNr > 0 ? e.JournalSequenceNr : DBNull.Value;
                 if (insert.ExecuteNonQuery() == 1)
                     fresh.Add(e);
             }
@@ -123,6 +133,32 @@ public sealed class TaskIndex : IDisposable
         }
         transaction.Commit();
         return fresh;
+    }
+
+    /// <summary>
+    /// Which of these journaled events (task id, sequence number in its journal) the index has not recorded: the ones
+    /// the journal sweep must read. An event recorded without its number (by an older version) counts as not recorded.
+    /// </summary>
+    public IReadOnlyList<int> Lacking(IReadOnlyList<(string Uuid, long SequenceNr)> events)
+    {
+        var recorded = new HashSet<(string, long)>();
+        foreach (var chunk in events.Select(e => e.Uuid).Distinct().Chunk(500))
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = $"SELECT uuid, seq FROM events WHERE seq IS NOT NULL AND uuid IN ({string.Join(", ", chunk.Select((_, i) => "$u" + i))})";
+            for (var i = 0; i < chunk.Length; i++)
+                command.Parameters.AddWithValue("$u" + i, chunk[i]);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+                recorded.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+        var lacking = new List<int>();
+        for (var i = 0; i < events.Count; i++)
+        {
+            if (!recorded.Contains(events[i]))
+                lacking.Add(i);
+        }
+        return lacking;
     }
 
     /// <summary>Drops these tasks and their events: their results expired from the journal.</summary>

@@ -19,6 +19,7 @@ public sealed class TaskIndexWriter : ReceiveActor
         _metrics = metrics;
         Receive<WriteTaskEvents>(Write);
         Receive<GetIndexOffset>(get => Sender.Tell(new IndexOffset(_index.Offset(get.Stream))));
+        Receive<FindLackingEvents>(Find);
         Receive<Retention.TasksExpired>(Forget);
     }
 
@@ -55,6 +56,20 @@ public sealed class TaskIndexWriter : ReceiveActor
     public static Props Props(MonitoringSettings settings, TaskMetrics metrics) =>
         Akka.Actor.Props.Create(() => new TaskIndexWriter(settings, metrics)).WithDispatcher(MonitoringSettings.Dispatcher);
 
+    /// <summary>Tasks purged lately are not lacking: their events are gone from the journal and stay out of the index.</summary>
+    private void Find(FindLackingEvents find)
+    {
+        try
+        {
+            var lacking = _index.Lacking(find.Events);
+            Sender.Tell(new LackingEvents(_expired.Count == 0 ? lacking : lacking.Where(i => !_expired.ContainsKey(find.Events[i].Uuid)).ToArray()));
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            Sender.Tell(new Status.Failure(e));
+        }
+    }
+
     /// <summary>
     /// A batch the index cannot take (disk full, file removed) is reported, not retried here: a journal batch fails its
     /// ask, so the sweep ends and the next starts again from the stored offset; a live one is left to the next sweep.
@@ -65,8 +80,11 @@ public sealed class TaskIndexWriter : ReceiveActor
             write = write with { Events = write.Events.Where(e => !_expired.ContainsKey(e.Uuid)).ToArray() };
         try
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             foreach (var fresh in _index.Write(write.Events, write.Stream, write.Offset))
                 _metrics.Record(fresh);
+            if (MonitorEventSource.Log.IsEnabled())
+                MonitorEventSource.Log.IndexWritten(write.Events.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             Sender.Tell(write.Stream is null ? LiveEventsWritten.Instance : new IndexOffset(write.Offset ?? 0));
         }
         catch (Microsoft.Data.Sqlite.SqliteException e)
@@ -126,5 +144,11 @@ public sealed record LiveEventsWritten
 }
 
 public sealed record GetIndexOffset(string Stream);
+
+/// <summary>Which of these journaled events (task id, sequence number) the index lacks: answered with <see cref="LackingEvents"/>.</summary>
+public sealed record FindLackingEvents(IReadOnlyList<(string Uuid, long SequenceNr)> Events);
+
+/// <summary>The positions, in the question's list, of the events the index lacks.</summary>
+public sealed record LackingEvents(IReadOnlyList<int> Positions);
 
 public sealed record IndexOffset(long Value);

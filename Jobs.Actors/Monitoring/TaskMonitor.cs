@@ -5,6 +5,7 @@ using Akka.Event;
 using Akka.Persistence.Query;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Jobs.Actors.Persistence;
 using Jobs.Actors.Tasks;
 
 namespace Jobs.Actors.Monitoring;
@@ -40,7 +41,19 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         _writer = Context.ActorOf(TaskIndexWriter.Props(settings, metrics), "index-writer");
         _reader = Context.ActorOf(TaskIndexReader.Props(settings), "index-reader");
 
-        Receive<TaskEvent>(OnTaskEvent);
+        Receive<TaskEvent>(e =>
+        {
+            foreach (var subscriber in _subscribers)
+                subscriber.Tell(e);
+            Index(e);
+        });
+        Receive<TaskEventBatch>(batch =>
+        {
+            foreach (var subscriber in _subscribers)
+                subscriber.Tell(batch);
+            foreach (var e in batch.Events)
+                Index(e);
+        });
         Receive<WorkerEvent>(OnWorkerEvent);
         // The beat's ticks (beat-tick) go to metrics and streams only; the entries' journals keep them.
         Receive<Beat.BeatTick>(tick =>
@@ -113,9 +126,13 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// Reads the journal's task events from the stored offset to the journal's current end, in batches, each committed
-    /// with its offset; the next sweep starts <see cref="MonitoringSettings.JournalSweepInterval"/> after this one
-    /// ends, whether it succeeded or not (the journal may be unavailable: Redis down, no file yet).
+    /// Reads the journal's task tag from the stored offset to the journal's current end, in pages, each committed with
+    /// its offset; the next sweep starts <see cref="MonitoringSettings.JournalSweepInterval"/> after this one ends,
+    /// whether it succeeded or not (the journal may be unavailable: Redis down, no file yet). A journal that lists its
+    /// tag entries without their events (<see cref="ICurrentTagEntriesQuery"/>: Redis) is read that way, and only the
+    /// events the index lacks are read whole: in the steady state the live feed brought them all, and the sweep costs
+    /// one range read per page. Entries younger than <see cref="MonitoringSettings.JournalSweepSettle"/> wait for the
+    /// next sweep, so events the live feed is still delivering are not read twice.
     /// </summary>
     private void SweepJournal()
     {
@@ -124,27 +141,69 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         var writer = _writer;
         var batchSize = _settings.BatchSize;
         var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentEventsByTagQuery>(_readJournalId);
-        var (killSwitch, done) = Source.FromTask(writer.Ask<IndexOffset>(new GetIndexOffset(JournalStream), TimeSpan.FromSeconds(30)))
-            .ConcatMany(offset => journal.CurrentEventsByTag(TaskEventTagger.Tag, Offset.Sequence(offset.Value)))
-            .Where(envelope => envelope.Event is ITaskEvent)
-            .Select(envelope => (Event: TaskEvents.From((ITaskEvent)envelope.Event), Offset: ((Sequence)envelope.Offset).Value))
-            .Grouped(batchSize)
-            .SelectAsync(1, grouped =>
+        var start = Source.FromTask(writer.Ask<IndexOffset>(new GetIndexOffset(JournalStream), TimeSpan.FromSeconds(30)));
+        var counts = new SweepCounts();
+        MonitorEventSource.Log.SweepStarted();
+        var pages = journal is ICurrentTagEntriesQuery entries && !_settings.JournalSweepReadsAll
+            ? start.ConcatMany(offset => entries.CurrentTagEntries(TaskEventTagger.Tag, Offset.Sequence(offset.Value), _settings.JournalSweepSettle))
+                .Grouped(batchSize)
+                .SelectAsync(1, grouped => ReadLackingAsync(grouped.ToArray(), writer, entries))
+            : start.ConcatMany(offset => journal.CurrentEventsByTag(TaskEventTagger.Tag, Offset.Sequence(offset.Value)))
+                .Grouped(batchSize)
+                .Select(grouped =>
+                {
+                    var page = grouped.ToArray();
+                    return new SweptPage(Events(page), ((Sequence)page[^1].Offset).Value, page.Length);
+                });
+        var (killSwitch, done) = pages
+            .SelectAsync(1, page =>
             {
-                var batch = grouped.ToArray();
-                return writer.Ask<IndexOffset>(
-                    new WriteTaskEvents(batch.Select(b => b.Event).ToArray(), JournalStream, batch[^1].Offset), TimeSpan.FromSeconds(60));
+                counts.Entries += page.Entries;
+                counts.Read += page.Events.Count;
+                return writer.Ask<IndexOffset>(new WriteTaskEvents(page.Events, JournalStream, page.Offset), TimeSpan.FromSeconds(60));
             })
             .ViaMaterialized(KillSwitches.Single<IndexOffset>(), Keep.Right)
             .ToMaterialized(Sink.Ignore<IndexOffset>(), Keep.Both)
             .Run(Context.Materializer());
         _sweep = killSwitch;
-        done.PipeTo(Self, success: () => JournalSwept.Succeeded, failure: cause => new JournalSwept(cause));
+        done.PipeTo(Self, success: () => new JournalSwept(null, counts), failure: cause => new JournalSwept(cause, counts));
+    }
+
+    /// <summary>The events of one page of tag entries that the index lacks, read from the journal.</summary>
+    private static async Task<SweptPage> ReadLackingAsync(TagEntry[] page, IActorRef writer, ICurrentTagEntriesQuery journal)
+    {
+        var named = page.Select(e => (TaskIdOf(e.PersistenceId), e.SequenceNr)).ToArray();
+        var lacking = await writer.Ask<LackingEvents>(new FindLackingEvents(named), TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        var events = lacking.Positions.Count == 0 ? [] : await journal.EventsOfAsync(lacking.Positions.Select(i => page[i]).ToArray()).ConfigureAwait(false);
+        return new SweptPage(Events(events), ((Sequence)page[^1].Offset).Value, page.Length);
+    }
+
+    private static TaskEvent[] Events(IEnumerable<EventEnvelope> envelopes) => envelopes
+        .Where(envelope => envelope.Event is ITaskEvent)
+        .Select(envelope => TaskEvents.From((ITaskEvent)envelope.Event) with { JournalSequenceNr = envelope.SequenceNr })
+        .ToArray();
+
+    /// <summary>The task id of a task's persistence id; another id is kept whole (its events are not the index's).</summary>
+    private static string TaskIdOf(string persistenceId)
+    {
+        var id = TaskEntity.PersistenceIdOf("");
+        return persistenceId.StartsWith(id, StringComparison.Ordinal) ? persistenceId[id.Length..] : persistenceId;
+    }
+
+    /// <summary>One page of a sweep: the events to record, the offset it reaches, and how many tag entries it covered.</summary>
+    private sealed record SweptPage(IReadOnlyList<TaskEvent> Events, long Offset, int Entries);
+
+    /// <summary>What one sweep read (its pages are written one at a time, so one stage at a time counts).</summary>
+    private sealed class SweepCounts
+    {
+        public long Entries;
+        public long Read;
     }
 
     private void OnSwept(JournalSwept swept)
     {
         _sweep = null;
+        MonitorEventSource.Log.SweepEnded(swept.Counts.Entries, swept.Counts.Read);
         if (swept.Failure is { } cause)
             _log.Warning("Monitor: reading task events from the journal failed ({0}); trying again in {1}", cause.Message, _settings.JournalSweepInterval);
         Timers.StartSingleTimer(SweepDue.Instance, SweepDue.Instance, _settings.JournalSweepInterval);
@@ -155,10 +214,8 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     /// live events are left out of the index (streams still get them): the journal sweep brings every journaled
     /// event anyway, so only the STARTED and task-sent steps of those tasks are lost, and memory stays bounded.
     /// </summary>
-    private void OnTaskEvent(TaskEvent e)
+    private void Index(TaskEvent e)
     {
-        foreach (var subscriber in _subscribers)
-            subscriber.Tell(e);
         if (_pending.Count >= _settings.BatchSize * 4)
         {
             _shed++;
@@ -236,8 +293,5 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         public static readonly SweepDue Instance = new();
     }
 
-    private sealed record JournalSwept(Exception? Failure)
-    {
-        public static readonly JournalSwept Succeeded = new((Exception?)null);
-    }
+    private sealed record JournalSwept(Exception? Failure, SweepCounts Counts);
 }

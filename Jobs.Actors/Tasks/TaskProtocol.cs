@@ -36,6 +36,9 @@ public sealed record TaskError(string Type, string Message, string Traceback) : 
 /// journal did not confirm the write. Submitting an id that already exists changes nothing and answers its current
 /// state, so a client may safely resend after a timeout. <see cref="ResultExpires"/> and <see cref="IgnoreResult"/> are
 /// the call's retention (Celery's <c>result_expires</c>, <c>ignore_result</c>); null leaves it to the task and the node.
+/// <see cref="JournalWithOutcome"/> (with <see cref="AwaitResult"/>, for a task due now) is for a submitter that sends the
+/// submission again until it has the result, as a canvas coordinator does: nobody is told the task was accepted before
+/// it is finished, so its acceptance is journaled with its first attempt's outcome, in one write instead of two.
 /// </summary>
 public sealed record SubmitTask(
     string TaskId,
@@ -47,7 +50,8 @@ public sealed record SubmitTask(
     DateTimeOffset? ExpiresAt = null,
     bool AwaitResult = false,
     TimeSpan? ResultExpires = null,
-    bool? IgnoreResult = null) : ITaskCommand;
+    bool? IgnoreResult = null,
+    bool JournalWithOutcome = false) : ITaskCommand;
 
 /// <summary>Answers the task's <see cref="TaskResult"/> now; an unknown id (or an expired result) is PENDING, as in Celery.</summary>
 public sealed record GetTaskResult(string TaskId) : ITaskCommand;

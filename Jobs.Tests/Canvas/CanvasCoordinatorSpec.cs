@@ -95,6 +95,26 @@ public sealed class CanvasCoordinatorSpec : TestKit
     }
 
     [Fact]
+    public async Task A_chain_step_leaves_before_the_record_of_the_step_before_is_stored_and_the_step_after_is_started_early()
+    {
+        var coordinator = Coordinator("c-step");
+        coordinator.Tell(new StartCanvas("c-step", Signature.Chain(Signature.Of("tasks.add", 1, 1), Signature.Of("tasks.add", 2), Signature.Of("tasks.add", 3))));
+        ExpectMsg<CanvasAccepted>();
+        var first = _tasks.ExpectMsg<SubmitTask>();
+        Assert.True(first.JournalWithOutcome);
+        var warmed = _tasks.ExpectMsg<GetTaskResult>();
+
+        var held = new HeldWrites("canvas-c-step");
+        await ControllableJournal.JournalOf(Sys).OnWrite.SetInterceptorAsync(held);
+        coordinator.Tell(Succeeded(first));
+        await held.Reached;
+        var second = _tasks.ExpectMsg<SubmitTask>();
+        Assert.Equal((warmed.TaskId, "[2,2]"), (second.TaskId, second.Args.GetRawText()));
+        Assert.NotEqual(second.TaskId, _tasks.ExpectMsg<GetTaskResult>().TaskId);
+        held.Release();
+    }
+
+    [Fact]
     public void A_member_refused_by_the_journal_is_submitted_again_and_the_chord_completes_with_the_right_result()
     {
         var coordinator = StartChord("c-refused", out var header, 1, 2);

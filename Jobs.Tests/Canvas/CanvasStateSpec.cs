@@ -44,6 +44,24 @@ public sealed class CanvasStateSpec
     }
 
     [Fact]
+    public void The_step_after_a_chain_step_in_flight_is_upcoming_and_one_held_back_by_the_window_names_none()
+    {
+        var state = Started(Signature.Chain(Signature.Of("tasks.add", 2, 2), Signature.Of("tasks.add", 4), Signature.Of("tasks.add", 8)));
+        var ids = state.Root!.Members.Select(m => m.Id!).ToArray();
+        var upcoming = new List<string>();
+        state.Evaluate(upcoming: upcoming);
+        Assert.Equal([ids[1]], upcoming);
+
+        upcoming.Clear();
+        state.Evaluate(room: 0, upcoming: upcoming);
+        Assert.Empty(upcoming);
+
+        upcoming.Clear();
+        Finish(Finish(state, ids[0], 4), ids[1], 8).Evaluate(upcoming: upcoming);
+        Assert.Empty(upcoming);
+    }
+
+    [Fact]
     public void A_group_result_keeps_submission_order_whatever_the_finishing_order()
     {
         var state = Started(Signature.Group(Enumerable.Range(0, 3).Select(i => Signature.Of("tasks.add", i, i))));

@@ -32,6 +32,14 @@ public sealed class TaskIndexSpec : IDisposable
     }
 
     [Fact]
+    public void Journaled_events_recorded_with_their_sequence_number_are_not_lacking_and_the_others_are()
+    {
+        using var index = TaskIndex.Open(_path, 4096);
+        index.Write([Received("d", 0) with { JournalSequenceNr = 1 }, Succeeded("e", 1)]);
+        Assert.Equal([1, 2, 3], index.Lacking([("d", 1), ("d", 2), ("e", 2), ("f", 1)]));
+    }
+
+    [Fact]
     public void Events_replayed_from_the_journal_are_returned_with_the_tasks_name()
     {
         using var index = TaskIndex.Open(_path, 4096);

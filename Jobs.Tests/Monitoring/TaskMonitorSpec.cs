@@ -109,26 +109,35 @@ public sealed class TaskMonitorSpec : TestKit
         }
     }
 
+    private void JournalWithoutPublishing(string id) => JournalWithoutPublishing(this, id);
+
     /// <summary>A task entity with no event target journals its (tagged) events and publishes none, as if pub-sub lost them.</summary>
-    private void JournalWithoutPublishing(string id)
+    internal static void JournalWithoutPublishing(TestKit kit, string id)
     {
-        var queues = CreateTestProbe();
-        var entity = Sys.ActorOf(TaskEntity.Props(id, queues.Ref, new TaskEntitySettings(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5))));
-        entity.Tell(new SubmitTask(id, "tasks.add", JsonSerializer.SerializeToElement(new[] { 1, 2 }), JsonSerializer.SerializeToElement(new { }), "default"));
+        var queues = kit.CreateTestProbe();
+        var entity = kit.Sys.ActorOf(TaskEntity.Props(id, queues.Ref, new TaskEntitySettings(TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5))));
+        entity.Tell(new SubmitTask(id, "tasks.add", JsonSerializer.SerializeToElement(new[] { 1, 2 }), JsonSerializer.SerializeToElement(new { }), "default"),
+            kit.TestActor);
         // The first write creates the SQLite journal's tables.
-        ExpectMsg<TaskResult>(r => r.State == TaskState.Received, TimeSpan.FromSeconds(20));
+        kit.ExpectMsg<TaskResult>(r => r.State == TaskState.Received, TimeSpan.FromSeconds(20));
         queues.ExpectMsg<EnqueueTask>();
+    }
+
+    /// <summary>Each test's data directory goes with it; one still open elsewhere is left to the temp directory's cleaning.</summary>
+    internal static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
     }
 
     protected override void AfterAll()
     {
         base.AfterAll();
-        try
-        {
-            Directory.Delete(_dataDir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
+        DeleteQuietly(_dataDir);
     }
 }

@@ -13,7 +13,7 @@ public sealed class RedisSnapshotStoreSpec(RedisServer redis) : SnapshotStoreCon
 
 [Collection(RedisCollection.Name)]
 public sealed class RedisReadJournalSpec(RedisServer redis)
-    : ReadJournalConformanceSpec(PersistenceBackends.Redis(redis), Jobs.Actors.Persistence.Redis.Query.RedisReadJournal.Identifier);
+    : ReadJournalConformanceSpec(PersistenceBackends.Redis(redis), Jobs.Actors.Persistence.Redis.Query.RedisReadJournal.Identifier, listsTagEntries: true);
 
 // The same suites with the journal spread over 4 partitions (4 hash tags, as on a Redis Cluster).
 
@@ -26,7 +26,7 @@ public sealed class RedisPartitionedSnapshotStoreSpec(RedisServer redis) : Snaps
 [Collection(RedisCollection.Name)]
 public sealed class RedisPartitionedReadJournalSpec(RedisServer redis)
     : ReadJournalConformanceSpec(PersistenceBackends.Redis(redis, partitions: 4), Jobs.Actors.Persistence.Redis.Query.RedisReadJournal.Identifier,
-        tagOrderAcrossIds: false);
+        tagOrderAcrossIds: false, listsTagEntries: true);
 
 /// <summary>The same journal suite through a connection string with a password: it reaches StackExchange.Redis unchanged.</summary>
 public sealed class RedisWithPasswordJournalSpec(PasswordRedisServer redis)

@@ -16,9 +16,12 @@ namespace Jobs.Tests.Persistence;
 /// events by tag, resuming from an offset, and live queries seeing events written after they started; current
 /// queries that end where the journal ended when they started, and tag queries that go on across deleted events.
 /// A journal spread over partitions orders a tag's events per persistence id only
-/// (<paramref name="tagOrderAcrossIds"/> false): events of different ids then come in any order.
+/// (<paramref name="tagOrderAcrossIds"/> false): events of different ids then come in any order. A journal that lists
+/// tag entries without their events (<paramref name="listsTagEntries"/>, <see cref="Jobs.Actors.Persistence.ICurrentTagEntriesQuery"/>)
+/// lists them as its events-by-tag query orders the events, with the same offsets.
 /// </summary>
-public abstract class ReadJournalConformanceSpec(Config config, string readJournalId, bool tagOrderAcrossIds = true) : TestKit(config)
+public abstract class ReadJournalConformanceSpec(Config config, string readJournalId, bool tagOrderAcrossIds = true, bool listsTagEntries = false)
+    : TestKit(config)
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private readonly string _pid = "q-" + Guid.NewGuid().ToString("N")[..10];
@@ -119,6 +122,46 @@ public abstract class ReadJournalConformanceSpec(Config config, string readJourn
         var rest = await All(query.CurrentEventsByTag(_tag, first.Offset));
         AssertTagOrder(events.SkipWhile(e => e != first).Skip(1).Select(e => (e.PersistenceId, e.SequenceNr)), rest);
         Assert.Contains(rest, e => e.PersistenceId == _pid && e.SequenceNr == 2);
+    }
+
+    private Jobs.Actors.Persistence.ICurrentTagEntriesQuery? TagEntries()
+    {
+        if (listsTagEntries)
+            return Assert.IsAssignableFrom<Jobs.Actors.Persistence.ICurrentTagEntriesQuery>(Queries);
+        Assert.False(Queries is Jobs.Actors.Persistence.ICurrentTagEntriesQuery);
+        return null;
+    }
+
+    [Fact]
+    public async Task Tag_entries_are_the_tagged_events_offsets_and_ids_resume_from_an_offset_and_leave_the_young_ones()
+    {
+        if (TagEntries() is not { } query)
+            return;
+        Write(_pid, 1, 4, tagged: true);
+        Write(_pid + "-b", 1, 1, tagged: true);
+        Write(_pid + "-c", 1, 1);
+        var entries = await All(query.CurrentTagEntries(_tag, Offset.NoOffset(), TimeSpan.Zero));
+        var events = await All(((ICurrentEventsByTagQuery)Queries).CurrentEventsByTag(_tag, Offset.NoOffset()));
+        Assert.Equal(events.Select(e => (e.Offset, e.PersistenceId, e.SequenceNr)), entries.Select(e => (e.Offset, e.PersistenceId, e.SequenceNr)));
+        var rest = await All(query.CurrentTagEntries(_tag, entries[1].Offset, TimeSpan.Zero));
+        AssertTagOrder(entries.Skip(2).Select(e => (e.PersistenceId, e.SequenceNr)),
+            rest.Select(e => new EventEnvelope(e.Offset, e.PersistenceId, e.SequenceNr, "", 0, [])));
+        Assert.Empty(await All(query.CurrentTagEntries(_tag, Offset.NoOffset(), TimeSpan.FromHours(1))));
+    }
+
+    [Fact]
+    public async Task The_events_of_tag_entries_come_in_their_order_without_the_deleted_ones()
+    {
+        if (TagEntries() is not { } query)
+            return;
+        Write(_pid, 1, 3, tagged: true);
+        Write(_pid + "-b", 1, 1, tagged: true);
+        var entries = await All(query.CurrentTagEntries(_tag, Offset.NoOffset(), TimeSpan.Zero));
+        DeleteTo(_pid, 1);
+        var chosen = entries.Where(e => e.PersistenceId != _pid || e.SequenceNr != 2).Reverse().ToArray();
+        var events = await query.EventsOfAsync(chosen);
+        Assert.Equal(chosen.Where(e => e.PersistenceId != _pid || e.SequenceNr != 1).Select(e => (e.Offset, e.PersistenceId, e.SequenceNr, (object)$"event-{e.SequenceNr}")),
+            events.Select(e => (e.Offset, e.PersistenceId, e.SequenceNr, e.Event)));
     }
 
     [Fact]

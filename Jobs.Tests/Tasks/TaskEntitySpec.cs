@@ -105,6 +105,56 @@ public sealed class TaskEntitySpec : TestKit
         Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
     }
 
+    private SubmitTask SubmitJournalingWithOutcome(string id) => Submit(id, awaitResult: true) with { JournalWithOutcome = true };
+
+    [Fact]
+    public void A_member_submission_runs_at_once_and_its_acceptance_is_journaled_with_its_outcome()
+    {
+        var entity = Entity("t3o");
+        entity.Tell(SubmitJournalingWithOutcome("t3o"));
+        ExpectEnqueued("t3o");
+        Assert.Empty(JournalOf("t3o"));
+        entity.Tell(Succeeded("t3o"), _worker.Ref);
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+        Assert.Equal([typeof(TaskReceived), typeof(TaskSucceeded)], JournalOf("t3o").Select(e => e.GetType()));
+    }
+
+    [Fact]
+    public void A_member_revoked_before_its_acceptance_is_journaled_journals_both_and_its_coordinator_hears_revoked()
+    {
+        var entity = Entity("t3r");
+        var coordinator = CreateTestProbe();
+        entity.Tell(SubmitJournalingWithOutcome("t3r"), coordinator.Ref);
+        ExpectEnqueued("t3r");
+        Assert.Empty(JournalOf("t3r"));
+        entity.Tell(new RevokeTask("t3r"));
+        Assert.Equal(TaskState.Revoked, ExpectMsg<TaskResult>().State);
+        Assert.Equal(TaskState.Revoked, coordinator.ExpectMsg<TaskResult>().State);
+        Assert.Equal([typeof(TaskReceived), typeof(TaskRevoked)], JournalOf("t3r").Select(e => e.GetType()));
+    }
+
+    [Fact]
+    public void A_member_whose_body_runs_a_while_or_that_is_handed_off_journals_its_acceptance_first()
+    {
+        var started = Entity("t3s");
+        started.Tell(SubmitJournalingWithOutcome("t3s"));
+        ExpectEnqueued("t3s");
+        Assert.Empty(JournalOf("t3s"));
+        started.Tell(new MarkTaskStarted("t3s", 0, "w", _worker.Ref, Scheduler.Now));
+        AwaitAssert(() => Assert.IsType<TaskReceived>(Assert.Single(JournalOf("t3s"))));
+        started.Tell(new GetTaskInfo("t3s"));
+        AwaitAssert(() => Assert.Equal(TaskState.Started, ExpectMsg<TaskInfo>().State));
+
+        var handedOff = Entity("t3h");
+        Watch(handedOff);
+        handedOff.Tell(SubmitJournalingWithOutcome("t3h"));
+        ExpectEnqueued("t3h");
+        Assert.Empty(JournalOf("t3h"));
+        handedOff.Tell(Jobs.Actors.Hosting.StopEntity.Instance);
+        ExpectTerminated(handedOff);
+        Assert.IsType<TaskReceived>(Assert.Single(JournalOf("t3h")));
+    }
+
     [Fact]
     public void A_task_submitted_and_awaited_leaves_memory_once_it_answered_and_one_not_awaited_idles_first()
     {

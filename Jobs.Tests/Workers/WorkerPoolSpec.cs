@@ -37,6 +37,18 @@ public static class GateTasks
         return x + y;
     }
 
+    /// <summary>
+    /// x + y once a file exists at <paramref name="gate"/>: a gate that holds across processes, so a test decides when
+    /// a canvas may finish instead of racing its bodies' sleeps.
+    /// </summary>
+    [JobsTask("test.gated_add")]
+    public static async Task<long> GatedAdd(long x, long y, string gate, CancellationToken cancel)
+    {
+        while (!File.Exists(gate))
+            await Task.Delay(20, cancel);
+        return x + y;
+    }
+
     [JobsTask("test.hard_limited", TimeLimit = 0.3)]
     public static Task<int> HardLimited(string gate) => For(gate).Task;
 

@@ -170,14 +170,8 @@ internal static class JournalScripts
         return out
         """;
 
-    /// <summary>
-    /// One page of a tag stream with its events, read server-side (no lookup per entry). KEYS[1] the tag stream;
-    /// ARGV: the partition's events prefix, the last ID read ('' = from the start), the last ID to read ('' = the
-    /// stream's newest now, '+' = no bound), the page size. Returns {last ID to read, (ID, element or '')…}; '' stands
-    /// for an event deleted or purged since. The events' keys are not in KEYS: they share the stream's hash tag, so
-    /// they are in the slot Redis Cluster routes the script to.
-    /// </summary>
-    public const string TagPage = "#!lua flags=no-writes\n" + EventLists + """
+    /// <summary>The element of a persistence id's event numbered s, or '' when it is gone (deleted, purged).</summary>
+    private const string FindEvent = """
         local function find(events, s)
           local first = redis.call('LINDEX', events, 0)
           if not first then return '' end
@@ -194,6 +188,16 @@ internal static class JournalScripts
           return ''
         end
 
+        """;
+
+    /// <summary>
+    /// One page of a tag stream with its events, read server-side (no lookup per entry). KEYS[1] the tag stream;
+    /// ARGV: the partition's events prefix, the last ID read ('' = from the start), the last ID to read ('' = the
+    /// stream's newest now, '+' = no bound), the page size. Returns {last ID to read, (ID, element or '')…}; '' stands
+    /// for an event deleted or purged since. The events' keys are not in KEYS: they share the stream's hash tag, so
+    /// they are in the slot Redis Cluster routes the script to.
+    /// </summary>
+    public const string TagPage = "#!lua flags=no-writes\n" + EventLists + FindEvent + """
         local stream, prefix, after, last, count = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
         if last == '' then
           local newest = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
@@ -207,6 +211,45 @@ internal static class JournalScripts
           local fields = entry[2]
           out[#out + 1] = entry[1]
           out[#out + 1] = find(prefix .. fields[2], tonumber(fields[4]))
+        end
+        return out
+        """;
+
+    /// <summary>
+    /// One page of a tag stream's entries, without their events: one XRANGE. KEYS[1] the tag stream; ARGV: the last
+    /// ID read ('' = from the start), the last ID to read ('' = the entries at least ARGV[3] ms old by Redis's
+    /// clock), the settle time in ms, the page size. Returns {last ID to read, (ID, pid, seq)…}.
+    /// </summary>
+    public const string TagEntries = """
+        #!lua flags=no-writes
+        local stream, after, last, count = KEYS[1], ARGV[1], ARGV[2], ARGV[4]
+        if last == '' then
+          local now = redis.call('TIME')
+          local bound = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[3])
+          if bound < 0 then return {'0-0'} end
+          last = string.format('%d', bound)
+        end
+        local start = '-'
+        if after ~= '' then start = '(' .. after end
+        local out = {last}
+        for _, entry in ipairs(redis.call('XRANGE', stream, start, last, 'COUNT', count)) do
+          local fields = entry[2]
+          out[#out + 1] = entry[1]
+          out[#out + 1] = fields[2]
+          out[#out + 1] = fields[4]
+        end
+        return out
+        """;
+
+    /// <summary>
+    /// Chosen events of one partition: ARGV[1] the partition's events prefix, then (pid, seq) pairs. Returns one
+    /// element per pair, '' for an event gone since. Like <see cref="TagPage"/>, the events' keys share the slot of
+    /// KEYS[1] (any key of the partition).
+    /// </summary>
+    public const string EventsOf = "#!lua flags=no-writes\n" + EventLists + FindEvent + """
+        local prefix, out = ARGV[1], {}
+        for i = 2, #ARGV, 2 do
+          out[#out + 1] = find(prefix .. ARGV[i], tonumber(ARGV[i + 1]))
         end
         return out
         """;

@@ -28,7 +28,7 @@ namespace Jobs.Actors.Persistence.Redis.Query;
 public sealed class RedisReadJournal :
     IPersistenceIdsQuery, ICurrentPersistenceIdsQuery,
     IEventsByPersistenceIdQuery, ICurrentEventsByPersistenceIdQuery,
-    IEventsByTagQuery, ICurrentEventsByTagQuery
+    IEventsByTagQuery, ICurrentEventsByTagQuery, ICurrentTagEntriesQuery
 {
     public const string Identifier = "akka.persistence.query.journal.redis";
 
@@ -171,6 +171,62 @@ public sealed class RedisReadJournal :
 
     private Source<EventEnvelope, NotUsed> ByTag(string tag, Offset? offset, bool live)
     {
+        var eventPrefixes = Enumerable.Range(0, _keys.Partitions).Select(p => (RedisValue)_keys.EventsPrefix(p)).ToArray();
+        var tags = new[] { tag };
+        return TagPages<RedisValue, EventEnvelope>(tag, offset, live ? "+" : "",
+            (database, stream, partition, after, last) => database.ScriptEvaluateAsync(JournalScripts.TagPage, [stream],
+                [eventPrefixes[partition], after, last, PageSize]),
+            2, (page, i) => (RedisValue)page[i + 1],
+            // An event deleted or purged since it was tagged: skipped, and its offset passed with it.
+            (at, _, record) => record.IsNullOrEmpty ? null : Envelope(at, _records.FromBinary((byte[])record!), tags),
+            live);
+    }
+
+    public Source<TagEntry, NotUsed> CurrentTagEntries(string tag, Offset? offset, TimeSpan settle)
+    {
+        var settleMs = (long)Math.Max(0, settle.TotalMilliseconds);
+        return TagPages<(string Pid, long Seq), TagEntry>(tag, offset, "",
+            (database, stream, _, after, last) => database.ScriptEvaluateAsync(JournalScripts.TagEntries, [stream],
+                [after, last, settleMs, PageSize]),
+            3, (page, i) => (page[i + 1].ToString(), (long)page[i + 2]),
+            (at, _, entry) => new TagEntry(at, entry.Pid, entry.Seq),
+            live: false);
+    }
+
+    public async Task<IReadOnlyList<EventEnvelope>> EventsOfAsync(IReadOnlyList<TagEntry> entries)
+    {
+        if (entries.Count == 0)
+            return [];
+        var database = await _redis.DatabaseAsync().ConfigureAwait(false);
+        var byPartition = entries.Select((entry, i) => (Entry: entry, Index: i)).GroupBy(e => _keys.PartitionOf(e.Entry.PersistenceId)).ToArray();
+        var reads = byPartition.Select(group => database.ScriptEvaluateAsync(JournalScripts.EventsOf, [_keys.PersistenceIds(group.Key)],
+            [(RedisValue)_keys.EventsPrefix(group.Key), .. group.SelectMany(e => new RedisValue[] { e.Entry.PersistenceId, e.Entry.SequenceNr })])).ToArray();
+        await Task.WhenAll(reads).ConfigureAwait(false);
+        var found = new EventEnvelope?[entries.Count];
+        for (var g = 0; g < byPartition.Length; g++)
+        {
+            var elements = (RedisResult[])reads[g].Result!;
+            var i = 0;
+            foreach (var (entry, index) in byPartition[g])
+            {
+                var element = (RedisValue)elements[i++];
+                if (!element.IsNullOrEmpty)
+                    found[index] = Envelope(entry.Offset, _records.FromBinary((byte[])element!), []);
+            }
+        }
+        return found.OfType<EventEnvelope>().ToArray();
+    }
+
+    /// <summary>
+    /// Pages of a tag's streams, one per partition, merged in position order. <paramref name="fetch"/> reads one
+    /// partition's page after an ID up to a last ID ('' on the first page: the script picks it and returns it first,
+    /// '+' for none); each entry of the page is <paramref name="width"/> values, the first its ID, read by
+    /// <paramref name="item"/>; <paramref name="emit"/> makes the result at the entry's offset, or null to pass it.
+    /// </summary>
+    private Source<T, NotUsed> TagPages<TItem, T>(string tag, Offset? offset, string firstLast,
+        Func<IDatabase, RedisKey, int, string, string, Task<RedisResult>> fetch, int width, Func<RedisResult[], int, TItem> item,
+        Func<Offset, int, TItem, T?> emit, bool live) where T : class
+    {
         var partitions = _keys.Partitions;
         var after = offset switch
         {
@@ -183,20 +239,17 @@ public sealed class RedisReadJournal :
                 nameof(offset)),
         };
         var streams = Enumerable.Range(0, partitions).Select(p => _keys.Tag(p, tag)).ToArray();
-        var eventPrefixes = Enumerable.Range(0, partitions).Select(p => (RedisValue)_keys.EventsPrefix(p)).ToArray();
-        var tags = new[] { tag };
-        var start = new TagCursor(after, Enumerable.Repeat(live ? "+" : "", partitions).ToArray(), new bool[partitions]);
-        return Pages<TagCursor, EventEnvelope>(start, async cursor =>
+        var start = new TagCursor(after, Enumerable.Repeat(firstLast, partitions).ToArray(), new bool[partitions]);
+        return Pages<TagCursor, T>(start, async cursor =>
         {
             var database = await _redis.DatabaseAsync().ConfigureAwait(false);
             var pages = new Task<RedisResult>?[partitions];
             for (var p = 0; p < partitions; p++)
             {
                 if (!cursor.Done[p])
-                    pages[p] = database.ScriptEvaluateAsync(JournalScripts.TagPage, [streams[p]],
-                        [eventPrefixes[p], StreamId(cursor.After[p]), cursor.Last[p], PageSize]);
+                    pages[p] = fetch(database, streams[p], p, StreamId(cursor.After[p]), cursor.Last[p]);
             }
-            var read = new List<(long Position, int Partition, RedisValue Record)>();
+            var read = new List<(long Position, int Partition, TItem Item)>();
             var last = (string[])cursor.Last.Clone();
             var done = (bool[])cursor.Done.Clone();
             var caughtUp = true;
@@ -206,9 +259,9 @@ public sealed class RedisReadJournal :
                     continue;
                 var page = (RedisResult[])(await pages[p]!.ConfigureAwait(false))!;
                 last[p] = page[0].ToString();
-                var entries = (page.Length - 1) / 2;
-                for (var i = 1; i < page.Length; i += 2)
-                    read.Add((Position(page[i].ToString()), p, (RedisValue)page[i + 1]));
+                var entries = (page.Length - 1) / width;
+                for (var i = 1; i < page.Length; i += width)
+                    read.Add((Position(page[i].ToString()), p, item(page, i)));
                 if (entries < PageSize)
                     done[p] = !live;
                 else
@@ -217,17 +270,15 @@ public sealed class RedisReadJournal :
             if (partitions > 1)
                 read.Sort((a, b) => a.Position.CompareTo(b.Position));
             var positions = (long[])cursor.After.Clone();
-            var envelopes = new List<EventEnvelope>(read.Count);
-            foreach (var (position, partition, record) in read)
+            var results = new List<T>(read.Count);
+            foreach (var (position, partition, value) in read)
             {
                 positions[partition] = position;
-                // An event deleted or purged since it was tagged: skipped, and its offset passed with it.
-                if (record.IsNullOrEmpty)
-                    continue;
                 Offset at = partitions == 1 ? new Sequence(position) : new PartitionedOffset(positions);
-                envelopes.Add(Envelope(at, _records.FromBinary((byte[])record!), tags));
+                if (emit(at, partition, value) is { } result)
+                    results.Add(result);
             }
-            return (new TagCursor(positions, last, done), (IReadOnlyList<EventEnvelope>)envelopes, caughtUp);
+            return (new TagCursor(positions, last, done), (IReadOnlyList<T>)results, caughtUp);
         }, live);
     }
 
