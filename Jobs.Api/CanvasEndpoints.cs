@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Akka.Actor;
 using Microsoft.AspNetCore.Mvc;
@@ -50,10 +51,11 @@ public static class CanvasEndpoints
         {
             throw new BadRequestException(e.Message);
         }
+        var options = new CanvasOptions { ResultExpires = ResultExpires(body) };
         CanvasHandle handle;
         try
         {
-            handle = await canvas.ApplyAsync(root, http.RequestAborted);
+            handle = await canvas.ApplyAsync(root, options, http.RequestAborted);
         }
         catch (InvalidCanvasException e)
         {
@@ -76,6 +78,19 @@ public static class CanvasEndpoints
         return Results.Json(answer);
     }
 
+    /// <summary>The root's <c>options.result_expires</c> (seconds; 0 keeps it for ever): the whole canvas's, as for a task's call.</summary>
+    private static TimeSpan? ResultExpires(JsonElement body)
+    {
+        if (body.ValueKind != JsonValueKind.Object || !body.TryGetProperty("options", out var options) ||
+            options.ValueKind != JsonValueKind.Object || !options.TryGetProperty("result_expires", out var value) ||
+            value.ValueKind == JsonValueKind.Null)
+            return null;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out var seconds) || seconds < 0 || seconds > ApplyRequest.MaxSeconds)
+            throw new BadRequestException($"'options.result_expires' must be a number of seconds from 0 to {ApplyRequest.MaxSeconds:0} (ten years)",
+                "result_expires");
+        return TimeSpan.FromSeconds(seconds);
+    }
+
     /// <summary>Every node inside a link or link_error, found in one walk (a chord of 100,000 has as many nodes).</summary>
     private static HashSet<Signature> Callbacks(Signature root) =>
         new(root.Nodes().SelectMany(n => n.Link.Concat(n.LinkError)).SelectMany(l => l.Nodes()), ReferenceEqualityComparer.Instance);
@@ -85,6 +100,15 @@ public static class CanvasEndpoints
     {
         var (_, limit) = ChildrenPage(0, childrenLimit, settings);
         var tree = await canvas.Handle(PathIds.Task(id)).GetTreeAsync(http.RequestAborted);
+        if (tree.Result.ResultExpired)
+            return Results.Json(new JsonObject
+            {
+                ["error"] = $"Canvas '{id}' expired at {tree.Result.ResultExpires:O}",
+                ["task-id"] = id,
+                ["state"] = "PENDING",
+                ["expired"] = true,
+                ["result_expires"] = tree.Result.ResultExpires?.ToString("O"),
+            }, statusCode: 404);
         if (tree.Root is null)
             return Results.Json(new { error = $"Unknown canvas '{id}'" }, statusCode: 404);
         var states = tree.Result.Members.ToDictionary(m => m.TaskId, m => m.State);
@@ -216,6 +240,8 @@ public static class CanvasEndpoints
             ["task-id"] = m.TaskId, ["task"] = m.Task, ["state"] = m.State.ToCelery(),
         }).ToArray());
         json["children_count"] = result.MemberCount;
+        if (result.ResultExpires is { } expires)
+            json["result_expires"] = expires.ToString("O");
         return Results.Json(json, statusCode: status);
     }
 }

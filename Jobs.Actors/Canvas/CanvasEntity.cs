@@ -70,7 +70,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         _tasks = tasks;
         _settings = settings;
         _state = CanvasState.Empty(canvasId);
-        PersistenceId = "canvas-" + canvasId;
+        PersistenceId = PersistenceIdOf(canvasId);
 
         Recover<SnapshotOffer>(Recovered);
         Recover<ICanvasEvent>(Recovered);
@@ -87,8 +87,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     private void Running()
     {
         Command<StartCanvas>(Start);
-        Command<GetCanvasResult>(get => Sender.Tell(_state.ToResult(get.MembersOffset, get.MembersLimit)));
-        Command<GetCanvasTree>(_ => Sender.Tell(new CanvasTree(_state.CanvasId, _state.Root, _state.ToResult())));
+        Command<GetCanvasResult>(get => Sender.Tell(_state.ToResult(Now, get.MembersOffset, get.MembersLimit)));
+        Command<GetCanvasTree>(_ => Sender.Tell(new CanvasTree(_state.CanvasId, _state.IsResultExpired(Now) ? null : _state.Root, _state.ToResult(Now))));
         Command<AwaitCanvasResult>(ReplyWhenReady);
         Command<TaskResult>(OnTaskAnswer);
         Command<CommandFailed>(OnTaskRefused);
@@ -116,6 +116,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         Command<DeleteMessagesFailure>(failure => _log.Warning("Canvas {0}: deleting events failed: {1}", _state.CanvasId, failure.Cause.Message));
         Command<DeleteSnapshotSuccess>(_ => { });
         Command<DeleteSnapshotFailure>(failure => _log.Warning("Canvas {0}: deleting a snapshot failed: {1}", _state.CanvasId, failure.Cause.Message));
+        Command<ExpireCanvas>(Expire);
+        Command<Retention.ResultsPurged>(OnPurged);
         Command<ReceiveTimeout>(_ => PassivateIfIdle());
         Command<StopEntity>(_ => Leave());
     }
@@ -227,6 +229,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
 
     public override string PersistenceId { get; }
 
+    public static string PersistenceIdOf(string canvasId) => "canvas-" + canvasId;
+
     public ITimerScheduler Timers { get; set; } = null!;
 
     private void Start(StartCanvas start)
@@ -247,7 +251,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         _startedBy = replyTo;
         // An idle timeout that fires during the write is stashed, and finds the canvas started (PassivateIfIdle).
         Context.SetReceiveTimeout(null);
-        Persist(new CanvasStarted(_state.CanvasId, root, DateTimeOffset.UtcNow), e =>
+        Persist(new CanvasStarted(_state.CanvasId, root, DateTimeOffset.UtcNow, start.ResultExpires), e =>
         {
             _startedBy = null;
             _state = _state.Apply(e);
@@ -271,7 +275,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
 
     private void OnMemberResult(TaskResult result)
     {
-        if (!result.Ready || !_state.IsMember(result.TaskId) || _state.HasFinished(result.TaskId) || _state.Outcome is not null)
+        if (!result.Ready || !_state.IsMember(result.TaskId) || _state.HasFinished(result.TaskId) || !_state.WaitsFor(result.TaskId))
             return;
         // The result is durable in the member's own journal already, so it counts at once and the canvas goes on: the
         // next member's writes leave beside this record of it (the journal batches across actors), not after it. A
@@ -353,10 +357,10 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
                 KeepAsking();
                 break;
             case NodeStatus.Done done:
-                Persist(new CanvasFinished(_state.CanvasId, TaskState.Success, done.Result, null, DateTimeOffset.UtcNow), Finished);
+                Persist(WithExpiry(new CanvasFinished(_state.CanvasId, TaskState.Success, done.Result, null, DateTimeOffset.UtcNow)), Finished);
                 break;
             case NodeStatus.Failed failed:
-                Persist(new CanvasFinished(_state.CanvasId, TaskState.Failure, null, failed.Error, DateTimeOffset.UtcNow), Finished);
+                Persist(WithExpiry(new CanvasFinished(_state.CanvasId, TaskState.Failure, null, failed.Error, DateTimeOffset.UtcNow)), Finished);
                 break;
             default:
                 KeepAsking();
@@ -409,13 +413,18 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
 
     private void Finish()
     {
-        Timers.CancelAll();
         foreach (var (waiter, asked) in _waiters)
         {
-            waiter.Tell(_state.ToResult(asked.MembersOffset, asked.MembersLimit));
+            waiter.Tell(_state.ToResult(Now, asked.MembersOffset, asked.MembersLimit));
             Context.Unwatch(waiter);
         }
         _waiters.Clear();
+        if (!_state.IsSettled)
+        {
+            AwaitStillRunning();
+            return;
+        }
+        Timers.CancelAll();
         SetPassivation();
     }
 
@@ -430,9 +439,10 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
 
     private void ReplyWhenReady(AwaitCanvasResult asked)
     {
-        if (_state.Outcome is not null)
+        // An expired canvas is waited on like an unknown one, as an expired task is (its state is gone).
+        if (_state.Outcome is not null && !_state.IsResultExpired(Now))
         {
-            Sender.Tell(_state.ToResult(asked.MembersOffset, asked.MembersLimit));
+            Sender.Tell(_state.ToResult(Now, asked.MembersOffset, asked.MembersLimit));
             return;
         }
         if (_waiters.TryAdd(Sender, asked))
@@ -440,8 +450,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         SetPassivation();
     }
 
-    /// <summary>A canvas not started, or finished, that nobody waits on may leave memory.</summary>
-    private bool IsIdle => (!_state.IsStarted || _state.Outcome is not null) && _waiters.Count == 0;
+    /// <summary>A canvas not started, or settled (finished, its members too), that nobody waits on may leave memory.</summary>
+    private bool IsIdle => (!_state.IsStarted || _state.IsSettled) && _waiters.Count == 0;
 
     private void SetPassivation() => Context.SetReceiveTimeout(IsIdle ? _settings.PassivateAfter : null);
 
@@ -468,7 +478,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
     /// </summary>
     private void Leave()
     {
-        if (_passivating && _state.IsStarted && _state.Outcome is null)
+        if (_passivating && _state.IsStarted && !_state.IsSettled)
             Context.Parent.Tell(new ShardRegion.StartEntity(_state.CanvasId));
         Context.Stop(Self);
     }
@@ -560,12 +570,123 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
         submission.Countdown is { } seconds ? DateTimeOffset.UtcNow.AddSeconds(seconds) : null,
         null,
         submission.AwaitResult,
-        // A member's result must outlive its canvas (the coordinator may ask for it again), and canvases do not
-        // expire yet (issue 17's canvas part is open): members are kept. Callbacks fired and forgotten expire as tasks.
-        ResultExpires: submission.AwaitResult ? TimeSpan.Zero : null,
+        // A member's result must outlive its canvas: it is kept until the canvas expires, which purges it (Expire).
+        // Callbacks fired and forgotten expire as tasks do, after the canvas's result_expires if the call gave one.
+        ResultExpires: submission.AwaitResult ? TimeSpan.Zero : _state.ResultExpires,
         IgnoreResult: submission.AwaitResult ? false : null,
         // A member is sent again until it answers its result (re-asks, a restarted coordinator): one write for the two.
         JournalWithOutcome: submission.AwaitResult);
+
+    // Retention (issue 17). A canvas may expire once it is settled: finished, and every member it sent finished too
+    // (a group's other members still run when one failed; their results are journaled after the outcome). Its final
+    // event carries the expiry, and the journal's expiry index is written with it. When it is due, the sweeper asks the
+    // coordinator to expire: it purges its finished members' journal state, batch by batch, through the node's
+    // purger, and then its own events and snapshots (with the index entry); a purge cut short is done again by the next
+    // sweep, from the start, since purging is idempotent.
+
+    private DateTimeOffset Now => Context.System.Scheduler.Now;
+
+    private readonly List<IActorRef> _expiring = new();
+
+    /// <summary>The purges left of an expiry in progress: batches of members, the canvas's own id last.</summary>
+    private Queue<IReadOnlyList<string>>? _purges;
+
+    private int _membersPurged;
+
+    /// <summary>The outcome, with the members still running that the canvas waits for, or with its expiry if none.</summary>
+    private CanvasFinished WithExpiry(CanvasFinished finished)
+    {
+        var running = _awaiting.Keys.Where(id => !_state.HasFinished(id)).ToArray();
+        return running.Length > 0
+            ? finished with { StillRunning = running }
+            : finished with { ResultExpiresAt = _state.ResultExpiryFor(Now, _settings.ResultExpires) };
+    }
+
+    /// <summary>
+    /// After the outcome: waits for the members that were still running, asking them again as before (after a restart
+    /// their submissions are built again from the tree), and settles once they all finished.
+    /// </summary>
+    private void AwaitStillRunning()
+    {
+        var running = _state.StillRunning;
+        if (running.Count == 0)
+        {
+            Persist(new CanvasSettled(_state.CanvasId, DateTimeOffset.UtcNow, _state.ResultExpiryFor(Now, _settings.ResultExpires)), e =>
+            {
+                _state = _state.Apply(e);
+                _awaiting.Clear();
+                Finish();
+            });
+            return;
+        }
+        var waiting = running.ToHashSet(StringComparer.Ordinal);
+        if (waiting.Any(id => !_awaiting.ContainsKey(id)))
+        {
+            // Each was reachable in the tree when it was sent, and outcomes never change, so a fresh evaluation reaches it again.
+            foreach (var submission in _state.Evaluate(id => !waiting.Contains(id) || _awaiting.ContainsKey(id)).Submissions)
+            {
+                if (!submission.AwaitResult)
+                    continue;
+                var command = ToCommand(submission);
+                _sent.Add(command.TaskId);
+                _awaiting[command.TaskId] = command;
+                _tasks.Tell(command);
+            }
+        }
+        SetPassivation();
+        KeepAsking();
+    }
+
+    private void Expire(ExpireCanvas expire)
+    {
+        if (_state.IsStarted && !_state.IsSettled)
+        {
+            Sender.Tell(new CommandFailed(_state.CanvasId,
+                $"canvas {_state.CanvasId} is not settled (it or a member it sent still runs); it expires only after that"));
+            return;
+        }
+        _expiring.Add(Sender);
+        if (_purges is not null)
+            return;
+        var members = _state.FinishedMembers().Select(TaskEntity.PersistenceIdOf).ToArray();
+        _membersPurged = members.Length;
+        _purges = new Queue<IReadOnlyList<string>>(members.Chunk(Math.Max(1, expire.BatchSize)));
+        _purges.Enqueue([PersistenceId]);
+        PurgeNext();
+    }
+
+    private void PurgeNext() =>
+        Context.ActorSelection(Retention.ResultPurger.Path).Tell(new Retention.PurgeResults(_purges!.Peek(), InMemoryToo: _purges.Count > 1));
+
+    private void OnPurged(Retention.ResultsPurged purged)
+    {
+        if (_purges is null)
+            return;
+        if (purged.Failure is not null)
+        {
+            _purges = null;
+            Answer(new CommandFailed(_state.CanvasId, $"canvas {_state.CanvasId} was not purged entirely (the next sweep goes on): {purged.Failure}"));
+            return;
+        }
+        _purges.Dequeue();
+        if (_purges.Count > 0)
+        {
+            PurgeNext();
+            return;
+        }
+        _purges = null;
+        _state = _state.ExpiredAt(Now);
+        Answer(new CanvasExpired(_state.CanvasId, _membersPurged));
+        // The next message finds an empty journal: an unknown canvas.
+        Passivate();
+
+        void Answer(object answer)
+        {
+            foreach (var requester in _expiring)
+                requester.Tell(answer);
+            _expiring.Clear();
+        }
+    }
 
     private enum TreeSnapshot
     {
@@ -591,4 +712,8 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
 
 /// <param name="ReleaseMemoryAfter">A coordinator of at least this many members asks for a full GC when it stops (0: never).</param>
 public sealed record CanvasSettings(TaskRoutes Routes, TimeSpan PassivateAfter, TimeSpan ReaskInterval, int SnapshotEvery, int MaxInFlight,
-    int ReleaseMemoryAfter = 0);
+    int ReleaseMemoryAfter = 0)
+{
+    /// <summary>The node's <c>jobs.tasks.result-expires</c>: how long a settled canvas is kept when the call does not say.</summary>
+    public TimeSpan ResultExpires { get; init; } = TimeSpan.FromDays(1);
+}

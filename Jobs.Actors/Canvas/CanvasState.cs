@@ -34,6 +34,17 @@ public sealed record CanvasState
 
     public bool IsStarted => Root is not null;
 
+    /// <summary>The call's <c>result_expires</c> (null: the node's).</summary>
+    public TimeSpan? ResultExpires { get; private init; }
+
+    /// <summary>
+    /// Finished, and every member it sent finished too (<see cref="ICanvasFinal"/>): nothing of it changes any more, and
+    /// only now may it expire, at <see cref="ResultExpiresAt"/> (null: kept for ever).
+    /// </summary>
+    public bool IsSettled { get; private init; }
+
+    public DateTimeOffset? ResultExpiresAt { get; private init; }
+
     /// <summary>Member tasks whose outcome makes up the result (links are fire and forget).</summary>
     public int MemberCount => _members.Count;
 
@@ -68,9 +79,13 @@ public sealed record CanvasState
 
     public CanvasState Apply(ICanvasEvent e) => e switch
     {
-        CanvasStarted started => Started(CanvasId, started.Root) with { Outcome = Outcome },
+        CanvasStarted started => Started(CanvasId, started.Root) with { Outcome = Outcome, ResultExpires = started.ResultExpires },
         CanvasMemberFinished finished => Record(finished),
-        CanvasFinished outcome => this with { Outcome = outcome },
+        CanvasFinished outcome => this with
+        {
+            Outcome = outcome, IsSettled = outcome.StillRunning is not { Count: > 0 }, ResultExpiresAt = outcome.ResultExpiresAt,
+        },
+        CanvasSettled settled => this with { IsSettled = true, ResultExpiresAt = settled.ResultExpiresAt },
         _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "unknown canvas event"),
     };
 
@@ -84,23 +99,65 @@ public sealed record CanvasState
 
     /// <summary>The tree alone, written once: progress snapshots then hold outcomes by member index only.</summary>
     public CanvasTreeSnapshot ToTreeSnapshot() =>
-        new(CanvasId, Root ?? throw new InvalidOperationException($"canvas {CanvasId} has no tree yet"));
+        new(CanvasId, Root ?? throw new InvalidOperationException($"canvas {CanvasId} has no tree yet"), ResultExpires);
 
-    public CanvasSnapshot ToSnapshot(long treeSequenceNr) => _outcomes.ToSnapshot(CanvasId, treeSequenceNr, Outcome);
+    public CanvasSnapshot ToSnapshot(long treeSequenceNr) => _outcomes.ToSnapshot(CanvasId, treeSequenceNr, Outcome) with
+    {
+        Settled = IsSettled && Outcome?.StillRunning is { Count: > 0 } ? new CanvasSettled(CanvasId, Outcome.Timestamp, ResultExpiresAt) : null,
+    };
 
     /// <summary>A state from the tree's snapshot alone (no progress snapshot was taken after it).</summary>
-    public static CanvasState FromSnapshot(CanvasTreeSnapshot tree) => Started(tree.CanvasId, tree.Root);
+    public static CanvasState FromSnapshot(CanvasTreeSnapshot tree) => Started(tree.CanvasId, tree.Root) with { ResultExpires = tree.ResultExpires };
 
     /// <summary>A state from the tree's snapshot and the latest progress snapshot.</summary>
     public static CanvasState FromSnapshot(CanvasTreeSnapshot tree, CanvasSnapshot progress)
     {
-        var state = Started(tree.CanvasId, tree.Root) with { Outcome = progress.Outcome };
+        var state = FromSnapshot(tree);
+        if (progress.Outcome is { } outcome)
+            state = state.Apply(outcome);
+        if (progress.Settled is { } settled)
+            state = state.Apply(settled);
         if (progress.States.Length != state._members.Count)
             throw new InvalidOperationException(
                 $"canvas {tree.CanvasId}: its snapshot has {progress.States.Length} members, its tree {state._members.Count}");
         state._outcomes.Restore(progress);
         return state;
     }
+
+    /// <summary>
+    /// Celery's precedence for the canvas: the call's <c>result_expires</c>, else the node's; zero keeps it for ever.
+    /// Counted from <paramref name="settled"/>, when the canvas and every member it sent had finished.
+    /// </summary>
+    public DateTimeOffset? ResultExpiryFor(DateTimeOffset settled, TimeSpan nodeDefault) =>
+        (ResultExpires ?? nodeDefault) is var keep && keep > TimeSpan.Zero ? settled + keep : null;
+
+    /// <summary>A settled canvas past its expiry reads as PENDING, as an expired task does, until the sweeper purges it.</summary>
+    public bool IsResultExpired(DateTimeOffset now) => IsSettled && ResultExpiresAt is { } at && at <= now;
+
+    /// <summary>This state with its expiry brought forward to <paramref name="now"/> (it was purged).</summary>
+    public CanvasState ExpiredAt(DateTimeOffset now) => IsResultExpired(now) ? this : this with { ResultExpiresAt = now };
+
+    /// <summary>The members the outcome left running that have not finished yet: the canvas settles once there are none.</summary>
+    public IReadOnlyList<string> StillRunning =>
+        IsSettled || Outcome?.StillRunning is not { Count: > 0 } running ? [] : running.Where(id => !HasFinished(id)).ToArray();
+
+    /// <summary>A member whose result is still counted after the outcome: one that was running when the canvas finished.</summary>
+    public bool WaitsFor(string taskId) => Outcome is null || (!IsSettled && Outcome.StillRunning is { } running && running.Contains(taskId));
+
+    /// <summary>The members with an outcome: the ones whose journal state expires with the canvas (the others never ran).</summary>
+    public IEnumerable<string> FinishedMembers()
+    {
+        for (var i = 0; i < _members.Count; i++)
+        {
+            if (_outcomes.IsFinished(i))
+                yield return _members[i].Id!;
+        }
+    }
+
+    /// <summary>What a reader sees at <paramref name="now"/>: an expired canvas reads as PENDING, with no members.</summary>
+    public CanvasResult ToResult(DateTimeOffset now, int offset = 0, int? limit = null) => IsResultExpired(now)
+        ? new CanvasResult(CanvasId, TaskState.Pending, null, null, [], ResultExpires: ResultExpiresAt, ResultExpired: true)
+        : ToResult(offset, limit) with { ResultExpires = ResultExpiresAt };
 
     /// <summary>The members from <paramref name="offset"/> on, at most <paramref name="limit"/> of them (all when null).</summary>
     public CanvasResult ToResult(int offset = 0, int? limit = null)

@@ -13,8 +13,14 @@ public sealed class CanvasClient(IActorRef canvases, TimeSpan submitTimeout, Cli
     /// whether the canvas was certainly not started (<see cref="TaskNotAcceptedException"/>) or may have been
     /// (<see cref="TaskOutcomeUnknownException"/>); starting again with the same id is safe.
     /// </summary>
-    public async Task<CanvasHandle> ApplyAsync(Signature root, CancellationToken cancellationToken = default)
+    public Task<CanvasHandle> ApplyAsync(Signature root, CancellationToken cancellationToken = default) =>
+        ApplyAsync(root, CanvasOptions.None, cancellationToken);
+
+    /// <inheritdoc cref="ApplyAsync(Signature, CancellationToken)"/>
+    public async Task<CanvasHandle> ApplyAsync(Signature root, CanvasOptions options, CancellationToken cancellationToken = default)
     {
+        if (options.ResultExpires is { } keep && keep < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(options), keep, "ResultExpires must not be negative (zero keeps the canvas for ever)");
         var id = root.Id ?? Guid.NewGuid().ToString();
         // Ids are given here, so the coordinator need not send a 100,000-member tree back to say which it chose.
         var tree = (root with { Id = id }).WithIds(() => Guid.NewGuid().ToString());
@@ -23,7 +29,7 @@ public sealed class CanvasClient(IActorRef canvases, TimeSpan submitTimeout, Cli
         object answer;
         try
         {
-            answer = await canvases.Ask<object>(new StartCanvas(id, tree), submitTimeout, cancellationToken).ConfigureAwait(false);
+            answer = await canvases.Ask<object>(new StartCanvas(id, tree, options.ResultExpires), submitTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (AskTimeoutException)
         {
@@ -58,6 +64,18 @@ public sealed class CanvasClient(IActorRef canvases, TimeSpan submitTimeout, Cli
             _ => throw new InvalidOperationException($"unexpected answer {answer.GetType().Name} to {command.GetType().Name}"),
         };
     }
+}
+
+/// <summary>Options of a whole canvas, as <c>apply_async</c>'s are of a task.</summary>
+public sealed record CanvasOptions
+{
+    public static readonly CanvasOptions None = new();
+
+    /// <summary>
+    /// How long the canvas (its coordinator's state and its members' results) is kept once it and every member it
+    /// sent finished (Celery's <c>result_expires</c>); zero keeps it for ever; null leaves it to <c>jobs.tasks.result-expires</c>.
+    /// </summary>
+    public TimeSpan? ResultExpires { get; init; }
 }
 
 /// <summary>A group or chord result handle: the children's ids and states, readiness, and the ordered results.</summary>

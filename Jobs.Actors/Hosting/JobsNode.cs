@@ -156,7 +156,7 @@ public sealed class JobsNode : IAsyncDisposable
                 canvases = await sharding.StartProxyAsync(CanvasTypeName, settings.ShardRole, canvasExtractor).ConfigureAwait(false);
             }
 
-            var retention = StartRetention(system, settings, hostsShards, events);
+            var retention = StartRetention(system, settings, hostsShards, events, canvases);
 
             var beat = await StartBeatAsync(system, sharding, settings, hostsShards, tasks, events).ConfigureAwait(false);
 
@@ -235,7 +235,7 @@ public sealed class JobsNode : IAsyncDisposable
     /// Every node with the shard role purges (a forget) through its <see cref="Retention.ResultPurger"/>; one of them runs
     /// the sweeper. Every node reaches the sweeper through a proxy, for its stats, made when first asked.
     /// </summary>
-    private static Lazy<IActorRef> StartRetention(ActorSystem system, JobsSettings settings, bool hostsShards, IActorRef events)
+    private static Lazy<IActorRef> StartRetention(ActorSystem system, JobsSettings settings, bool hostsShards, IActorRef events, IActorRef canvases)
     {
         var retention = Jobs.Actors.Retention.RetentionSettings.Create(system.Settings.Config);
         if (hostsShards)
@@ -243,7 +243,7 @@ public sealed class JobsNode : IAsyncDisposable
             var journal = Jobs.Actors.Retention.IJournalRetention.For(system, retention);
             system.ActorOf(Jobs.Actors.Retention.ResultPurger.Props(journal, events), Jobs.Actors.Retention.ResultPurger.Name);
             if (retention.Enabled)
-                system.ActorOf(Akka.Cluster.Tools.Singleton.ClusterSingletonManager.Props(Jobs.Actors.Retention.ResultSweeper.Props(journal, retention, events),
+                system.ActorOf(Akka.Cluster.Tools.Singleton.ClusterSingletonManager.Props(Jobs.Actors.Retention.ResultSweeper.Props(journal, retention, events, canvases),
                     PoisonPill.Instance, Akka.Cluster.Tools.Singleton.ClusterSingletonManagerSettings.Create(system).WithRole(settings.ShardRole)),
                     Jobs.Actors.Retention.ResultSweeper.Name);
         }

@@ -71,7 +71,10 @@ public sealed record JobsSettings(
                 jobs.GetTimeSpan("canvas.reask-interval", TimeSpan.FromSeconds(10)),
                 jobs.GetInt("canvas.snapshot-every", 500),
                 jobs.GetInt("canvas.max-in-flight", 2000),
-                jobs.GetInt("canvas.release-memory-after", 10000)),
+                jobs.GetInt("canvas.release-memory-after", 10000))
+            {
+                ResultExpires = jobs.GetTimeSpan("tasks.result-expires", TimeSpan.FromDays(1)),
+            },
             HttpEndpoint: jobs.GetString("http.endpoint", "127.0.0.1:5555"),
             MaxBodySize: jobs.GetLong("http.max-body-size", 1024 * 1024),
             ApplyTimeout: jobs.GetTimeSpan("http.apply-timeout", TimeSpan.FromSeconds(60)),

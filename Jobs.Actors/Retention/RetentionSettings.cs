@@ -12,6 +12,9 @@ public sealed record RetentionSettings(
     TimeSpan TagRetention,
     int VacuumPages)
 {
+    /// <summary>How long the sweeper waits for a due canvas's coordinator to purge it and its members.</summary>
+    public TimeSpan CanvasTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     public static RetentionSettings Create(Config config)
     {
         var retention = config.GetConfig("jobs.retention") ?? Config.Empty;
@@ -22,7 +25,10 @@ public sealed record RetentionSettings(
             Math.Max(1, retention.GetInt("max-batches-per-sweep", 10)),
             Positive(retention.GetTimeSpan("maintenance-interval", TimeSpan.FromSeconds(60)), "maintenance-interval"),
             retention.GetTimeSpan("tag-retention", TimeSpan.FromDays(1)),
-            Math.Max(0, retention.GetInt("vacuum-pages", 2000)));
+            Math.Max(0, retention.GetInt("vacuum-pages", 2000)))
+        {
+            CanvasTimeout = Positive(retention.GetTimeSpan("canvas-timeout", TimeSpan.FromSeconds(30)), "canvas-timeout"),
+        };
     }
 
     private static TimeSpan Positive(TimeSpan value, string key) =>

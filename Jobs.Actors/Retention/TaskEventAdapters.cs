@@ -17,6 +17,7 @@ public static class ExpiryEntries
     public static (string PersistenceId, DateTimeOffset Due)? Of(object journaled) => journaled switch
     {
         ITaskFinished { ResultExpiresAt: { } due } finished => (TaskEntity.PersistenceIdOf(finished.TaskId), due),
+        Canvas.ICanvasFinal { ResultExpiresAt: { } due } settled => (Canvas.CanvasEntity.PersistenceIdOf(settled.CanvasId), due),
         _ => null,
     };
 
@@ -48,4 +49,24 @@ public sealed class SqlTaskEventAdapter : IWriteEventAdapter
 
     public object ToJournal(object evt) =>
         ExpiryEntries.Of(evt) is { } entry ? new Tagged(evt, TaskTags.Add(ExpiryEntries.Tag(entry.Due))) : new Tagged(evt, TaskTags);
+}
+
+/// <summary>
+/// The adapters for canvas events: a settled canvas's expiry index entry (<see cref="ExpiryEntries"/>) in the write of its
+/// final event; other canvas events pass as they are (they carry no tag: the monitor reads task events only).
+/// </summary>
+public sealed class SqlCanvasEventAdapter : IWriteEventAdapter
+{
+    public string Manifest(object evt) => string.Empty;
+
+    public object ToJournal(object evt) =>
+        ExpiryEntries.Of(evt) is { } entry ? new Tagged(evt, ImmutableHashSet.Create(ExpiryEntries.Tag(entry.Due))) : evt;
+}
+
+/// <inheritdoc cref="SqlCanvasEventAdapter"/>
+public sealed class RedisCanvasEventAdapter : IWriteEventAdapter
+{
+    public string Manifest(object evt) => string.Empty;
+
+    public object ToJournal(object evt) => ExpiryEntries.IndexOperations(evt) is { Count: > 0 } operations ? new Indexed(evt, operations) : evt;
 }

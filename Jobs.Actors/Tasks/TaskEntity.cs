@@ -96,6 +96,7 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
             case GetTaskInfo: Sender.Tell(_state.ToInfo(Now)); break;
             case ForgetTaskResult: Forget(); break;
             case Retention.ResultsPurged purged: OnPurged(purged); break;
+            case Retention.TaskResultPurged: OnPurgedWithCanvas(); break;
             case AwaitTaskResult: ReplyWhenReady(Sender); break;
             case TaskEnqueued: OnEnqueued(); break;
             case MarkTaskStarted started: OnStarted(started); break;
@@ -337,6 +338,17 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
         _forgetting.Add(Sender);
         if (!_state.IsResultExpired(Now))
             _state = _state with { ResultExpiresAt = Now };
+    }
+
+    /// <summary>A canvas member kept its result for ever by its own rules; its canvas expired and purged it.</summary>
+    private void OnPurgedWithCanvas()
+    {
+        if (!_state.IsReady)
+            return;
+        if (!_state.IsResultExpired(Now))
+            _state = _state with { ResultExpiresAt = Now };
+        if (_waiters.Count == 0)
+            Passivate();
     }
 
     private void OnPurged(Retention.ResultsPurged purged)

@@ -36,7 +36,7 @@ public abstract class RetentionStandaloneSpec : IAsyncLifetime
     public virtual async Task DisposeAsync() => await Node.DisposeAsync();
 
     /// <summary>
-    /// The storage the tasks' results occupy, in the journal's own unit (keys, rows), and all of it but sharding's own
+    /// The storage the tasks' and canvases' results occupy, in the journal's own unit (keys, rows), and all of it but sharding's own
     /// stores: remember-entities keeps up to snapshot-after events per shard (bounded by shards, not tasks; a separate
     /// change replaces it), which the detail reports.
     /// </summary>
@@ -130,6 +130,71 @@ public abstract class RetentionStandaloneSpec : IAsyncLifetime
         Assert.Equal("SUCCESS", (await Node.Node.GetAsync($"api/task/result/{kept}")).Body!["state"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// A chord whose header finishes at once and whose body is held back (a countdown) well past the chord's own
+    /// result_expires: its members stay readable while it runs; once the body finished and the chord's expiry passed,
+    /// the coordinator and the members are gone together (storage back to before), and all read PENDING.
+    /// </summary>
+    [Fact]
+    public async Task A_chords_coordinator_and_members_expire_together_and_not_before_its_body_finished()
+    {
+        var before = Storage();
+        static string Sig(string task, string args, string options = "{}") =>
+            $$"""{"task": "{{task}}", "args": {{args}}, "kwargs": {}, "options": {{options}}, "subtask_type": null}""";
+        var header = string.Join(", ", new[] { "[1, 1]", "[2, 2]", "[3, 3]" }.Select(args => Sig("tasks.add", args)));
+        var body = Sig("tasks.xsum", "[]", """{"countdown": 5}""");
+        var chord = $$$"""{"task": "celery.chord", "subtask_type": "chord", "options": {"result_expires": 1}, "kwargs": {"header": [{{{header}}}], "body": {{{body}}}}}""";
+        var (status, started) = await Node.Node.PostAsync("api/canvas", chord);
+        Assert.True(status == 200, $"POST /api/canvas answered {status}: {started}");
+        var id = started!["task-id"]!.GetValue<string>();
+        var members = started["children"]!.AsArray().Select(c => c!.GetValue<string>()).ToArray();
+        Assert.Equal(4, members.Length);
+        var headerIds = members.Where(m => m != started["signature"]!["kwargs"]!["body"]!["options"]!["task_id"]!.GetValue<string>()).ToArray();
+        var finished = DateTimeOffset.MinValue;
+        foreach (var member in headerIds)
+        {
+            await Node.ResultAsync(member, Deadline);
+            var (_, info) = await Node.Node.GetAsync($"api/task/info/{member}");
+            var done = DateTimeOffset.FromUnixTimeMilliseconds((long)(info!["succeeded"]!.GetValue<double>() * 1000));
+            finished = done > finished ? done : finished;
+        }
+
+        // Alone, a header member would have expired a second after it finished (and been purged within a sweep);
+        // the body, sent once the header finished, runs 5 s after it: the chord is live all along.
+        var window = finished + TimeSpan.FromSeconds(2.5);
+        do
+        {
+            foreach (var member in headerIds)
+                Assert.Equal("SUCCESS", (await Node.Node.GetAsync($"api/task/result/{member}")).Body!["state"]!.GetValue<string>());
+            var (_, live) = await Node.Node.GetAsync($"api/canvas/{id}");
+            Assert.Equal("STARTED", live!["state"]!.GetValue<string>());
+            await Task.Delay(250);
+        }
+        while (DateTimeOffset.UtcNow < window);
+        Assert.True(Storage().TaskUnits > before.TaskUnits, "the chord and its members were not stored");
+
+        JsonNode? outcome;
+        var deadline = DateTime.UtcNow + Deadline;
+        while ((outcome = (await Node.Node.GetAsync($"api/canvas/{id}?timeout=5")).Body)!["state"]!.GetValue<string>() != "SUCCESS")
+            Assert.True(DateTime.UtcNow < deadline, $"the chord did not finish: {outcome}");
+        Assert.Equal(12, outcome["result"]!.GetValue<int>());
+
+        var now = Storage();
+        while ((now = Storage()).TaskUnits > before.TaskUnits)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"the chord's storage did not go: before {before.Detail}; now {now.Detail}");
+            await Task.Delay(250);
+        }
+        Assert.True(now.Total <= before.Total + FixedAllowance, $"before {before.Detail}; now {now.Detail}");
+        var (_, gone) = await Node.Node.GetAsync($"api/canvas/{id}");
+        Assert.Equal("PENDING", gone!["state"]!.GetValue<string>());
+        Assert.Empty(gone["children"]!.AsArray());
+        Assert.Equal(404, (await Node.Node.GetAsync($"api/canvas/{id}/tree")).Status);
+        foreach (var member in members)
+            Assert.Equal("PENDING", (await Node.Node.GetAsync($"api/task/result/{member}")).Body!["state"]!.GetValue<string>());
+    }
+
     protected abstract long TaskUnitsOf(string taskId);
 }
 
@@ -158,8 +223,9 @@ public sealed class RetentionOnRedisSpec : RetentionStandaloneSpec
         var server = redis.GetServer(redis.GetEndPoints()[0]);
         var all = server.DatabaseSize();
         var sharding = server.Keys(pattern: "*sharding*", pageSize: 1000).Count();
-        var taskKeys = server.Keys(pattern: "*task-*", pageSize: 1000).Count();
-        var taskIds = redis.GetDatabase().SortedSetScan("jobs:{0}:ids", "task-*", pageSize: 1000).Count();
+        var taskKeys = server.Keys(pattern: "*task-*", pageSize: 1000).Count() + server.Keys(pattern: "*canvas-*", pageSize: 1000).Count();
+        var taskIds = redis.GetDatabase().SortedSetScan("jobs:{0}:ids", "task-*", pageSize: 1000).Count() +
+            redis.GetDatabase().SortedSetScan("jobs:{0}:ids", "canvas-*", pageSize: 1000).Count();
         var expiry = redis.GetDatabase().SortedSetLength("jobs:{0}:zset:expiry");
         return (taskKeys + taskIds, all - sharding, $"{all} keys ({sharding} of sharding's stores), {taskKeys} of tasks, {taskIds} task ids, {expiry} due");
     }
@@ -197,12 +263,13 @@ public sealed class RetentionOnSqliteSpec : RetentionStandaloneSpec
             return (long)command.ExecuteScalar()!;
         }
         const string NotSharding = "persistence_id NOT LIKE '/sharding/%' AND persistence_id NOT LIKE '/system/sharding/%'";
-        var journal = Count("SELECT count(*) FROM journal WHERE persistence_id LIKE 'task-%'");
-        var tags = Count("SELECT count(*) FROM tags WHERE persistence_id LIKE 'task-%'");
+        var journal = Count("SELECT count(*) FROM journal WHERE persistence_id LIKE 'task-%' OR persistence_id LIKE 'canvas-%'");
+        var tags = Count("SELECT count(*) FROM tags WHERE persistence_id LIKE 'task-%' OR persistence_id LIKE 'canvas-%'");
+        var snapshots = Count("SELECT count(*) FROM snapshot WHERE persistence_id LIKE 'canvas-%'");
         var sharding = Count($"SELECT count(*) FROM journal WHERE NOT ({NotSharding})");
         var total = Count($"SELECT count(*) FROM journal WHERE {NotSharding}") + Count("SELECT count(*) FROM tags") +
             Count($"SELECT count(*) FROM snapshot WHERE {NotSharding}");
-        return (journal + tags, total, $"{total} rows besides sharding's {sharding}, {journal} task events, {tags} task tag rows");
+        return (journal + tags + snapshots, total, $"{total} rows besides sharding's {sharding}, {journal} task and canvas events, {tags} tag rows, {snapshots} canvas snapshots");
     }
 
     protected override long TaskUnitsOf(string taskId) => Node.JournaledEvents(taskId).Count;
