@@ -110,7 +110,7 @@ public sealed class JobsNode : IAsyncDisposable
             var sharding = ClusterSharding.Get(system);
             var events = DistributedPubSub.Get(system).Mediator;
             // Task events go out in batches, one pub-sub message per interval (README "Monitoring").
-            var taskEvents = system.ActorOf(TaskEventBatcher.Props(events, settings.Monitoring), "task-events");
+            var taskEvents = system.ActorOf(TaskEventBatcher.Props(events, settings.Monitoring, settings.Payload.MaxBatchBytes), "task-events");
             var taskExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ITaskCommand)?.TaskId);
 
             var canvasExtractor = new StableMessageExtractor(settings.NumberOfShards, m => (m as ICanvasCommand)?.CanvasId);

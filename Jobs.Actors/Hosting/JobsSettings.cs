@@ -59,6 +59,7 @@ public sealed record JobsSettings(
                 jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5)))
             {
                 AttemptCheckInterval = jobs.GetTimeSpan("tasks.attempt-check-interval", TimeSpan.FromMinutes(1)),
+                MemberAcceptanceDelay = jobs.GetTimeSpan("tasks.member-acceptance-delay", TimeSpan.FromMilliseconds(100)),
                 ResultExpires = jobs.GetTimeSpan("tasks.result-expires", TimeSpan.FromDays(1)),
                 RestartAfterFailure = Tasks.PendingIndexSettings.UsesIndex(config)
                     ? config.GetTimeSpan("akka.cluster.sharding.entity-restart-backoff", TimeSpan.FromSeconds(2))

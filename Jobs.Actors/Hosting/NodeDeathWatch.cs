@@ -11,7 +11,8 @@ namespace Jobs.Actors.Hosting;
 /// message); the node's watcher actor watches each target once, when its first dependent registers, and tells every
 /// dependent registered at its death <see cref="DependencyTerminated"/>. The death itself is Akka's DeathWatch, as
 /// before (a local stop, or a remote node quarantined or removed), so the guarantee is the same; only the fan-out is
-/// ours. A dependent that registers after its target died is told at once.
+/// ours. A dependent that registers after its target died is told at once, or, once the dead target's entry is gone,
+/// when the watcher's new watch of it answers (watching a dead actor answers <see cref="Terminated"/>).
 /// </summary>
 public sealed class NodeDeathWatch : IExtension
 {

@@ -107,6 +107,7 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
             case RevokeTask revoke: Revoke(revoke); break;
             case AttemptDue or EnqueueUnconfirmed: EnqueueUnlessStarted(); break;
             case ExpiryDue: PersistAndContinue(_state.DecideExpiry(Now)); break;
+            case AcceptanceDue: JournalAcceptance(); break;
             case Terminated terminated: OnTerminated(terminated.ActorRef); break;
             case DependencyTerminated terminated: OnTerminated(terminated.Target); break;
             case ReceiveTimeout: PassivateIfIdle(); break;
@@ -137,10 +138,13 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
             Reply(command, Sender);
             return;
         }
-        if (command is { JournalWithOutcome: true, AwaitResult: true } && events is [TaskReceived { DueAt: null } received])
+        if (command is { JournalWithOutcome: true, AwaitResult: true } && events is [TaskReceived { DueAt: null } received]
+            && _settings.MemberAcceptanceDelay > TimeSpan.Zero)
         {
             // Nobody is answered before the task is finished, and the submitter sends it again until then: it runs now.
+            // Unfinished after the delay, it is journaled on its own (AcceptanceDue).
             _unjournaledAcceptance = received;
+            Timers.StartSingleTimer(AcceptanceDue.Instance, AcceptanceDue.Instance, _settings.MemberAcceptanceDelay);
             _state = _state.Apply(received);
             PlanNextStep();
             Reply(command, Sender);
@@ -194,6 +198,16 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
             _deaths.Unwatch(_queue, Self);
         _queue = Sender;
         _deaths.Watch(_queue, Self);
+    }
+
+    /// <summary>
+    /// A member still unfinished after <see cref="TaskEntitySettings.MemberAcceptanceDelay"/>: its acceptance is
+    /// journaled now. A write in progress took it already (the timer was cancelled then) or the timer is stale.
+    /// </summary>
+    private void JournalAcceptance()
+    {
+        if (_unjournaledAcceptance is not null)
+            Write([], _ => { });
     }
 
     private void OnStarted(MarkTaskStarted started)
@@ -388,6 +402,7 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
         {
             // Applied already; only told once stored, like every event.
             _unjournaledAcceptance = null;
+            Timers.Cancel(AcceptanceDue.Instance);
             PersistAll([acceptance, .. events], e =>
             {
                 if (ReferenceEquals(e, acceptance))
@@ -614,6 +629,11 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
         public static readonly EnqueueUnconfirmed Instance = new();
     }
 
+    private sealed class AcceptanceDue
+    {
+        public static readonly AcceptanceDue Instance = new();
+    }
+
     private sealed class ExpiryDue
     {
         public static readonly ExpiryDue Instance = new();
@@ -632,6 +652,12 @@ public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan Enqueu
 
     /// <summary>How often a started attempt with no report asks its worker whether it still runs (<c>jobs.tasks.attempt-check-interval</c>).</summary>
     public TimeSpan AttemptCheckInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
+    /// How long a canvas member's acceptance may stay in memory only, waiting to be journaled with its outcome
+    /// (<c>jobs.tasks.member-acceptance-delay</c>); zero journals it first.
+    /// </summary>
+    public TimeSpan MemberAcceptanceDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// After a failed write the stopped entity asks its shard to start it again this much later; null when sharding's

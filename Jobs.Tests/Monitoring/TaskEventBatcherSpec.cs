@@ -31,4 +31,29 @@ public sealed class TaskEventBatcherSpec : TestKit
         Assert.Equal(["c", "d", "e"], ((TaskEventBatch)mediator.ExpectMsg<Publish>().Message).Events.Select(e => e.Uuid));
         mediator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
     }
+
+    [Fact]
+    public void A_batch_never_outgrows_its_byte_limit_and_an_event_as_large_goes_alone()
+    {
+        var mediator = CreateTestProbe();
+        var batcher = Sys.ActorOf(Akka.Actor.Props.Create(() => new TaskEventBatcher(mediator.Ref, TimeSpan.FromHours(1), 100, 64 * 1024)));
+        // A result of 5 KB counts as ~30 KB (small payloads are taken at the worst case of escaping): two fit under 64 KiB.
+        using var big = System.Text.Json.JsonDocument.Parse("\"" + new string('x', 5_000) + "\"");
+        TaskEvent Event(string id, System.Text.Json.JsonElement? result = null) =>
+            new(EventTypes.TaskSucceeded, id, "tasks.echo", "SUCCESS", DateTimeOffset.UtcNow, Result: result);
+
+        foreach (var id in new[] { "a", "b", "c", "d", "e" })
+            batcher.Tell(new Publish(MonitoringTopics.Tasks, Event(id, big.RootElement)));
+        var first = ((TaskEventBatch)mediator.ExpectMsg<Publish>().Message).Events.Select(e => e.Uuid).ToArray();
+        Assert.InRange(first.Length, 1, 4);
+        Assert.Equal(new[] { "a", "b", "c", "d", "e" }.Take(first.Length), first);
+
+        // One event beyond the limit leaves on its own, after what waited before it.
+        using var huge = System.Text.Json.JsonDocument.Parse("\"" + new string('y', 70_000) + "\"");
+        var alone = Sys.ActorOf(Akka.Actor.Props.Create(() => new TaskEventBatcher(mediator.Ref, TimeSpan.FromHours(1), 100, 64 * 1024)));
+        alone.Tell(new Publish(MonitoringTopics.Tasks, Event("small")));
+        alone.Tell(new Publish(MonitoringTopics.Tasks, Event("huge", huge.RootElement)));
+        Assert.Equal(["small"], ((TaskEventBatch)mediator.ExpectMsg<Publish>().Message).Events.Select(e => e.Uuid));
+        Assert.Equal(["huge"], ((TaskEventBatch)mediator.ExpectMsg<Publish>().Message).Events.Select(e => e.Uuid));
+    }
 }

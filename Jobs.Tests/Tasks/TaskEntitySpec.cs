@@ -120,6 +120,23 @@ public sealed class TaskEntitySpec : TestKit
     }
 
     [Fact]
+    public void A_member_unfinished_after_the_acceptance_delay_journals_its_acceptance_on_its_own()
+    {
+        // Waiting in a backlog, say: journaled after the delay, so it is in its shard's pending index, and a recovered
+        // entity would take its worker's report instead of running it again.
+        var entity = Entity("t3d");
+        entity.Tell(SubmitJournalingWithOutcome("t3d"));
+        ExpectEnqueued("t3d");
+        Scheduler.Advance(TimeSpan.FromMilliseconds(99));
+        Assert.Empty(JournalOf("t3d"));
+        Scheduler.Advance(TimeSpan.FromMilliseconds(1));
+        AwaitAssert(() => Assert.IsType<TaskReceived>(Assert.Single(JournalOf("t3d"))));
+        entity.Tell(Succeeded("t3d"), _worker.Ref);
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+        Assert.Equal([typeof(TaskReceived), typeof(TaskSucceeded)], JournalOf("t3d").Select(e => e.GetType()));
+    }
+
+    [Fact]
     public void A_member_revoked_before_its_acceptance_is_journaled_journals_both_and_its_coordinator_hears_revoked()
     {
         var entity = Entity("t3r");
