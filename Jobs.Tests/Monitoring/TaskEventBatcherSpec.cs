@@ -50,10 +50,11 @@ public sealed class TaskEventBatcherSpec : TestKit
 
         // One event beyond the limit leaves on its own, after what waited before it.
         using var huge = System.Text.Json.JsonDocument.Parse("\"" + new string('y', 70_000) + "\"");
-        var alone = Sys.ActorOf(Akka.Actor.Props.Create(() => new TaskEventBatcher(mediator.Ref, TimeSpan.FromHours(1), 100, 64 * 1024)));
+        var other = CreateTestProbe();
+        var alone = Sys.ActorOf(Akka.Actor.Props.Create(() => new TaskEventBatcher(other.Ref, TimeSpan.FromHours(1), 100, 64 * 1024)));
         alone.Tell(new Publish(MonitoringTopics.Tasks, Event("small")));
         alone.Tell(new Publish(MonitoringTopics.Tasks, Event("huge", huge.RootElement)));
-        Assert.Equal(["small"], ((TaskEventBatch)mediator.ExpectMsg<Publish>().Message).Events.Select(e => e.Uuid));
-        Assert.Equal(["huge"], ((TaskEventBatch)mediator.ExpectMsg<Publish>().Message).Events.Select(e => e.Uuid));
+        Assert.Equal(["small"], ((TaskEventBatch)other.ExpectMsg<Publish>().Message).Events.Select(e => e.Uuid));
+        Assert.Equal(["huge"], ((TaskEventBatch)other.ExpectMsg<Publish>().Message).Events.Select(e => e.Uuid));
     }
 }
