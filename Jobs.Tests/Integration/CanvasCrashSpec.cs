@@ -17,15 +17,20 @@ public sealed class CanvasCrashSpec : IAsyncLifetime
 
     public Task DisposeAsync() => _node.DisposeAsync().AsTask();
 
-    private static JsonObject SlowAdd(object x, double seconds, object? y = null) => new()
+    /// <summary>A signature of <paramref name="task"/>; a chain member's y is left out, its parent's result comes first.</summary>
+    private static JsonObject Sig(string task, object x, object? y, object last) => new()
     {
-        ["task"] = "test.slow_add",
-        ["args"] = y is null ? new JsonArray(JsonValue.Create(x), JsonValue.Create(seconds)) : new JsonArray(JsonValue.Create(x), JsonValue.Create(y), JsonValue.Create(seconds)),
+        ["task"] = task,
+        ["args"] = y is null ? new JsonArray(JsonValue.Create(x), JsonValue.Create(last)) : new JsonArray(JsonValue.Create(x), JsonValue.Create(y), JsonValue.Create(last)),
         ["kwargs"] = new JsonObject(),
         ["options"] = new JsonObject(),
         ["subtask_type"] = null,
         ["immutable"] = false,
     };
+
+    private static JsonObject SlowAdd(object x, double seconds, object? y = null) => Sig("test.slow_add", x, y, seconds);
+
+    private static JsonObject GatedAdd(object x, string gate, object? y = null) => Sig("test.gated_add", x, y, gate);
 
     private async Task<JsonNode> CanvasAsync(string id)
     {
@@ -36,16 +41,6 @@ public sealed class CanvasCrashSpec : IAsyncLifetime
     // An answer without children (the node busy: 503 or 408) counts as no progress yet; the caller's deadline bounds it.
     private static int Succeeded(JsonNode canvas) =>
         canvas["children"]?.AsArray().Count(c => c!["state"]!.GetValue<string>() == "SUCCESS") ?? 0;
-
-    private static JsonObject GatedAdd(object x, string gate, object? y = null) => new()
-    {
-        ["task"] = "test.gated_add",
-        ["args"] = y is null ? new JsonArray(JsonValue.Create(x), JsonValue.Create(gate)) : new JsonArray(JsonValue.Create(x), JsonValue.Create(y), JsonValue.Create(gate)),
-        ["kwargs"] = new JsonObject(),
-        ["options"] = new JsonObject(),
-        ["subtask_type"] = null,
-        ["immutable"] = false,
-    };
 
     [Fact]
     public async Task A_chord_and_a_chain_survive_kill_9_of_their_coordinators_node()
