@@ -76,10 +76,25 @@ public sealed class RedisJournalRetention : IJournalRetention
         var minId = (now - _settings.TagRetention).ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) + "-0";
         long trimmed = 0;
         for (var p = 0; p < _redis.Keys.Partitions; p++)
-            trimmed += (long)await database.ExecuteAsync("XTRIM", (RedisKey)(string)_redis.Keys.Tag(p, Monitoring.TaskEventTagger.Tag)!, "MINID", "~", minId)
-                .ConfigureAwait(false);
+        {
+            var stream = (RedisKey)(string)_redis.Keys.Tag(p, Monitoring.TaskEventTagger.Tag)!;
+            // An approximate trim removes whole stream nodes only, and at most LIMIT entries a call (Redis's default
+            // is 100 nodes' worth, 10,000 entries): one call every interval falls behind a journal that tags more
+            // than that, so the trim goes on, a bounded call at a time, until nothing older than MINID is left but
+            // the last node's.
+            long last;
+            do
+            {
+                last = (long)await database.ExecuteAsync("XTRIM", stream, "MINID", "~", minId, "LIMIT", TrimLimit).ConfigureAwait(false);
+                trimmed += last;
+            }
+            while (last > 0);
+        }
         return $"{trimmed} tag-stream entries trimmed";
     }
+
+    /// <summary>The entries one XTRIM call may remove: Redis's own default for an approximate trim (100 nodes of 100).</summary>
+    private const int TrimLimit = 10_000;
 }
 
 /// <summary>

@@ -267,6 +267,31 @@ public sealed class RedisPluginSpec : TestKit, IDisposable
     }
 
     [Fact]
+    public async Task Maintenance_trims_the_task_tag_stream_to_its_retention_however_many_entries_are_due()
+    {
+        // Three and a half times what one approximate XTRIM takes by default (10,000): a journal tagging 1,000 events a
+        // second between maintenances of every 35 s. The newest 100 are younger than the retention and must stay.
+        var stream = Keys.Tag(0, Jobs.Actors.Monitoring.TaskEventTagger.Tag);
+        var old = DateTimeOffset.UtcNow.AddHours(-1).ToUnixTimeMilliseconds();
+        var batch = Db.CreateBatch();
+        var adds = Enumerable.Range(0, 35_000).Select(i => batch.ExecuteAsync("XADD", stream, $"{old}-{i + 1}", "p", "old", "s", i)).ToList();
+        batch.Execute();
+        await Task.WhenAll(adds);
+        var young = DateTimeOffset.UtcNow.AddMinutes(10).ToUnixTimeMilliseconds();
+        for (var i = 0; i < 100; i++)
+            Db.Execute("XADD", stream, $"{young}-{i + 1}", "p", "young", "s", i);
+
+        var settings = Jobs.Actors.Retention.RetentionSettings.Create(Sys.Settings.Config) with { TagRetention = TimeSpan.FromMinutes(1) };
+        var done = await new Jobs.Actors.Retention.RedisJournalRetention(Sys, settings).MaintainAsync(DateTimeOffset.UtcNow).WaitAsync(Wait);
+
+        // Whole nodes only: at most one node of old entries (100, stream-node-max-entries) may be left before the young.
+        var left = (long)Db.Execute("XLEN", stream);
+        Assert.True(left is >= 100 and <= 200, $"{left} entries left ({done})");
+        var first = (RedisResult[])Db.Execute("XRANGE", stream, $"{young}-0", "+")!;
+        Assert.Equal(100, first.Length);
+    }
+
+    [Fact]
     public async Task Queries_across_a_purge_skip_the_purged_id_and_resume_from_an_offset_read_before_it()
     {
         var (gone, kept, later) = (NewPid(), NewPid(), NewPid());
