@@ -22,7 +22,7 @@ public sealed record RetentionSettings(
             retention.GetBoolean("enabled", true),
             Positive(retention.GetTimeSpan("sweep-interval", TimeSpan.FromSeconds(1)), "sweep-interval"),
             Math.Clamp(retention.GetInt("batch-size", 200), 1, 1000),
-            Math.Max(1, retention.GetInt("max-batches-per-sweep", 10)),
+            Math.Max(1, retention.GetInt("max-batches-per-sweep", 25)),
             Positive(retention.GetTimeSpan("maintenance-interval", TimeSpan.FromSeconds(60)), "maintenance-interval"),
             retention.GetTimeSpan("tag-retention", TimeSpan.FromDays(1)),
             Math.Max(0, retention.GetInt("vacuum-pages", 2000)))
