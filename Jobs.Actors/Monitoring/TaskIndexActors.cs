@@ -24,25 +24,14 @@ public sealed class TaskIndexWriter : ReceiveActor
     }
 
     /// <summary>
-    /// Tasks purged in the last minutes: a journal page read before their purge may reach this writer after it, and
-    /// must not bring them back into the index.
+    /// Tasks purged lately: a journal page read before their purge may reach this writer after it, and must not bring
+    /// them back into the index.
     /// </summary>
-    private readonly Dictionary<string, DateTime> _expired = new(StringComparer.Ordinal);
-
-    private static readonly TimeSpan ExpiredMemory = TimeSpan.FromMinutes(10);
-    private DateTime _lastPrune = DateTime.UtcNow;
+    private readonly RecentlyExpired _expired = new(DateTime.UtcNow);
 
     private void Forget(Retention.TasksExpired expired)
     {
-        var now = DateTime.UtcNow;
-        if (now - _lastPrune > TimeSpan.FromMinutes(1))
-        {
-            foreach (var old in _expired.Where(e => now - e.Value > ExpiredMemory).Select(e => e.Key).ToArray())
-                _expired.Remove(old);
-            _lastPrune = now;
-        }
-        foreach (var id in expired.TaskIds)
-            _expired[id] = now;
+        _expired.Add(expired.TaskIds, DateTime.UtcNow);
         try
         {
             _index.Forget(expired.TaskIds);
@@ -62,7 +51,8 @@ public sealed class TaskIndexWriter : ReceiveActor
         try
         {
             var lacking = _index.Lacking(find.Events);
-            Sender.Tell(new LackingEvents(_expired.Count == 0 ? lacking : lacking.Where(i => !_expired.ContainsKey(find.Events[i].Uuid)).ToArray()));
+            _expired.Age(DateTime.UtcNow);
+            Sender.Tell(new LackingEvents(_expired.Count == 0 ? lacking : lacking.Where(i => !_expired.Contains(find.Events[i].Uuid)).ToArray()));
         }
         catch (Microsoft.Data.Sqlite.SqliteException e)
         {
@@ -76,8 +66,9 @@ public sealed class TaskIndexWriter : ReceiveActor
     /// </summary>
     private void Write(WriteTaskEvents write)
     {
+        _expired.Age(DateTime.UtcNow);
         if (_expired.Count > 0)
-            write = write with { Events = write.Events.Where(e => !_expired.ContainsKey(e.Uuid)).ToArray() };
+            write = write with { Events = write.Events.Where(e => !_expired.Contains(e.Uuid)).ToArray() };
         try
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
