@@ -41,8 +41,7 @@ public static class JobsConfig
         switch (journal)
         {
             case "sqlite":
-                var path = Path.GetFullPath(config.GetString("jobs.persistence.sqlite.path", "./data/jobs.db"));
-                var connection = Quote($"Data Source={path};Pooling=True");
+                var connection = Quote($"Data Source={Persistence.Sqlite.SqliteJournalFile.PathOf(config)};Pooling=True");
                 return ConfigurationFactory.ParseString($$"""
                     akka.persistence.journal.plugin = "akka.persistence.journal.sql"
                     akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.sql"

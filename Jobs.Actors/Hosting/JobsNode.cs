@@ -98,9 +98,13 @@ public sealed class JobsNode : IAsyncDisposable
         RequireSharedJournal(config);
         // Only nodes that host shards write the journal; a client or seed node must not create a database file.
         var shardRole = config.GetString("akka.cluster.sharding.role", "worker");
-        if (config.GetString("jobs.persistence.journal", "sqlite") == "sqlite" && config.GetStringList("akka.cluster.roles").Contains(shardRole))
+        var sqlite = config.GetString("jobs.persistence.journal", "sqlite") == "sqlite";
+        if (sqlite && config.GetStringList("akka.cluster.roles").Contains(shardRole))
             Persistence.Sqlite.SqliteJournalFile.Prepare(config);
-        var system = ActorSystem.Create("jobs", config);
+        var bootstrap = BootstrapSetup.Create().WithConfig(config);
+        var system = ActorSystem.Create("jobs", sqlite
+            ? bootstrap.And(Persistence.Sqlite.SqliteJournalFile.ConnectionSetup(config))
+            : Akka.Actor.Setup.ActorSystemSetup.Create(bootstrap));
         try
         {
             systemStarted?.Invoke(system);

@@ -178,6 +178,7 @@ public sealed class SqliteJournalRetention(string path, RetentionSettings settin
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        Persistence.Sqlite.SqliteJournalFile.WaitForLocks(connection);
         return connection;
     }
 
