@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Text;
+using Akka.Persistence.Query;
+using Jobs.Actors.Persistence.Redis.Query;
 using Microsoft.Data.Sqlite;
 
 namespace Jobs.Actors.Monitoring;
@@ -51,7 +54,7 @@ public sealed class TaskIndex : IDisposable
             CREATE TABLE IF NOT EXISTS events (
               id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, type TEXT NOT NULL, retries INTEGER NOT NULL,
               timestamp REAL NOT NULL, body TEXT NOT NULL, seq INTEGER, UNIQUE (uuid, type, retries));
-            CREATE TABLE IF NOT EXISTS offsets (stream TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS offsets (stream TEXT PRIMARY KEY, value TEXT NOT NULL);
             """);
         // An index made before events carried their journal sequence number: its rows have none, so the sweep reads
         // those events again once (only behind its offset, which is past them).
@@ -64,21 +67,38 @@ public sealed class TaskIndex : IDisposable
         return new TaskIndex(connection, maxResultLength, maxTasks);
     }
 
-    /// <summary>The journal offset stored with the last batch read from <paramref name="stream"/>; 0 when none.</summary>
-    public long Offset(string stream)
+    /// <summary>
+    /// The journal offset stored with the last batch read from <paramref name="stream"/>; <c>Sequence(0)</c> when none.
+    /// A <see cref="Sequence"/> is stored as its number, a <see cref="PartitionedOffset"/> (a Redis journal of several
+    /// partitions) as its text; an index written before offsets were text holds integers, read as sequences.
+    /// </summary>
+    public Offset Offset(string stream)
     {
         using var command = _connection.CreateCommand();
         command.CommandText = "SELECT value FROM offsets WHERE stream = $stream";
         command.Parameters.AddWithValue("$stream", stream);
-        return command.ExecuteScalar() is long value ? value : 0;
+        return command.ExecuteScalar() switch
+        {
+            long value => Akka.Persistence.Query.Offset.Sequence(value),
+            string text when text.Contains(',') => PartitionedOffset.Parse(text),
+            string text => Akka.Persistence.Query.Offset.Sequence(long.Parse(text, CultureInfo.InvariantCulture)),
+            _ => Akka.Persistence.Query.Offset.Sequence(0),
+        };
     }
+
+    private static string OffsetText(Offset offset) => offset switch
+    {
+        Sequence sequence => sequence.Value.ToString(CultureInfo.InvariantCulture),
+        PartitionedOffset partitioned => partitioned.ToString(),
+        _ => throw new ArgumentException($"the task index stores Sequence and PartitionedOffset offsets, not {offset.GetType().Name}", nameof(offset)),
+    };
 
     /// <summary>
     /// Records a batch in one transaction, with the journal offset it reaches when it came from the journal. An
     /// event already recorded (it arrives both live and from the journal) changes nothing; the new ones are returned,
     /// named.
     /// </summary>
-    public IReadOnlyList<TaskEvent> Write(IReadOnlyList<TaskEvent> events, string? stream = null, long? offset = null)
+    public IReadOnlyList<TaskEvent> Write(IReadOnlyList<TaskEvent> events, string? stream = null, Offset? offset = null)
     {
         using var transaction = _connection.BeginTransaction();
         var fresh = new List<TaskEvent>(events.Count);
@@ -117,13 +137,13 @@ public sealed class TaskIndex : IDisposable
                 if (fresh[i].Name is null)
                     fresh[i] = fresh[i] with { Name = rows[fresh[i].Uuid].Name };
         }
-        if (stream is not null && offset is { } reached)
+        if (stream is not null && offset is not null)
         {
             using var save = _connection.CreateCommand();
             save.Transaction = transaction;
             save.CommandText = "INSERT INTO offsets (stream, value) VALUES ($stream, $value) ON CONFLICT (stream) DO UPDATE SET value = excluded.value";
             save.Parameters.AddWithValue("$stream", stream);
-            save.Parameters.AddWithValue("$value", reached);
+            save.Parameters.AddWithValue("$value", OffsetText(offset));
             save.ExecuteNonQuery();
         }
         if (_maxTasks > 0 && _addedSincePrune >= Math.Max(1, _maxTasks / 100))
