@@ -96,6 +96,42 @@ public sealed class TaskIndexSpec : IDisposable
     }
 
     [Fact]
+    public void A_file_that_is_not_a_database_is_replaced_by_an_empty_index_when_asked()
+    {
+        File.WriteAllBytes(_path, Enumerable.Range(0, 64 * 1024).Select(i => (byte)(i * 7919 % 251)).ToArray());
+        Assert.Throws<SqliteException>(() => TaskIndex.Open(_path, 4096).Dispose());
+        using var index = TaskIndex.Open(_path, 4096, recreateIfCorrupt: true);
+        Assert.True(index.Recreated);
+        Assert.Equal(Offset.Sequence(0), index.Offset("task"));
+        index.Write([Received("g", 0)], "task", Offset.Sequence(3));
+        Assert.Equal("RECEIVED", index.Timeline("g").Task!.State);
+    }
+
+    [Fact]
+    public void An_index_with_torn_pages_is_replaced_by_an_empty_one_and_a_sound_one_is_kept()
+    {
+        using (var index = TaskIndex.Open(_path, 4096))
+        {
+            for (var i = 0; i < 50; i++)
+                index.Write(Enumerable.Range(0, 20).SelectMany(j => new[] { Received($"t{i}-{j}", i), Succeeded($"t{i}-{j}", i + 1) }).ToArray(), "task", Offset.Sequence(i));
+        }
+        using (var sound = TaskIndex.Open(_path, 4096, recreateIfCorrupt: true))
+        {
+            Assert.False(sound.Recreated);
+            Assert.Equal(Offset.Sequence(49), sound.Offset("task"));
+        }
+        // As a machine crash may leave it: the header intact, pages behind it overwritten.
+        using (var file = File.OpenWrite(_path))
+        {
+            file.Position = 4096;
+            file.Write(Enumerable.Repeat((byte)0xA5, (int)Math.Min(64 * 1024, file.Length - 4096)).ToArray());
+        }
+        using var replaced = TaskIndex.Open(_path, 4096, recreateIfCorrupt: true);
+        Assert.True(replaced.Recreated);
+        Assert.Equal(0, replaced.Query(TaskQuery.Parse(null, null, null, null, null, null, null, null, null)).Total);
+    }
+
+    [Fact]
     public void Beyond_max_tasks_the_oldest_finished_tasks_leave_and_unfinished_ones_stay()
     {
         using var index = TaskIndex.Open(_path, 4096, maxTasks: 100);
