@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Akka.Actor;
+using Akka.Configuration;
 using Akka.Persistence.Query;
+using Jobs.Actors.Hosting;
 using Jobs.Actors.Monitoring;
 
 namespace Jobs.Bench;
@@ -13,6 +16,11 @@ namespace Jobs.Bench;
 /// succeeded of each task), asking in pages of 1,000 entries which the index lacks (none: the live feed brought
 /// them) and storing each page's offset. Prints tasks per second and this process's CPU-µs per task (user + system,
 /// so SQLite's work is counted); the index file is new for each run.
+/// <para>
+/// With <c>--actors</c> the batches go through a <see cref="TaskIndexWriter"/> on <c>jobs.monitor.dispatcher</c>
+/// instead, one every 145 ms (W1's rate) so its thread idles between them as on a node, and the CPU counted includes
+/// the idle dispatcher's; <c>--dispatcher channel</c> puts the writer on the channel executor instead of its own thread.
+/// </para>
 /// </summary>
 public static class IndexBenchmark
 {
@@ -21,10 +29,15 @@ public static class IndexBenchmark
     // W1 at ~2,300 tasks/s, 3 events each, with a sweep every 5 s: a sweep per ~35 live batches.
     private const int BatchesPerSweep = 35;
 
-    public static void Run(string[] args)
+    public static async Task RunAsync(string[] args)
     {
         string? Option(string name) => Array.IndexOf(args, name) is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
         var tasks = int.Parse(Option("--tasks") ?? "50000", CultureInfo.InvariantCulture);
+        if (args.Contains("--actors"))
+        {
+            await RunActorsAsync(tasks, Option("--dispatcher") ?? "pinned");
+            return;
+        }
         // Not measured: the first batches pay for JIT compilation.
         Measure(Math.Min(tasks, 5_000));
         var (seconds, cpu, sweeps) = Measure(tasks);
@@ -62,6 +75,65 @@ public static class IndexBenchmark
             var seconds = clock.Elapsed.TotalSeconds;
             process.Refresh();
             return (seconds, process.TotalProcessorTime - cpu, sweeps);
+        }
+        finally
+        {
+            foreach (var file in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(path) + "*"))
+                File.Delete(file);
+        }
+    }
+
+    private static async Task RunActorsAsync(int tasks, string dispatcher)
+    {
+        var path = Path.Combine(Path.GetTempPath(), "jobs-index-bench-" + Guid.NewGuid().ToString("N")[..12] + ".db");
+        var executor = dispatcher switch
+        {
+            "pinned" => "",
+            "channel" => "jobs.monitor.dispatcher { type = Dispatcher, executor = channel-executor }",
+            _ => throw new ArgumentException($"unknown --dispatcher '{dispatcher}'; known: pinned, channel"),
+        };
+        var config = JobsConfig.Load(ConfigurationFactory.ParseString($"""
+            akka.loglevel = WARNING
+            akka.actor.provider = local
+            jobs.monitor.index-path = {JobsConfig.Quote(path)}
+            {executor}
+            """));
+        try
+        {
+            using var system = ActorSystem.Create("index-bench", config);
+            var writer = system.ActorOf(TaskIndexWriter.Props(MonitoringSettings.Create(config), new TaskMetrics()));
+            var events = Events(tasks);
+            var process = Process.GetCurrentProcess();
+            process.Refresh();
+            var cpu = process.TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            var journaled = new List<(string Uuid, long SequenceNr)>();
+            long offset = 0;
+            var batches = 0;
+            var timeout = TimeSpan.FromSeconds(30);
+            foreach (var batch in events.Chunk(BatchSize))
+            {
+                var due = clock.Elapsed + TimeSpan.FromMilliseconds(145);
+                await writer.Ask<LiveEventsWritten>(new WriteTaskEvents(batch), timeout);
+                journaled.AddRange(batch.Where(e => e.JournalSequenceNr > 0).Select(e => (e.Uuid, e.JournalSequenceNr)));
+                if (++batches % BatchesPerSweep == 0)
+                {
+                    foreach (var page in journaled.Chunk(BatchSize))
+                    {
+                        await writer.Ask<LackingEvents>(new FindLackingEvents(page), timeout);
+                        offset += page.Length;
+                        await writer.Ask<IndexOffset>(new WriteTaskEvents([], "task", Reached(offset)), timeout);
+                    }
+                    journaled.Clear();
+                }
+                if (due > clock.Elapsed)
+                    await Task.Delay(due - clock.Elapsed);
+            }
+            var seconds = clock.Elapsed.TotalSeconds;
+            process.Refresh();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"index --actors --dispatcher {dispatcher}: {tasks} tasks in {seconds:0.000} s, {(process.TotalProcessorTime - cpu).TotalMicroseconds / tasks:0.0} CPU-µs per task"));
+            await system.Terminate();
         }
         finally
         {

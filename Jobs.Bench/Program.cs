@@ -14,7 +14,8 @@ using Jobs.Bench;
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
 //     [--journal-config 'HOCON inside akka.persistence.journal.redis']
 // dotnet run -c Release --project Jobs.Bench -- beat [--entries 10000] [--target redis] [--schedule daily|minute]
-// dotnet run -c Release --project Jobs.Bench -- index [--tasks 50000] (the monitor's task index alone, fed as W1 feeds it)
+// dotnet run -c Release --project Jobs.Bench -- index [--tasks 50000] [--actors [--dispatcher pinned|channel]]
+//     (the monitor's task index alone, fed as W1 feeds it)
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
 {
@@ -34,7 +35,7 @@ if (args.FirstOrDefault() == "beat")
 }
 if (args.FirstOrDefault() == "index")
 {
-    IndexBenchmark.Run(args);
+    await IndexBenchmark.RunAsync(args);
     return;
 }
 if (args.FirstOrDefault() == "journal")
