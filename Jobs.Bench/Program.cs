@@ -14,6 +14,8 @@ using Jobs.Bench;
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
 //     [--journal-config 'HOCON inside akka.persistence.journal.redis']
 // dotnet run -c Release --project Jobs.Bench -- beat [--entries 10000] [--target redis] [--schedule daily|minute]
+// dotnet run -c Release --project Jobs.Bench -- index [--tasks 50000] [--actors [--dispatcher pinned|channel]]
+//     (the monitor's task index alone, fed as W1 feeds it)
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
 {
@@ -29,6 +31,11 @@ if (args.FirstOrDefault() == "beat")
 {
     await BeatBenchmark.RunAsync(Option("--target", "redis")[0], int.Parse(Option("--entries", "10000")[0], CultureInfo.InvariantCulture),
         Option("--schedule", "daily")[0]);
+    return;
+}
+if (args.FirstOrDefault() == "index")
+{
+    await IndexBenchmark.RunAsync(args);
     return;
 }
 if (args.FirstOrDefault() == "journal")

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Jobs.Actors.Hosting;
 
 namespace Jobs.Actors.Monitoring;
@@ -15,11 +16,14 @@ public sealed class JobsMonitor(IActorRef monitor, MonitoringSettings settings, 
     public static JobsMonitor Start(JobsNode node)
     {
         var settings = node.Settings.Monitoring;
-        // Opened once before the actors start: the schema exists before reader and writer race to it, and a path
-        // that cannot be used stops the node at start with its reason instead of failing every request.
+        // Opened once before the actors start: the schema exists before reader and writer race to it, a file a machine
+        // crash left corrupt is replaced (the sweep rebuilds it from the journal) while no other connection has it
+        // open, and a path that cannot be used stops the node at start with its reason instead of failing every request.
         try
         {
-            TaskIndex.Open(settings.IndexPath, settings.MaxResultLength).Dispose();
+            using var index = TaskIndex.Open(settings.IndexPath, settings.MaxResultLength, recreateIfCorrupt: true);
+            if (index.Recreated)
+                node.System.Log.Warning("Monitor: the task index at {0} was corrupt; it was replaced by an empty one, rebuilt from the journal", settings.IndexPath);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
         {

@@ -1,4 +1,8 @@
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using Akka.Persistence.Query;
+using Jobs.Actors.Persistence.Redis.Query;
 using Microsoft.Data.Sqlite;
 
 namespace Jobs.Actors.Monitoring;
@@ -14,101 +18,196 @@ public sealed class TaskIndex : IDisposable
         "uuid, name, state, args, kwargs, result, exception, traceback, sent, received, started, succeeded, failed, " +
         "retried, revoked, runtime, worker, retries, queue, eta, expires, updated";
 
+    private const string Pragmas = """
+        PRAGMA journal_mode = WAL;
+        PRAGMA synchronous = OFF;
+        PRAGMA wal_autocheckpoint = 10000;
+        PRAGMA temp_store = MEMORY;
+        PRAGMA busy_timeout = 5000;
+        PRAGMA cache_size = -16000;
+        """;
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS tasks (
+          uuid TEXT PRIMARY KEY, name TEXT, state TEXT NOT NULL, args TEXT, kwargs TEXT, result TEXT, exception TEXT,
+          traceback TEXT, sent REAL, received REAL, started REAL, succeeded REAL, failed REAL, retried REAL, revoked REAL,
+          runtime REAL, worker TEXT, retries INTEGER NOT NULL, queue TEXT, eta REAL, expires REAL, updated REAL);
+        CREATE INDEX IF NOT EXISTS tasks_received ON tasks (received);
+        CREATE INDEX IF NOT EXISTS tasks_name ON tasks (name, received);
+        CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state, received);
+        CREATE INDEX IF NOT EXISTS tasks_worker ON tasks (worker, received);
+        CREATE TABLE IF NOT EXISTS events (
+          id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, type TEXT NOT NULL, retries INTEGER NOT NULL,
+          timestamp REAL NOT NULL, body TEXT NOT NULL, seq INTEGER, UNIQUE (uuid, type, retries));
+        CREATE TABLE IF NOT EXISTS offsets (stream TEXT PRIMARY KEY, value TEXT NOT NULL);
+        """;
+
+    private static readonly string[] ColumnNames = Columns.Split(", ");
+
     private readonly SqliteConnection _connection;
     private readonly int _maxResultLength;
     private readonly int _maxTasks;
     private int _addedSincePrune;
 
-    private TaskIndex(SqliteConnection connection, int maxResultLength, int maxTasks)
+    // The hot statements, prepared once for the life of the connection: a batch only binds and steps them.
+    private readonly SqliteCommand _insertEvent;
+    private readonly SqliteParameter[] _insertEventParameters;
+    private readonly SqliteCommand _loadRows;
+    private readonly SqliteCommand _saveRow;
+    private readonly SqliteParameter[] _saveRowParameters;
+    private readonly SqliteCommand _lacking;
+    private readonly SqliteCommand _saveOffset;
+
+    private TaskIndex(SqliteConnection connection, int maxResultLength, int maxTasks, bool recreated)
     {
         _connection = connection;
         _maxResultLength = maxResultLength;
         _maxTasks = maxTasks;
+        Recreated = recreated;
+        _insertEvent = Prepare("INSERT OR IGNORE INTO events (uuid, type, retries, timestamp, body, seq) VALUES ($uuid, $type, $retries, $timestamp, $body, $seq)",
+            ("$uuid", SqliteType.Text), ("$type", SqliteType.Text), ("$retries", SqliteType.Integer), ("$timestamp", SqliteType.Real),
+            ("$body", SqliteType.Text), ("$seq", SqliteType.Integer));
+        _insertEventParameters = _insertEvent.Parameters.Cast<SqliteParameter>().ToArray();
+        // A batch's ids are one JSON array parameter: one statement text whatever the batch's size.
+        _loadRows = Prepare($"SELECT {Columns} FROM tasks WHERE uuid IN (SELECT value FROM json_each($uuids))", ("$uuids", SqliteType.Text));
+        // An upsert touches only the indexes whose columns changed (REPLACE would delete and insert every index entry).
+        _saveRow = Prepare($"INSERT INTO tasks ({Columns}) VALUES ({string.Join(", ", ColumnNames.Select(n => "$" + n))}) " +
+                           $"ON CONFLICT (uuid) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = excluded.{n}"))}",
+            ColumnNames.Select(n => ("$" + n, SqliteType.Text)).ToArray());
+        _saveRowParameters = _saveRow.Parameters.Cast<SqliteParameter>().ToArray();
+        _lacking = Prepare("SELECT uuid, seq FROM events WHERE seq IS NOT NULL AND uuid IN (SELECT value FROM json_each($uuids))", ("$uuids", SqliteType.Text));
+        _saveOffset = Prepare("INSERT INTO offsets (stream, value) VALUES ($stream, $value) ON CONFLICT (stream) DO UPDATE SET value = excluded.value",
+            ("$stream", SqliteType.Text), ("$value", SqliteType.Text));
     }
+
+    /// <summary>The file could not be read as an index (corrupt, or not a database) and was replaced by an empty one.</summary>
+    public bool Recreated { get; }
 
     /// <summary>Opens (creating if needed) the index at <paramref name="path"/>; ":memory:"-style paths are not shared, so use a file.</summary>
     /// <param name="maxTasks">Flower's max_tasks: beyond it the oldest finished tasks leave the index (not the journal); 0 keeps all.</param>
-    public static TaskIndex Open(string path, int maxResultLength, int maxTasks = 0)
+    /// <param name="recreateIfCorrupt">
+    /// Check the file (<c>PRAGMA quick_check</c>) and, should it be corrupt or not a database, delete it and start an
+    /// empty index, which the journal sweep then rebuilds. Writes are not synced (the index is a cache of the journal),
+    /// so a machine crash can leave the file torn. Only the first opener may do this: another connection open on the
+    /// file would go on writing to the deleted one.
+    /// </param>
+    public static TaskIndex Open(string path, int maxResultLength, int maxTasks = 0, bool recreateIfCorrupt = false)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(directory))
             Directory.CreateDirectory(directory);
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        connection.Open();
-        Execute(connection, """
-            PRAGMA journal_mode = WAL;
-            PRAGMA synchronous = NORMAL;
-            PRAGMA busy_timeout = 5000;
-            PRAGMA cache_size = -16000;
-            CREATE TABLE IF NOT EXISTS tasks (
-              uuid TEXT PRIMARY KEY, name TEXT, state TEXT NOT NULL, args TEXT, kwargs TEXT, result TEXT, exception TEXT,
-              traceback TEXT, sent REAL, received REAL, started REAL, succeeded REAL, failed REAL, retried REAL, revoked REAL,
-              runtime REAL, worker TEXT, retries INTEGER NOT NULL, queue TEXT, eta REAL, expires REAL, updated REAL);
-            CREATE INDEX IF NOT EXISTS tasks_received ON tasks (received);
-            CREATE INDEX IF NOT EXISTS tasks_name ON tasks (name, received);
-            CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state, received);
-            CREATE INDEX IF NOT EXISTS tasks_worker ON tasks (worker, received);
-            CREATE TABLE IF NOT EXISTS events (
-              id INTEGER PRIMARY KEY, uuid TEXT NOT NULL, type TEXT NOT NULL, retries INTEGER NOT NULL,
-              timestamp REAL NOT NULL, body TEXT NOT NULL, seq INTEGER, UNIQUE (uuid, type, retries));
-            CREATE TABLE IF NOT EXISTS offsets (stream TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            """);
-        // An index made before events carried their journal sequence number: its rows have none, so the sweep reads
-        // those events again once (only behind its offset, which is past them).
-        using (var columns = connection.CreateCommand())
+        if (!recreateIfCorrupt)
+            return new TaskIndex(Connect(path, check: false), maxResultLength, maxTasks, recreated: false);
+        try
         {
+            return new TaskIndex(Connect(path, check: true), maxResultLength, maxTasks, recreated: false);
+        }
+        catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) is SQLITE_CORRUPT or SQLITE_NOTADB)
+        {
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+                File.Delete(path + suffix);
+            return new TaskIndex(Connect(path, check: false), maxResultLength, maxTasks, recreated: true);
+        }
+    }
+
+    private const int SQLITE_CORRUPT = 11;
+    private const int SQLITE_NOTADB = 26;
+
+    private static SqliteConnection Connect(string path, bool check)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, Pragmas);
+            if (check)
+            {
+                using var quickCheck = connection.CreateCommand();
+                quickCheck.CommandText = "PRAGMA quick_check(1)";
+                if (quickCheck.ExecuteScalar() is not "ok")
+                    throw new SqliteException("the task index failed its quick_check", SQLITE_CORRUPT);
+            }
+            Execute(connection, Schema);
+            // An index made before events carried their journal sequence number: its rows have none, so the sweep
+            // reads those events again once (only behind its offset, which is past them).
+            using var columns = connection.CreateCommand();
             columns.CommandText = "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'seq'";
             if ((long)columns.ExecuteScalar()! == 0)
                 Execute(connection, "ALTER TABLE events ADD COLUMN seq INTEGER");
+            return connection;
         }
-        return new TaskIndex(connection, maxResultLength, maxTasks);
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>The journal offset stored with the last batch read from <paramref name="stream"/>; 0 when none.</summary>
-    public long Offset(string stream)
+    private SqliteCommand Prepare(string sql, params (string Name, SqliteType Type)[] parameters)
+    {
+        var command = _connection.CreateCommand();
+        command.CommandText = sql;
+        foreach (var (name, type) in parameters)
+            command.Parameters.Add(name, type);
+        command.Prepare();
+        return command;
+    }
+
+    /// <summary>
+    /// The journal offset stored with the last batch read from <paramref name="stream"/>; <c>Sequence(0)</c> when none.
+    /// A <see cref="Sequence"/> is stored as its number, a <see cref="PartitionedOffset"/> (a Redis journal of several
+    /// partitions) as its text; an index written before offsets were text holds integers, read as sequences.
+    /// </summary>
+    public Offset Offset(string stream)
     {
         using var command = _connection.CreateCommand();
         command.CommandText = "SELECT value FROM offsets WHERE stream = $stream";
         command.Parameters.AddWithValue("$stream", stream);
-        return command.ExecuteScalar() is long value ? value : 0;
+        return command.ExecuteScalar() switch
+        {
+            long value => Akka.Persistence.Query.Offset.Sequence(value),
+            string text when text.Contains(',') => PartitionedOffset.Parse(text),
+            string text => Akka.Persistence.Query.Offset.Sequence(long.Parse(text, CultureInfo.InvariantCulture)),
+            _ => Akka.Persistence.Query.Offset.Sequence(0),
+        };
     }
+
+    private static string OffsetText(Offset offset) => offset switch
+    {
+        Sequence sequence => sequence.Value.ToString(CultureInfo.InvariantCulture),
+        PartitionedOffset partitioned => partitioned.ToString(),
+        _ => throw new ArgumentException($"the task index stores Sequence and PartitionedOffset offsets, not {offset.GetType().Name}", nameof(offset)),
+    };
 
     /// <summary>
     /// Records a batch in one transaction, with the journal offset it reaches when it came from the journal. An
     /// event already recorded (it arrives both live and from the journal) changes nothing; the new ones are returned,
     /// named.
     /// </summary>
-    public IReadOnlyList<TaskEvent> Write(IReadOnlyList<TaskEvent> events, string? stream = null, long? offset = null)
+    public IReadOnlyList<TaskEvent> Write(IReadOnlyList<TaskEvent> events, string? stream = null, Offset? offset = null)
     {
         using var transaction = _connection.BeginTransaction();
         var fresh = new List<TaskEvent>(events.Count);
-        using (var insert = _connection.CreateCommand())
+        _insertEvent.Transaction = transaction;
+        var (uuid, type, retries, timestamp, body, seq) = (_insertEventParameters[0], _insertEventParameters[1], _insertEventParameters[2],
+            _insertEventParameters[3], _insertEventParameters[4], _insertEventParameters[5]);
+        foreach (var e in events)
         {
-            insert.Transaction = transaction;
-            insert.CommandText = "INSERT OR IGNORE INTO events (uuid, type, retries, timestamp, body, seq) VALUES ($uuid, $type, $retries, $timestamp, $body, $seq)";
-            var uuid = insert.Parameters.Add("$uuid", SqliteType.Text);
-            var type = insert.Parameters.Add("$type", SqliteType.Text);
-            var retries = insert.Parameters.Add("$retries", SqliteType.Integer);
-            var timestamp = insert.Parameters.Add("$timestamp", SqliteType.Real);
-            var body = insert.Parameters.Add("$body", SqliteType.Text);
-            var seq = insert.Parameters.Add("$seq", SqliteType.Integer);
-            foreach (var e in events)
-            {
-                uuid.Value = e.Uuid;
-                type.Value = e.Type;
-                // A task finishes once, so its final event is one whatever attempt the sender counted.
-                retries.Value = e.Type is EventTypes.TaskSucceeded or EventTypes.TaskFailed or EventTypes.TaskRevoked ? 0 : e.Retries;
-                timestamp.Value = MonitoringJson.Epoch(e.Timestamp);
-                body.Value = MonitoringJson.Event(e);
-                seq.Value = e.JournalSequenceNr > 0 ? e.JournalSequenceNr : DBNull.Value;
-                if (insert.ExecuteNonQuery() == 1)
-                    fresh.Add(e);
-            }
+            uuid.Value = e.Uuid;
+            type.Value = e.Type;
+            // A task finishes once, so its final event is one whatever attempt the sender counted.
+            retries.Value = e.Type is EventTypes.TaskSucceeded or EventTypes.TaskFailed or EventTypes.TaskRevoked ? 0 : e.Retries;
+            timestamp.Value = MonitoringJson.Epoch(e.Timestamp);
+            body.Value = MonitoringJson.Event(e);
+            seq.Value = e.JournalSequenceNr > 0 ? e.JournalSequenceNr : DBNull.Value;
+            if (_insertEvent.ExecuteNonQuery() == 1)
+                fresh.Add(e);
         }
         if (fresh.Count > 0)
         {
-            var rows = Load(fresh.Select(e => e.Uuid).Distinct().ToArray(), transaction);
-            _addedSincePrune += fresh.Select(e => e.Uuid).Distinct().Count(uuid => !rows.ContainsKey(uuid));
+            var uuids = fresh.Select(e => e.Uuid).Distinct().ToArray();
+            var rows = Load(uuids, transaction);
+            _addedSincePrune += uuids.Count(id => !rows.ContainsKey(id));
             foreach (var e in fresh)
                 rows[e.Uuid] = (rows.TryGetValue(e.Uuid, out var row) ? row : new TaskRow { Uuid = e.Uuid }).Apply(e, _maxResultLength);
             Save(rows.Values, transaction);
@@ -117,14 +216,12 @@ public sealed class TaskIndex : IDisposable
                 if (fresh[i].Name is null)
                     fresh[i] = fresh[i] with { Name = rows[fresh[i].Uuid].Name };
         }
-        if (stream is not null && offset is { } reached)
+        if (stream is not null && offset is not null)
         {
-            using var save = _connection.CreateCommand();
-            save.Transaction = transaction;
-            save.CommandText = "INSERT INTO offsets (stream, value) VALUES ($stream, $value) ON CONFLICT (stream) DO UPDATE SET value = excluded.value";
-            save.Parameters.AddWithValue("$stream", stream);
-            save.Parameters.AddWithValue("$value", reached);
-            save.ExecuteNonQuery();
+            _saveOffset.Transaction = transaction;
+            _saveOffset.Parameters[0].Value = stream;
+            _saveOffset.Parameters[1].Value = OffsetText(offset);
+            _saveOffset.ExecuteNonQuery();
         }
         if (_maxTasks > 0 && _addedSincePrune >= Math.Max(1, _maxTasks / 100))
         {
@@ -142,13 +239,10 @@ public sealed class TaskIndex : IDisposable
     public IReadOnlyList<int> Lacking(IReadOnlyList<(string Uuid, long SequenceNr)> events)
     {
         var recorded = new HashSet<(string, long)>();
-        foreach (var chunk in events.Select(e => e.Uuid).Distinct().Chunk(500))
+        _lacking.Transaction = null;
+        _lacking.Parameters[0].Value = JsonArray(events.Select(e => e.Uuid).Distinct());
+        using (var reader = _lacking.ExecuteReader())
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = $"SELECT uuid, seq FROM events WHERE seq IS NOT NULL AND uuid IN ({string.Join(", ", chunk.Select((_, i) => "$u" + i))})";
-            for (var i = 0; i < chunk.Length; i++)
-                command.Parameters.AddWithValue("$u" + i, chunk[i]);
-            using var reader = command.ExecuteReader();
             while (reader.Read())
                 recorded.Add((reader.GetString(0), reader.GetInt64(1)));
         }
@@ -160,6 +254,8 @@ public sealed class TaskIndex : IDisposable
         }
         return lacking;
     }
+
+    private static string JsonArray(IEnumerable<string> values) => JsonSerializer.Serialize(values);
 
     /// <summary>Drops these tasks and their events: their results expired from the journal.</summary>
     public void Forget(IReadOnlyList<string> uuids)
@@ -285,33 +381,21 @@ public sealed class TaskIndex : IDisposable
     private Dictionary<string, TaskRow> Load(IReadOnlyList<string> uuids, SqliteTransaction? transaction)
     {
         var rows = new Dictionary<string, TaskRow>(uuids.Count);
-        // SQLite binds at most 999 parameters per statement in older builds.
-        foreach (var chunk in uuids.Chunk(500))
+        _loadRows.Transaction = transaction;
+        _loadRows.Parameters[0].Value = JsonArray(uuids);
+        using var reader = _loadRows.ExecuteReader();
+        while (reader.Read())
         {
-            using var command = _connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = $"SELECT {Columns} FROM tasks WHERE uuid IN ({string.Join(", ", chunk.Select((_, i) => "$u" + i))})";
-            for (var i = 0; i < chunk.Length; i++)
-                command.Parameters.AddWithValue("$u" + i, chunk[i]);
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                var row = Read(reader);
-                rows[row.Uuid] = row;
-            }
+            var row = Read(reader);
+            rows[row.Uuid] = row;
         }
         return rows;
     }
 
     private void Save(IEnumerable<TaskRow> rows, SqliteTransaction transaction)
     {
-        using var command = _connection.CreateCommand();
-        command.Transaction = transaction;
-        var names = Columns.Split(", ");
-        // An upsert touches only the indexes whose columns changed (REPLACE would delete and insert every index entry).
-        command.CommandText = $"INSERT INTO tasks ({Columns}) VALUES ({string.Join(", ", names.Select(n => "$" + n))}) " +
-                              $"ON CONFLICT (uuid) DO UPDATE SET {string.Join(", ", names.Skip(1).Select(n => $"{n} = excluded.{n}"))}";
-        var parameters = names.ToDictionary(n => n, n => command.Parameters.Add("$" + n, SqliteType.Text));
+        _saveRow.Transaction = transaction;
+        var parameters = _saveRowParameters;
         foreach (var row in rows)
         {
             object?[] values =
@@ -320,13 +404,12 @@ public sealed class TaskIndex : IDisposable
                 row.Received, row.Started, row.Succeeded, row.Failed, row.Retried, row.Revoked, row.Runtime, row.Worker,
                 row.Retries, row.Queue, row.Eta, row.Expires, row.Updated,
             ];
-            for (var i = 0; i < names.Length; i++)
+            for (var i = 0; i < parameters.Length; i++)
             {
-                var parameter = parameters[names[i]];
-                parameter.SqliteType = values[i] switch { double => SqliteType.Real, int => SqliteType.Integer, _ => SqliteType.Text };
-                parameter.Value = values[i] ?? DBNull.Value;
+                parameters[i].SqliteType = values[i] switch { double => SqliteType.Real, int => SqliteType.Integer, _ => SqliteType.Text };
+                parameters[i].Value = values[i] ?? DBNull.Value;
             }
-            command.ExecuteNonQuery();
+            _saveRow.ExecuteNonQuery();
         }
     }
 
@@ -367,5 +450,10 @@ public sealed class TaskIndex : IDisposable
         command.ExecuteNonQuery();
     }
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        foreach (var command in new[] { _insertEvent, _loadRows, _saveRow, _lacking, _saveOffset })
+            command.Dispose();
+        _connection.Dispose();
+    }
 }

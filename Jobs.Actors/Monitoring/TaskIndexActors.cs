@@ -1,5 +1,6 @@
 using Akka.Actor;
 using Akka.Event;
+using Akka.Persistence.Query;
 
 namespace Jobs.Actors.Monitoring;
 
@@ -76,7 +77,7 @@ public sealed class TaskIndexWriter : ReceiveActor
                 _metrics.Record(fresh);
             if (MonitorEventSource.Log.IsEnabled())
                 MonitorEventSource.Log.IndexWritten(write.Events.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            Sender.Tell(write.Stream is null ? LiveEventsWritten.Instance : new IndexOffset(write.Offset ?? 0));
+            Sender.Tell(write.Stream is null ? LiveEventsWritten.Instance : new IndexOffset(write.Offset ?? Offset.Sequence(0)));
         }
         catch (Microsoft.Data.Sqlite.SqliteException e)
         {
@@ -127,7 +128,7 @@ public sealed class TaskIndexReader : ReceiveActor
 /// the writer then answers <see cref="IndexOffset"/> once the batch (and the offset with it) is committed, else
 /// <see cref="LiveEventsWritten"/>.
 /// </summary>
-public sealed record WriteTaskEvents(IReadOnlyList<TaskEvent> Events, string? Stream = null, long? Offset = null);
+public sealed record WriteTaskEvents(IReadOnlyList<TaskEvent> Events, string? Stream = null, Offset? Offset = null);
 
 public sealed record LiveEventsWritten
 {
@@ -142,4 +143,5 @@ public sealed record FindLackingEvents(IReadOnlyList<(string Uuid, long Sequence
 /// <summary>The positions, in the question's list, of the events the index lacks.</summary>
 public sealed record LackingEvents(IReadOnlyList<int> Positions);
 
-public sealed record IndexOffset(long Value);
+/// <summary>A journal offset: a <see cref="Sequence"/>, or a Redis journal's <see cref="Jobs.Actors.Persistence.Redis.Query.PartitionedOffset"/>.</summary>
+public sealed record IndexOffset(Offset Value);

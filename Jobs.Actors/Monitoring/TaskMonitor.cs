@@ -145,15 +145,15 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         var counts = new SweepCounts();
         MonitorEventSource.Log.SweepStarted();
         var pages = journal is ICurrentTagEntriesQuery entries && !_settings.JournalSweepReadsAll
-            ? start.ConcatMany(offset => entries.CurrentTagEntries(TaskEventTagger.Tag, Offset.Sequence(offset.Value), _settings.JournalSweepSettle))
+            ? start.ConcatMany(offset => entries.CurrentTagEntries(TaskEventTagger.Tag, offset.Value, _settings.JournalSweepSettle))
                 .Grouped(batchSize)
                 .SelectAsync(1, grouped => ReadLackingAsync(grouped.ToArray(), writer, entries))
-            : start.ConcatMany(offset => journal.CurrentEventsByTag(TaskEventTagger.Tag, Offset.Sequence(offset.Value)))
+            : start.ConcatMany(offset => journal.CurrentEventsByTag(TaskEventTagger.Tag, offset.Value))
                 .Grouped(batchSize)
                 .Select(grouped =>
                 {
                     var page = grouped.ToArray();
-                    return new SweptPage(Events(page), ((Sequence)page[^1].Offset).Value, page.Length);
+                    return new SweptPage(Events(page), page[^1].Offset, page.Length);
                 });
         var (killSwitch, done) = pages
             .SelectAsync(1, page =>
@@ -175,7 +175,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         var named = page.Select(e => (TaskIdOf(e.PersistenceId), e.SequenceNr)).ToArray();
         var lacking = await writer.Ask<LackingEvents>(new FindLackingEvents(named), TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         var events = lacking.Positions.Count == 0 ? [] : await journal.EventsOfAsync(lacking.Positions.Select(i => page[i]).ToArray()).ConfigureAwait(false);
-        return new SweptPage(Events(events), ((Sequence)page[^1].Offset).Value, page.Length);
+        return new SweptPage(Events(events), page[^1].Offset, page.Length);
     }
 
     private static TaskEvent[] Events(IEnumerable<EventEnvelope> envelopes) => envelopes
@@ -190,8 +190,11 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         return persistenceId.StartsWith(id, StringComparison.Ordinal) ? persistenceId[id.Length..] : persistenceId;
     }
 
-    /// <summary>One page of a sweep: the events to record, the offset it reaches, and how many tag entries it covered.</summary>
-    private sealed record SweptPage(IReadOnlyList<TaskEvent> Events, long Offset, int Entries);
+    /// <summary>
+    /// One page of a sweep: the events to record, the offset it reaches (of the journal's own type: a Redis journal of
+    /// several partitions has one position per partition), and how many tag entries it covered.
+    /// </summary>
+    private sealed record SweptPage(IReadOnlyList<TaskEvent> Events, Offset Offset, int Entries);
 
     /// <summary>What one sweep read (its pages are written one at a time, so one stage at a time counts).</summary>
     private sealed class SweepCounts

@@ -6,7 +6,8 @@ namespace Jobs.Tests.Integration;
 
 /// <summary>
 /// The task index is rebuilt from the journal, not from memory: a node killed with SIGKILL, its index file deleted,
-/// lists its earlier tasks again once restarted; one restarted with its index keeps it and catches up from its offset.
+/// lists its earlier tasks again once restarted; one restarted with its index keeps it and catches up from its offset;
+/// one whose index file is garbage replaces it.
 /// </summary>
 public abstract class MonitorRestartSpec(StandaloneNode node) : IAsyncLifetime
 {
@@ -55,6 +56,23 @@ public abstract class MonitorRestartSpec(StandaloneNode node) : IAsyncLifetime
         Assert.Equal(14, kept[after]!["result"]!.GetValue<int>());
         var (_, again) = await _node.Node.GetAsync($"api/task/events/{added}");
         Assert.Equal(2, again!.AsArray().Count);
+    }
+
+    [Fact]
+    public async Task A_node_whose_index_file_a_crash_left_unreadable_starts_and_lists_its_tasks_again_from_the_journal()
+    {
+        var added = await _node.SendAsync("tasks.add", new { args = new[] { 3, 4 } });
+        await _node.ResultAsync(added, Deadline);
+        await TasksAsync(tasks => tasks.Count == 1);
+
+        await _node.KillAsync();
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(IndexPath)!, "monitor.db*"))
+            File.Delete(file);
+        File.WriteAllBytes(IndexPath, Enumerable.Range(0, 64 * 1024).Select(i => (byte)(i * 7919 % 251)).ToArray());
+        await _node.StartAsync();
+
+        var rebuilt = await TasksAsync(tasks => tasks[added]?["state"]?.GetValue<string>() == "SUCCESS");
+        Assert.Equal(7, rebuilt[added]!["result"]!.GetValue<int>());
     }
 
     /// <summary>Polls /api/tasks until <paramref name="done"/> holds for its tasks, under the deadline.</summary>

@@ -1,5 +1,8 @@
 using System.Text.Json;
+using Akka.Persistence.Query;
 using Jobs.Actors.Monitoring;
+using Jobs.Actors.Persistence.Redis.Query;
+using Microsoft.Data.Sqlite;
 using Xunit;
 
 namespace Jobs.Tests.Monitoring;
@@ -22,9 +25,9 @@ public sealed class TaskIndexSpec : IDisposable
     {
         using var index = TaskIndex.Open(_path, 4096);
         Assert.Equal(2, index.Write([Received("a", 0), Succeeded("a", 1) with { Retries = 2 }]).Count);
-        var again = index.Write([Received("a", 0), Succeeded("a", 1, name: null)], "task", 17);
+        var again = index.Write([Received("a", 0), Succeeded("a", 1, name: null)], "task", Offset.Sequence(17));
         Assert.Empty(again);
-        Assert.Equal(17, index.Offset("task"));
+        Assert.Equal(Offset.Sequence(17), index.Offset("task"));
         var timeline = index.Timeline("a");
         Assert.Equal("SUCCESS", timeline.Task!.State);
         Assert.Equal(2, timeline.Events.Count);
@@ -43,8 +46,8 @@ public sealed class TaskIndexSpec : IDisposable
     public void Events_replayed_from_the_journal_are_returned_with_the_tasks_name()
     {
         using var index = TaskIndex.Open(_path, 4096);
-        index.Write([Received("b", 0)], "task", 1);
-        var fresh = Assert.Single(index.Write([Succeeded("b", 1, name: null)], "task", 2));
+        index.Write([Received("b", 0)], "task", Offset.Sequence(1));
+        var fresh = Assert.Single(index.Write([Succeeded("b", 1, name: null)], "task", Offset.Sequence(2)));
         Assert.Equal("tasks.add", fresh.Name);
     }
 
@@ -52,10 +55,80 @@ public sealed class TaskIndexSpec : IDisposable
     public void The_index_survives_reopening_with_its_rows_and_offset()
     {
         using (var index = TaskIndex.Open(_path, 4096))
-            index.Write([Received("c", 0), Succeeded("c", 1)], "task", 42);
+            index.Write([Received("c", 0), Succeeded("c", 1)], "task", Offset.Sequence(42));
         using var reopened = TaskIndex.Open(_path, 4096);
-        Assert.Equal(42, reopened.Offset("task"));
+        Assert.Equal(Offset.Sequence(42), reopened.Offset("task"));
         Assert.Equal("SUCCESS", reopened.Timeline("c").Task!.State);
+    }
+
+    [Fact]
+    public void A_partitioned_journal_offset_is_kept_with_a_position_per_partition()
+    {
+        using (var index = TaskIndex.Open(_path, 4096))
+        {
+            Assert.Equal(Offset.Sequence(0), index.Offset("task"));
+            index.Write([Received("p", 0)], "task", new PartitionedOffset([1733086800123000005, 0, 7, 1733086800124000000]));
+        }
+        using var reopened = TaskIndex.Open(_path, 4096);
+        var offset = Assert.IsType<PartitionedOffset>(reopened.Offset("task"));
+        Assert.Equal([1733086800123000005, 0, 7, 1733086800124000000], offset.Positions);
+    }
+
+    [Fact]
+    public void An_index_whose_offsets_were_stored_as_integers_is_read_on_from_them()
+    {
+        using (var connection = new SqliteConnection($"Data Source={_path};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = """
+                CREATE TABLE offsets (stream TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                INSERT INTO offsets VALUES ('task', 1733086800123000005);
+                """;
+            command.ExecuteNonQuery();
+        }
+        using var index = TaskIndex.Open(_path, 4096);
+        Assert.Equal(Offset.Sequence(1733086800123000005), index.Offset("task"));
+        index.Write([], "task", new PartitionedOffset([3, 4]));
+        Assert.Equal(new PartitionedOffset([3, 4]), index.Offset("task"));
+        index.Write([], "task", Offset.Sequence(99));
+        Assert.Equal(Offset.Sequence(99), index.Offset("task"));
+    }
+
+    [Fact]
+    public void A_file_that_is_not_a_database_is_replaced_by_an_empty_index_when_asked()
+    {
+        File.WriteAllBytes(_path, Enumerable.Range(0, 64 * 1024).Select(i => (byte)(i * 7919 % 251)).ToArray());
+        Assert.Throws<SqliteException>(() => TaskIndex.Open(_path, 4096).Dispose());
+        using var index = TaskIndex.Open(_path, 4096, recreateIfCorrupt: true);
+        Assert.True(index.Recreated);
+        Assert.Equal(Offset.Sequence(0), index.Offset("task"));
+        index.Write([Received("g", 0)], "task", Offset.Sequence(3));
+        Assert.Equal("RECEIVED", index.Timeline("g").Task!.State);
+    }
+
+    [Fact]
+    public void An_index_with_torn_pages_is_replaced_by_an_empty_one_and_a_sound_one_is_kept()
+    {
+        using (var index = TaskIndex.Open(_path, 4096))
+        {
+            for (var i = 0; i < 50; i++)
+                index.Write(Enumerable.Range(0, 20).SelectMany(j => new[] { Received($"t{i}-{j}", i), Succeeded($"t{i}-{j}", i + 1) }).ToArray(), "task", Offset.Sequence(i));
+        }
+        using (var sound = TaskIndex.Open(_path, 4096, recreateIfCorrupt: true))
+        {
+            Assert.False(sound.Recreated);
+            Assert.Equal(Offset.Sequence(49), sound.Offset("task"));
+        }
+        // As a machine crash may leave it: the header intact, pages behind it overwritten.
+        using (var file = File.OpenWrite(_path))
+        {
+            file.Position = 4096;
+            file.Write(Enumerable.Repeat((byte)0xA5, (int)Math.Min(64 * 1024, file.Length - 4096)).ToArray());
+        }
+        using var replaced = TaskIndex.Open(_path, 4096, recreateIfCorrupt: true);
+        Assert.True(replaced.Recreated);
+        Assert.Equal(0, replaced.Query(TaskQuery.Parse(null, null, null, null, null, null, null, null, null)).Total);
     }
 
     [Fact]
