@@ -86,7 +86,8 @@ public sealed class TaskIndex : IDisposable
     /// <summary>Opens (creating if needed) the index at <paramref name="path"/>; ":memory:"-style paths are not shared, so use a file.</summary>
     /// <param name="maxTasks">Flower's max_tasks: beyond it the oldest finished tasks leave the index (not the journal); 0 keeps all.</param>
     /// <param name="recreateIfCorrupt">
-    /// Check the file (<c>PRAGMA quick_check</c>) and, should it be corrupt or not a database, delete it and start an
+    /// Check the file (<c>PRAGMA quick_check</c>) and, should it be corrupt or not a database, move it aside (to
+    /// <c>{path}.corrupt</c>, replacing an earlier one: a mistyped path must not destroy someone's file) and start an
     /// empty index, which the journal sweep then rebuilds. Writes are not synced (the index is a cache of the journal),
     /// so a machine crash can leave the file torn. Only the first opener may do this: another connection open on the
     /// file would go on writing to the deleted one.
@@ -105,10 +106,16 @@ public sealed class TaskIndex : IDisposable
         catch (SqliteException e) when ((e.SqliteErrorCode & 0xFF) is SQLITE_CORRUPT or SQLITE_NOTADB)
         {
             foreach (var suffix in new[] { "", "-wal", "-shm" })
-                File.Delete(path + suffix);
+            {
+                if (File.Exists(path + suffix))
+                    File.Move(path + suffix, path + CorruptSuffix + suffix, overwrite: true);
+            }
             return new TaskIndex(Connect(path, check: false), maxResultLength, maxTasks, recreated: true);
         }
     }
+
+    /// <summary>Where <see cref="Open"/> moves a file it could not read as an index.</summary>
+    public const string CorruptSuffix = ".corrupt";
 
     private const int SQLITE_CORRUPT = 11;
     private const int SQLITE_NOTADB = 26;

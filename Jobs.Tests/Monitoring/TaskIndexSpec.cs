@@ -98,10 +98,13 @@ public sealed class TaskIndexSpec : IDisposable
     [Fact]
     public void A_file_that_is_not_a_database_is_replaced_by_an_empty_index_when_asked()
     {
-        File.WriteAllBytes(_path, Enumerable.Range(0, 64 * 1024).Select(i => (byte)(i * 7919 % 251)).ToArray());
+        var garbage = Enumerable.Range(0, 64 * 1024).Select(i => (byte)(i * 7919 % 251)).ToArray();
+        File.WriteAllBytes(_path, garbage);
         Assert.Throws<SqliteException>(() => TaskIndex.Open(_path, 4096).Dispose());
         using var index = TaskIndex.Open(_path, 4096, recreateIfCorrupt: true);
         Assert.True(index.Recreated);
+        // Moved aside, not deleted: the path may have been someone's file.
+        Assert.Equal(garbage, File.ReadAllBytes(_path + TaskIndex.CorruptSuffix));
         Assert.Equal(Offset.Sequence(0), index.Offset("task"));
         index.Write([Received("g", 0)], "task", Offset.Sequence(3));
         Assert.Equal("RECEIVED", index.Timeline("g").Task!.State);
