@@ -6,7 +6,7 @@ using Jobs.Bench;
 
 // dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
 //     [--via ask,http] [--peer celery,bullmq] [--quick] [--node-config FILE.conf (more HOCON for every node)]
-//     [--warm-up SECONDS (default 15; 0 with --quick)]
+//     [--warm-up SECONDS (default 15; 0 with --quick, which warms up with one pass at its own sizes)]
 //     [--appendfsync everysec,always (Redis's fsync policy of the redis and cluster targets; each one given runs in turn)]
 //     [--trace-tail MS (print W2's round trips slower than MS with the GC pauses, sweeps and thread injections beside them)]
 // dotnet run -c Release --project Jobs.Bench -- --soak 10m [--target redis,sqlite] [--rate TASKS_PER_SECOND] [--result-expires 30s]
@@ -67,7 +67,7 @@ else
             var system = appendFsync == "everysec" ? $"actorjobs-{target}-{via}" : $"actorjobs-{target}-{via}-{appendFsync}";
             // W6 with --quick (or --warm-up 0) starts at once: its own W1 comes first.
             if (soak is null || warmUp > TimeSpan.Zero)
-                await Workloads.WarmUpAsync(client, warmUp);
+                await Workloads.WarmUpAsync(client, warmUp, quick);
             foreach (var workload in workloads)
             {
                 var before = bench.CurrentRss();

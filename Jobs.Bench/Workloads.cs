@@ -48,16 +48,17 @@ public static class Workloads
     /// method quickly first and again, optimized with the profile it gathered, once it has run a while (tiered
     /// compilation with dynamic PGO): a busy node kept compiling for its first ~30,000 tasks, ~25% of its CPU. So the
     /// warm-up submits tasks for <paramref name="duration"/> (at least 2,000), as a steady-state benchmark should.
+    /// With <paramref name="quick"/> nothing is timed that matters, so the warm-up runs each workload once at its quick size.
     /// </summary>
-    public static async Task WarmUpAsync(IBenchClient client, TimeSpan duration)
+    public static async Task WarmUpAsync(IBenchClient client, TimeSpan duration, bool quick)
     {
         var clock = Stopwatch.StartNew();
         do
-            await ThroughputAsync(client, "warm-up", 2_000);
+            await ThroughputAsync(client, "warm-up", quick ? 200 : 2_000);
         while (clock.Elapsed < duration);
-        await ChainAsync(client, "warm-up", 20);
-        await ChordAsync(client, "warm-up", 200);
-        await LatencyAsync(client, "warm-up", 50);
+        await ChainAsync(client, "warm-up", quick ? 10 : 20);
+        await ChordAsync(client, "warm-up", quick ? 50 : 200);
+        await LatencyAsync(client, "warm-up", quick ? 30 : 50);
     }
 
     private static async Task<Figure> ThroughputAsync(IBenchClient client, string system, int n)

@@ -37,7 +37,8 @@ public sealed record ChaosOptions
                                 redis-restart, redis-pause, partition-node, partition-split, isolate-node
           --network MODE        auto (namespaces when allowed), netns or loopback (partitions become freezes)
           --appendfsync P       Redis's fsync policy: everysec (default, as in production) or always
-          --drain SECONDS       how long accepted work may take to finish after the faults (default 180)
+          --drain SECONDS       how long accepted work may take to finish after the faults (default 180; 30 s more
+                                at most once only tasks appendfsync everysec may have lost are unfinished)
           --dir PATH            where the run's logs go (default a new directory under /tmp)
           --keep                keep the run's directory even when the audit is clean
           --quiet               print the table and JSON only, not the timeline

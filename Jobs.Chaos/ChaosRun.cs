@@ -17,6 +17,12 @@ public sealed class ChaosRun(ChaosOptions options, string dir, Action<string> sa
     private static readonly TimeSpan IndexLimit = TimeSpan.FromSeconds(90);
     private static readonly TimeSpan IndexStall = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long the drain still waits once every unfinished submission is a task the fsync policy may have lost. The
+    /// cluster is whole when the drain starts and the load's countdowns, retry delays and soft time limit are seconds.
+    /// </summary>
+    private static readonly TimeSpan FsyncLossGrace = TimeSpan.FromSeconds(30);
+
     public async Task<int> RunAsync(CancellationToken abort)
     {
         using var timeline = new Timeline(Path.Combine(dir, "timeline.log"), options.Quiet ? null : say);
@@ -60,7 +66,7 @@ public sealed class ChaosRun(ChaosOptions options, string dir, Action<string> sa
 
         var submissions = load.Submissions;
         await using var journal = await JournalReader.ConnectAsync(cluster.Redis.LocalConnection);
-        await DrainAsync(journal, submissions, timeline);
+        await DrainAsync(journal, cluster, submissions, injector.Faults, timeline);
         var input = await ReadAsync(journal, cluster, submissions, injector.Faults, loadStart, loadEnd);
         var index = await IndexAsync(cluster, input, timeline);
         var audit = Auditor.Judge(input with { Index = index });
@@ -90,13 +96,16 @@ public sealed class ChaosRun(ChaosOptions options, string dir, Action<string> sa
 
     /// <summary>
     /// Waits until every accepted task and canvas has finished in the journal (and every unknown one that started), or
-    /// the drain time is up: what is still unfinished then is lost.
+    /// the drain time is up: what is still unfinished then is lost. Once only tasks the fsync policy may have lost are left
+    /// (<see cref="Auditor.AllowedByFsyncPolicy"/>), it waits <see cref="FsyncLossGrace"/> more at most.
     /// </summary>
-    private async Task DrainAsync(JournalReader journal, IReadOnlyList<Submission> submissions, Timeline timeline)
+    private async Task DrainAsync(JournalReader journal, ChaosCluster cluster, IReadOnlyList<Submission> submissions,
+        IReadOnlyList<FaultRecord> faults, Timeline timeline)
     {
         var waiting = submissions.Where(s => s.Answer != Answer.Refused).ToList();
         var deadline = DateTime.UtcNow + options.Drain;
         var lastSaid = DateTime.MinValue;
+        DateTime? onlyFsyncLosses = null;
         while (true)
         {
             var events = await journal.EventsAsync(waiting.Select(PersistenceId));
@@ -104,6 +113,13 @@ public sealed class ChaosRun(ChaosOptions options, string dir, Action<string> sa
             if (waiting.Count == 0)
             {
                 timeline.Note("harness", "every accepted task and canvas has finished");
+                return;
+            }
+            onlyFsyncLosses = MayAllBeFsyncLosses(waiting, cluster, faults) ? onlyFsyncLosses ?? DateTime.UtcNow : null;
+            if (DateTime.UtcNow - onlyFsyncLosses > FsyncLossGrace)
+            {
+                timeline.Note("harness", $"{waiting.Count} unfinished {FsyncLossGrace.TotalSeconds:0} s after only tasks the fsync policy may have lost were left: " +
+                                         string.Join(", ", waiting.Take(10).Select(s => s.Id)));
                 return;
             }
             if (DateTime.UtcNow > deadline)
@@ -118,6 +134,15 @@ public sealed class ChaosRun(ChaosOptions options, string dir, Action<string> sa
             }
             await Task.Delay(2000);
         }
+    }
+
+    /// <summary>Every one is a task (a canvas lost is never forgiven) whose last acknowledged write came just before Redis was killed.</summary>
+    private static bool MayAllBeFsyncLosses(IReadOnlyList<Submission> waiting, ChaosCluster cluster, IReadOnlyList<FaultRecord> faults)
+    {
+        if (waiting.Any(s => s.IsCanvas))
+            return false;
+        var runs = ReadRuns(cluster.RunLogs);
+        return waiting.All(s => Auditor.AllowedByFsyncPolicy(cluster.Redis.AppendFsync, faults, s, runs.GetValueOrDefault(s.Id) ?? []) is not null);
     }
 
     private static string PersistenceId(Submission s) => (s.IsCanvas ? "canvas-" : "task-") + s.Id;

@@ -158,7 +158,7 @@ public static class Auditor
         if (problem == Wrong && submission.Kind == "overrun" && FrozenWhileRunning(input, events, runs))
             problem = Outcome(events, Expected.Success(JsonValue.Create(LoadGenerator.OverrunSeconds)), out detail);
         problem ??= RevokedButRan(submission, events, runs, out detail);
-        if (problem == Lost && AllowedByFsyncPolicy(input, submission, events, runs) is { } redisKilled)
+        if (problem == Lost && AllowedByFsyncPolicy(input.AppendFsync, input.Faults, submission, runs) is { } redisKilled)
         {
             tally.LostToFsync++;
             findings.Add(new Finding(id, submission.Kind, LostToFsync,
@@ -178,13 +178,13 @@ public static class Auditor
     /// write (its acceptance, or the result of a body that ran) falls in that window before a kill of Redis may
     /// be lost so; the time of the kill, or null when that does not explain the loss.
     /// </summary>
-    private static DateTimeOffset? AllowedByFsyncPolicy(AuditInput input, Submission submission, IReadOnlyList<ITaskEvent> events, IReadOnlyList<RunRecord> runs)
+    public static DateTimeOffset? AllowedByFsyncPolicy(string appendFsync, IReadOnlyList<FaultRecord> faults, Submission submission, IReadOnlyList<RunRecord> runs)
     {
-        if (input.AppendFsync != "everysec")
+        if (appendFsync != "everysec")
             return null;
         var acknowledged = runs.Count > 0 ? runs.Max(r => r.At) : submission.SentAt.AddMilliseconds(submission.SubmitMs);
-        return input.Faults.FirstOrDefault(f => f.Kind == FaultPlan.RedisRestart &&
-                                               f.Start >= acknowledged && f.Start - acknowledged <= FsyncWindow)?.Start;
+        return faults.FirstOrDefault(f => f.Kind == FaultPlan.RedisRestart &&
+                                          f.Start >= acknowledged && f.Start - acknowledged <= FsyncWindow)?.Start;
     }
 
     private static readonly TimeSpan FsyncWindow = TimeSpan.FromSeconds(2.5);
