@@ -28,23 +28,8 @@ public sealed class TaskMonitorPartitionedSweepSpec : TestKit
     {
     }
 
-    private TaskMonitorPartitionedSweepSpec(RedisServer redis, string prefix, string dataDir) : base(JobsConfig.Load(ConfigurationFactory.ParseString($"""
-        akka.loglevel = WARNING
-        akka.remote.dot-netty.tcp.port = 0
-        jobs.persistence.journal = redis
-        jobs.monitor.index-path = {JobsConfig.Quote(Path.Combine(dataDir, "monitor.db"))}
-        jobs.monitor.batch-interval = 50ms
-        jobs.monitor.journal-sweep-interval = 200ms
-        jobs.monitor.journal-sweep-settle = 0s
-        {CountingJournal} {"{"}
-          class = "Jobs.Tests.Monitoring.CountingReadJournalProvider, Jobs.Tests"
-          configuration-string = "{redis.ConnectionString}"
-          key-prefix = "{prefix}"
-          partitions = 4
-          replay-page-size = 3
-          refresh-interval = 3s
-        {"}"}
-        """).WithFallback(PersistenceBackends.Redis(redis, prefix, partitions: 4))))
+    private TaskMonitorPartitionedSweepSpec(RedisServer redis, string prefix, string dataDir)
+        : base(TaskMonitorSweepSpec.SweepConfig(redis, prefix, dataDir, partitions: 4))
     {
         _dataDir = dataDir;
         Cluster.Get(Sys).Join(Cluster.Get(Sys).SelfAddress);

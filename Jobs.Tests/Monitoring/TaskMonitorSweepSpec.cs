@@ -36,7 +36,16 @@ public sealed class TaskMonitorSweepSpec : TestKit
     {
     }
 
-    private TaskMonitorSweepSpec(RedisServer redis, string prefix, string dataDir) : base(JobsConfig.Load(ConfigurationFactory.ParseString($"""
+    private TaskMonitorSweepSpec(RedisServer redis, string prefix, string dataDir) : base(SweepConfig(redis, prefix, dataDir, partitions: 1))
+    {
+        _dataDir = dataDir;
+        Cluster.Get(Sys).Join(Cluster.Get(Sys).SelfAddress);
+        var settings = JobsSettings.Create(Sys.Settings.Config).Monitoring;
+        _monitor = Sys.ActorOf(TaskMonitor.Props(settings, CountingJournal, new TaskMetrics()));
+    }
+
+    /// <summary>A monitor sweeping every 200 ms over a Redis journal of <paramref name="partitions"/>, read through a counting read journal.</summary>
+    internal static Config SweepConfig(RedisServer redis, string prefix, string dataDir, int partitions) => JobsConfig.Load(ConfigurationFactory.ParseString($"""
         akka.loglevel = WARNING
         akka.remote.dot-netty.tcp.port = 0
         jobs.persistence.journal = redis
@@ -48,17 +57,11 @@ public sealed class TaskMonitorSweepSpec : TestKit
           class = "Jobs.Tests.Monitoring.CountingReadJournalProvider, Jobs.Tests"
           configuration-string = "{redis.ConnectionString}"
           key-prefix = "{prefix}"
-          partitions = 1
+          partitions = {partitions}
           replay-page-size = 3
           refresh-interval = 3s
         {"}"}
-        """).WithFallback(PersistenceBackends.Redis(redis, prefix))))
-    {
-        _dataDir = dataDir;
-        Cluster.Get(Sys).Join(Cluster.Get(Sys).SelfAddress);
-        var settings = JobsSettings.Create(Sys.Settings.Config).Monitoring;
-        _monitor = Sys.ActorOf(TaskMonitor.Props(settings, CountingJournal, new TaskMetrics()));
-    }
+        """).WithFallback(PersistenceBackends.Redis(redis, prefix, partitions: partitions)));
 
     private CountingReadJournal Journal => PersistenceQuery.Get(Sys).ReadJournalFor<CountingReadJournal>(CountingJournal);
 
