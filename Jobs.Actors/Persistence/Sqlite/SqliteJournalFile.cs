@@ -18,8 +18,8 @@ public static class SqliteJournalFile
     /// <summary>
     /// How long a connection to the journal file waits for another's write lock inside SQLite. Without it SQLite
     /// answers SQLITE_BUSY at once and Microsoft.Data.Sqlite sleeps 150 ms before it tries again: the journal's one
-    /// writer stalled that long whenever the retention's purge, the snapshot store or the monitor's reads held the
-    /// lock for a millisecond (W1 with expiry on ran at 0.76 of its rate without).
+    /// writer stalled that long whenever the retention's purge or maintenance, or the snapshot store, held the write
+    /// lock for a millisecond (W1 on SQLite: 306 tasks/s without it, 383 with it, in one quiet pair of runs).
     /// </summary>
     public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(10);
 
