@@ -52,10 +52,7 @@ public static class IndexBenchmark
         {
             var events = Events(tasks);
             using var index = TaskIndex.Open(path, 4096, 100_000);
-            var process = Process.GetCurrentProcess();
-            process.Refresh();
-            var cpu = process.TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
+            var meter = new CpuMeter();
             var journaled = new List<(string Uuid, long SequenceNr)>();
             long offset = 0;
             var sweeps = 0;
@@ -72,9 +69,7 @@ public static class IndexBenchmark
             }
             Sweep(index, journaled, ref offset);
             sweeps++;
-            var seconds = clock.Elapsed.TotalSeconds;
-            process.Refresh();
-            return (seconds, process.TotalProcessorTime - cpu, sweeps);
+            return (meter.Clock.Elapsed.TotalSeconds, meter.Cpu(), sweeps);
         }
         finally
         {
@@ -103,10 +98,8 @@ public static class IndexBenchmark
             using var system = ActorSystem.Create("index-bench", config);
             var writer = system.ActorOf(TaskIndexWriter.Props(MonitoringSettings.Create(config), new TaskMetrics()));
             var events = Events(tasks);
-            var process = Process.GetCurrentProcess();
-            process.Refresh();
-            var cpu = process.TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
+            var meter = new CpuMeter();
+            var clock = meter.Clock;
             var journaled = new List<(string Uuid, long SequenceNr)>();
             long offset = 0;
             var batches = 0;
@@ -130,9 +123,8 @@ public static class IndexBenchmark
                     await Task.Delay(due - clock.Elapsed);
             }
             var seconds = clock.Elapsed.TotalSeconds;
-            process.Refresh();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"index --actors --dispatcher {dispatcher}: {tasks} tasks in {seconds:0.000} s, {(process.TotalProcessorTime - cpu).TotalMicroseconds / tasks:0.0} CPU-µs per task"));
+                $"index --actors --dispatcher {dispatcher}: {tasks} tasks in {seconds:0.000} s, {meter.Cpu().TotalMicroseconds / tasks:0.0} CPU-µs per task"));
             await system.Terminate();
         }
         finally
@@ -156,6 +148,28 @@ public static class IndexBenchmark
     }
 
     private static Offset Reached(long offset) => Offset.Sequence(offset);
+
+    /// <summary>This process's wall-clock and CPU time (user + system) since the meter was made.</summary>
+    private sealed class CpuMeter
+    {
+        private readonly Process _process = Process.GetCurrentProcess();
+        private readonly TimeSpan _start;
+
+        public CpuMeter()
+        {
+            _process.Refresh();
+            _start = _process.TotalProcessorTime;
+            Clock = Stopwatch.StartNew();
+        }
+
+        public Stopwatch Clock { get; }
+
+        public TimeSpan Cpu()
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime - _start;
+        }
+    }
 
     /// <summary>W1's live events: task i is received as task i - 32 starts and task i - 64 succeeds.</summary>
     private static List<TaskEvent> Events(int tasks)
