@@ -12,7 +12,7 @@ namespace Jobs.Tests.Persistence;
 /// write and replay, ranges and max, deletes, the highest sequence number after deletes, atomic writes and
 /// rejections. Every backend runs the same suite.
 /// </summary>
-public abstract class JournalConformanceSpec(Config config) : TestKit(config)
+public abstract class JournalConformanceSpec(Config config) : TestKit(PersistenceBackends.Setup(config))
 {
     private readonly string _pid = "p-" + Guid.NewGuid().ToString("N")[..10];
     private readonly string _writer = Guid.NewGuid().ToString();

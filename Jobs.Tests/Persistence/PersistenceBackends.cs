@@ -1,6 +1,9 @@
+using Akka.Actor;
+using Akka.Actor.Setup;
 using Akka.Configuration;
 using Akka.Serialization;
 using Jobs.Actors.Hosting;
+using Jobs.Actors.Persistence.Sqlite;
 using Jobs.Tests.Infrastructure;
 
 namespace Jobs.Tests.Persistence;
@@ -50,6 +53,19 @@ public static class PersistenceBackends
             akka.persistence.query.journal.sql.connection-string = {connection}
             akka.persistence.query.journal.sql.refresh-interval = 200ms
             """).WithFallback(Common).WithFallback(JobsConfig.Embedded("persistence-sqlite.conf"));
+    }
+
+    /// <summary>
+    /// The actor system setup of a suite, as a node makes it (JobsNode): on the SQLite journal, its file prepared and the
+    /// plugin given the node's data options (busy timeout, tag reads by key: <see cref="SqliteJournalFile"/>).
+    /// </summary>
+    public static ActorSystemSetup Setup(Config config)
+    {
+        var bootstrap = BootstrapSetup.Create().WithConfig(config);
+        if (config.GetString("akka.persistence.journal.plugin", "") != "akka.persistence.journal.sql")
+            return ActorSystemSetup.Create(bootstrap);
+        SqliteJournalFile.Prepare(config);
+        return bootstrap.And(SqliteJournalFile.ConnectionSetup(config));
     }
 
     public static string TempSqlitePath() => Path.Combine(Path.GetTempPath(), "jobs-journal-" + Guid.NewGuid().ToString("N")[..12] + ".db");

@@ -21,7 +21,7 @@ namespace Jobs.Tests.Persistence;
 /// lists them as its events-by-tag query orders the events, with the same offsets.
 /// </summary>
 public abstract class ReadJournalConformanceSpec(Config config, string readJournalId, bool tagOrderAcrossIds = true, bool listsTagEntries = false)
-    : TestKit(config)
+    : TestKit(PersistenceBackends.Setup(config))
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
     private readonly string _pid = "q-" + Guid.NewGuid().ToString("N")[..10];

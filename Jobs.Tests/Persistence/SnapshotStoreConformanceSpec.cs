@@ -7,7 +7,7 @@ using Xunit;
 namespace Jobs.Tests.Persistence;
 
 /// <summary>What a snapshot store must do: save, load by criteria, delete one, delete by criteria.</summary>
-public abstract class SnapshotStoreConformanceSpec(Config config) : TestKit(config)
+public abstract class SnapshotStoreConformanceSpec(Config config) : TestKit(PersistenceBackends.Setup(config))
 {
     private static readonly DateTime Start = new(2026, 11, 24, 12, 0, 0, DateTimeKind.Utc);
     private readonly string _pid = "s-" + Guid.NewGuid().ToString("N")[..10];

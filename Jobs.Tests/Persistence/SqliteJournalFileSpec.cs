@@ -1,7 +1,6 @@
 using Akka.Configuration;
 using Akka.Persistence.Sql.Config;
 using Jobs.Actors.Persistence.Sqlite;
-using LinqToDB;
 using LinqToDB.Data;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -32,9 +31,8 @@ public sealed class SqliteJournalFileSpec : IDisposable
     public void The_plugins_data_options_open_every_connection_to_the_journal_file_with_the_busy_timeout()
     {
         SqliteJournalFile.Prepare(Config);
-        var setup = Assert.IsType<DataOptionsSetup>(SqliteJournalFile.ConnectionSetup(Config));
-        var options = (DataOptions)typeof(DataOptionsSetup).GetProperty("DataOptions",
-            System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)!.GetValue(setup)!;
+        Assert.IsType<DataOptionsSetup>(SqliteJournalFile.ConnectionSetup(Config));
+        var options = SqliteJournalFile.PluginDataOptions(Config);
         // Twice: a pooled connection handed out again is opened again, and set again.
         for (var i = 0; i < 2; i++)
         {

@@ -25,17 +25,22 @@ public static class SqliteJournalFile
 
     public static string PathOf(Config config) => Path.GetFullPath(config.GetString("jobs.persistence.sqlite.path", "./data/jobs.db"));
 
+    /// <summary>The setup that gives Akka.Persistence.Sql's journal, snapshot store and query journal <see cref="PluginDataOptions"/>.</summary>
+    public static Setup ConnectionSetup(Config config) => new DataOptionsSetup(PluginDataOptions(config));
+
     /// <summary>
-    /// The data options of Akka.Persistence.Sql's journal, snapshot store and query journal: the file of
-    /// <see cref="JobsConfig"/>'s connection string, each connection opened with <see cref="BusyTimeout"/>.
+    /// The data options of the plugin's connections: the file of <see cref="JobsConfig"/>'s connection string, each
+    /// connection opened with <see cref="BusyTimeout"/>, and tag reads that do not scan the whole tag table
+    /// (<see cref="TagAggregateRewrite"/>).
     /// </summary>
-    public static Setup ConnectionSetup(Config config) => new DataOptionsSetup(new DataOptions()
+    public static DataOptions PluginDataOptions(Config config) => new DataOptions()
         .UseConnectionString(ProviderName.SQLiteMS, $"Data Source={PathOf(config)};Pooling=True")
+        .UseInterceptor(TagAggregateRewrite.Instance)
         .UseAfterConnectionOpened(WaitForLocks, (connection, _) =>
         {
             WaitForLocks(connection);
             return Task.CompletedTask;
-        }));
+        });
 
     /// <summary>Sets <see cref="BusyTimeout"/> on an open connection to the journal file (it lasts as long as the connection).</summary>
     public static void WaitForLocks(DbConnection connection)
