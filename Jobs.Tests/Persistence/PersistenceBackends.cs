@@ -1,10 +1,13 @@
 using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.Configuration;
+using Akka.Persistence.Sql.Config;
 using Akka.Serialization;
 using Jobs.Actors.Hosting;
 using Jobs.Actors.Persistence.Sqlite;
 using Jobs.Tests.Infrastructure;
+using LinqToDB;
+using LinqToDB.Interceptors;
 
 namespace Jobs.Tests.Persistence;
 
@@ -57,15 +60,17 @@ public static class PersistenceBackends
 
     /// <summary>
     /// The actor system setup of a suite, as a node makes it (JobsNode): on the SQLite journal, its file prepared and the
-    /// plugin given the node's data options (busy timeout, tag reads by key: <see cref="SqliteJournalFile"/>).
+    /// plugin given the node's data options (busy timeout, tag reads by key: <see cref="SqliteJournalFile"/>), and
+    /// <paramref name="spy"/> behind them when given (it sees every command as it runs).
     /// </summary>
-    public static ActorSystemSetup Setup(Config config)
+    public static ActorSystemSetup Setup(Config config, IInterceptor? spy = null)
     {
         var bootstrap = BootstrapSetup.Create().WithConfig(config);
         if (config.GetString("akka.persistence.journal.plugin", "") != "akka.persistence.journal.sql")
             return ActorSystemSetup.Create(bootstrap);
         SqliteJournalFile.Prepare(config);
-        return bootstrap.And(SqliteJournalFile.ConnectionSetup(config));
+        var options = SqliteJournalFile.PluginDataOptions(config);
+        return bootstrap.And(new DataOptionsSetup(spy is null ? options : options.UseInterceptor(spy)));
     }
 
     public static string TempSqlitePath() => Path.Combine(Path.GetTempPath(), "jobs-journal-" + Guid.NewGuid().ToString("N")[..12] + ".db");
