@@ -52,7 +52,7 @@ public static class TaskEndpoints
     {
         var request = await ReadAsync(name, http, catalog, checkRegistered: true);
         using var waiting = limits.Wait();
-        var options = request.Options with { TaskId = request.Options.TaskId ?? Guid.NewGuid().ToString() };
+        var options = request.Options with { TaskId = request.Options.TaskId ?? TaskIds.New() };
         try
         {
             var result = await client.ApplyAsync(name, request.Args, request.Kwargs, options, settings.ApplyTimeout, http.RequestAborted);

@@ -241,7 +241,7 @@ public sealed class CanvasEntity : ReceivePersistentActor, IWithTimers
             return;
         }
         var given = start.Root.Id == _state.CanvasId && start.Root.Nodes().All(n => n.Id is not null);
-        var root = given ? start.Root : (start.Root with { Id = _state.CanvasId }).WithIds(() => Guid.NewGuid().ToString());
+        var root = given ? start.Root : (start.Root with { Id = _state.CanvasId }).WithIds(Client.TaskIds.New);
         if (CanvasState.Invalidity(root) is { } invalid)
         {
             Sender.Tell(new CanvasRejected(_state.CanvasId, invalid));

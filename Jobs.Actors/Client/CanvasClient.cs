@@ -21,9 +21,9 @@ public sealed class CanvasClient(IActorRef canvases, TimeSpan submitTimeout, Cli
     {
         if (options.ResultExpires is { } keep && keep < TimeSpan.Zero)
             throw new ArgumentOutOfRangeException(nameof(options), keep, "ResultExpires must not be negative (zero keeps the canvas for ever)");
-        var id = root.Id ?? Guid.NewGuid().ToString();
+        var id = root.Id ?? TaskIds.New();
         // Ids are given here, so the coordinator need not send a 100,000-member tree back to say which it chose.
-        var tree = (root with { Id = id }).WithIds(() => Guid.NewGuid().ToString());
+        var tree = (root with { Id = id }).WithIds(TaskIds.New);
         if (CanvasState.Invalidity(tree) is { } invalid)
             throw new InvalidCanvasException(invalid);
         object answer;

@@ -153,7 +153,7 @@ public sealed class TaskClient(IActorRef tasks, TaskRoutes routes, TimeSpan subm
         var due = options.Eta ?? (options.Countdown is { } countdown ? now + countdown : null);
         var expires = options.Expires ?? (options.ExpiresIn is { } expiresIn ? now + expiresIn : null);
         return new SubmitTask(
-            options.TaskId ?? Guid.NewGuid().ToString(),
+            options.TaskId ?? TaskIds.New(),
             name,
             args is { ValueKind: not JsonValueKind.Undefined and not JsonValueKind.Null } a ? a : EmptyArgs,
             kwargs is { ValueKind: not JsonValueKind.Undefined and not JsonValueKind.Null } k ? k : EmptyKwargs,
