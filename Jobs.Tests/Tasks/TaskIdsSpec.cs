@@ -1,4 +1,3 @@
-using Akka.Configuration;
 using Jobs.Actors.Client;
 using Jobs.Actors.Hosting;
 using Xunit;
