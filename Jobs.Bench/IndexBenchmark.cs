@@ -177,7 +177,7 @@ public static class IndexBenchmark
         var args = JsonSerializer.SerializeToElement(new[] { 2, 2 });
         var kwargs = JsonSerializer.SerializeToElement(new { });
         var result = JsonSerializer.SerializeToElement(4);
-        var ids = Enumerable.Range(0, tasks).Select(_ => Guid.NewGuid().ToString()).ToArray();
+        var ids = Enumerable.Range(0, tasks).Select(_ => Jobs.Actors.Client.TaskIds.New()).ToArray();
         var t0 = DateTimeOffset.UtcNow;
         var events = new List<TaskEvent>(tasks * 3);
         for (var i = 0; i < tasks + InFlight; i++)

@@ -280,20 +280,30 @@ public sealed class TaskIndex : IDisposable
         transaction.Commit();
     }
 
-    /// <summary>Drops the oldest finished tasks (and their events) beyond the maximum, a hundredth of it at a time at most.</summary>
+    /// <summary>
+    /// Drops the oldest finished tasks (and their events) beyond the maximum, a hundredth of it at a time at most:
+    /// oldest received first, then those never received. The candidates are read in the order of the received index
+    /// (<c>+state</c> keeps the planner off the state index, which would sort every finished task for each prune).
+    /// </summary>
     private void Prune(SqliteTransaction transaction)
     {
         using var command = _connection.CreateCommand();
         command.Transaction = transaction;
+        command.CommandText = "SELECT COUNT(*) FROM tasks";
+        var excess = (long)command.ExecuteScalar()! - _maxTasks;
+        if (excess <= 0)
+            return;
         command.CommandText = """
             CREATE TEMP TABLE IF NOT EXISTS doomed (uuid TEXT PRIMARY KEY);
             DELETE FROM doomed;
-            INSERT INTO doomed SELECT uuid FROM tasks WHERE state IN ('SUCCESS', 'FAILURE', 'REVOKED')
-              ORDER BY received IS NULL, received LIMIT max(0, (SELECT COUNT(*) FROM tasks) - $max);
+            INSERT INTO doomed SELECT uuid FROM tasks WHERE received IS NOT NULL AND +state IN ('SUCCESS', 'FAILURE', 'REVOKED')
+              ORDER BY received LIMIT $excess;
+            INSERT INTO doomed SELECT uuid FROM tasks WHERE received IS NULL AND +state IN ('SUCCESS', 'FAILURE', 'REVOKED')
+              LIMIT max(0, $excess - (SELECT COUNT(*) FROM doomed));
             DELETE FROM events WHERE uuid IN (SELECT uuid FROM doomed);
             DELETE FROM tasks WHERE uuid IN (SELECT uuid FROM doomed);
             """;
-        command.Parameters.AddWithValue("$max", _maxTasks);
+        command.Parameters.AddWithValue("$excess", excess);
         command.ExecuteNonQuery();
     }
 

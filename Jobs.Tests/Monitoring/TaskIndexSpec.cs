@@ -149,6 +149,22 @@ public sealed class TaskIndexSpec : IDisposable
         Assert.Empty(index.Timeline("t001").Events);
     }
 
+    [Fact]
+    public void Finished_tasks_never_seen_received_leave_after_every_received_one()
+    {
+        using var index = TaskIndex.Open(_path, 4096, maxTasks: 100);
+        // Finished tasks whose task-received the index never saw (only their result reached it) have no received time.
+        for (var i = 0; i < 5; i++)
+            index.Write([Succeeded($"unreceived{i}", i)]);
+        for (var i = 1; i <= 150; i++)
+            index.Write([Received($"t{i:000}", 10 + i), Succeeded($"t{i:000}", 10 + i)]);
+        var all = index.Query(TaskQuery.Parse("1000", null, "received", null, null, null, null, null, null));
+        Assert.InRange(all.Total, 100, 101);
+        Assert.Equal(5, all.Tasks.Count(t => t.Uuid.StartsWith("unreceived", StringComparison.Ordinal)));
+        Assert.Null(index.Timeline("t050").Task);
+        Assert.Equal("t150", all.Tasks.Last(t => t.Received is not null).Uuid);
+    }
+
     public void Dispose()
     {
         foreach (var file in Directory.GetFiles(Path.GetDirectoryName(_path)!, Path.GetFileName(_path) + "*"))
