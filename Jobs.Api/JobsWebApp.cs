@@ -21,6 +21,10 @@ public static class JobsWebApp
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Hosting's per-request diagnostics log only request starts and ends (Information, below the level above), yet
+        // while their logger is enabled at all (Critical is) every request gets an Activity and a log scope: an
+        // allocation-heavy span and two async-local changes per request that nothing reads.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Every endpoint has the same body limit, and slow or oversized requests are cut off before they hold a
