@@ -1,7 +1,5 @@
-using Akka.Configuration;
-using Jobs.Actors.Hosting;
-using Jobs.Actors.Tasks;
 using Jobs.Api;
+using Jobs.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Xunit;
@@ -14,27 +12,16 @@ namespace Jobs.Tests.Api;
 /// </summary>
 public sealed class HostingDiagnosticsSpec : IAsyncLifetime
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-    private readonly string _data = Directory.CreateTempSubdirectory("jobs-hosting-").FullName;
-    private JobsNode _node = null!;
+    private InProcessNode _host = null!;
 
-    public async Task InitializeAsync()
-    {
-        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING")
-            .WithFallback(NodeOptions.Parse(["--standalone", "--port", "0", "--data", Path.Combine(_data, "jobs.db")]).ToConfig(["worker", "api"], 0));
-        _node = await JobsNode.StartAsync(config, TaskRegistry.FromAssemblies([typeof(Jobs.Node.Tasks).Assembly]), Deadline);
-    }
+    public async Task InitializeAsync() => _host = await InProcessNode.StartAsync("jobs-hosting-");
 
-    public async Task DisposeAsync()
-    {
-        await _node.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task Request_diagnostics_are_off_at_every_level_and_warnings_still_print()
     {
-        await using var app = JobsWebApp.Build(_node);
+        await using var app = JobsWebApp.Build(_host.Node);
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         Assert.False(loggers.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").IsEnabled(LogLevel.Critical));
         Assert.True(loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel").IsEnabled(LogLevel.Warning));

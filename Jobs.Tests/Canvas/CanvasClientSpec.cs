@@ -1,8 +1,8 @@
-using Akka.Configuration;
 using Jobs.Actors.Canvas;
 using Jobs.Actors.Client;
 using Jobs.Actors.Hosting;
 using Jobs.Actors.Tasks;
+using Jobs.Tests.Infrastructure;
 using Xunit;
 
 namespace Jobs.Tests.Canvas;
@@ -10,22 +10,17 @@ namespace Jobs.Tests.Canvas;
 /// <summary>The C# side: signatures built fluently, sent through a node's clients in this process.</summary>
 public sealed class CanvasClientSpec : IAsyncLifetime
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-    private readonly string _data = Directory.CreateTempSubdirectory("jobs-canvas-").FullName;
+    private static readonly TimeSpan Deadline = InProcessNode.Deadline;
+    private InProcessNode _host = null!;
     private JobsNode _node = null!;
 
     public async Task InitializeAsync()
     {
-        var config = ConfigurationFactory.ParseString("akka.loglevel = WARNING")
-            .WithFallback(NodeOptions.Parse(["--standalone", "--port", "0", "--data", Path.Combine(_data, "jobs.db")]).ToConfig(["worker", "api"], 0));
-        _node = await JobsNode.StartAsync(config, TaskRegistry.FromAssemblies([typeof(Jobs.Node.Tasks).Assembly]), Deadline);
+        _host = await InProcessNode.StartAsync("jobs-canvas-");
+        _node = _host.Node;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _node.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
-    }
+    public async Task DisposeAsync() => await _host.DisposeAsync();
 
     [Fact]
     public async Task A_chain_built_in_csharp_gives_16()
