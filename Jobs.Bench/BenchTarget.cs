@@ -42,24 +42,29 @@ public sealed class BenchTarget : IAsyncDisposable
     /// <param name="nodeConfig">More HOCON for every node (e.g. to compare settings), or null.</param>
     /// <param name="appendFsync">Redis's fsync policy for the redis and cluster targets: everysec or always.</param>
     /// <param name="hocon">More HOCON for every node from the benchmark itself (W6's retention), before <paramref name="nodeConfig"/>.</param>
-    public static async Task<BenchTarget> StartAsync(string target, string? nodeConfig = null, string appendFsync = "everysec", string? hocon = null)
+    /// <param name="logLevel">
+    /// Every node's <c>--loglevel</c>: warning, as Celery's harness runs its worker (<c>--loglevel=warning</c>), so
+    /// neither writes a line per task (the example task logs each call at INFO).
+    /// </param>
+    public static async Task<BenchTarget> StartAsync(string target, string? nodeConfig = null, string appendFsync = "everysec", string? hocon = null,
+        string logLevel = "warning")
     {
         var redis = target is "redis" or "cluster" ? new RedisProcess(appendFsync) : null;
         var bench = new BenchTarget(target, redis);
         var config = Path.Combine(bench._dir, "bench.conf");
         await File.WriteAllTextAsync(config, LargeCanvases + (hocon is null ? "" : "\n" + hocon) + (nodeConfig is null ? "" : "\n" + await File.ReadAllTextAsync(nodeConfig)));
-        string[] journal = redis is null
-            ? ["--data", bench.SqlitePath, "--config", config]
-            : ["--journal", "redis", "--redis", redis.ConnectionString, "--config", config];
+        string[] common = redis is null
+            ? ["--data", bench.SqlitePath, "--config", config, "--loglevel", logLevel]
+            : ["--journal", "redis", "--redis", redis.ConnectionString, "--config", config, "--loglevel", logLevel];
         if (target == "cluster")
         {
-            bench.Start("seed", "Jobs.Seed", ["--port", bench.SeedPort.ToString(), "--seeds", bench.Seed, .. journal]);
-            bench.Start("w1", "Jobs.Node", ["--port", "0", "--seeds", bench.Seed, "--hostname", "w1", "--concurrency", "2", "--http", $"127.0.0.1:{bench.HttpPort}", .. journal]);
-            bench.Start("w2", "Jobs.Node", ["--port", "0", "--seeds", bench.Seed, "--hostname", "w2", "--concurrency", "2", .. journal]);
+            bench.Start("seed", "Jobs.Seed", ["--port", bench.SeedPort.ToString(), "--seeds", bench.Seed, .. common]);
+            bench.Start("w1", "Jobs.Node", ["--port", "0", "--seeds", bench.Seed, "--hostname", "w1", "--concurrency", "2", "--http", $"127.0.0.1:{bench.HttpPort}", .. common]);
+            bench.Start("w2", "Jobs.Node", ["--port", "0", "--seeds", bench.Seed, "--hostname", "w2", "--concurrency", "2", .. common]);
         }
         else
         {
-            bench.Start("node", "Jobs.Node", ["--standalone", "--port", bench.SeedPort.ToString(), "--http", $"127.0.0.1:{bench.HttpPort}", "--concurrency", "2", .. journal]);
+            bench.Start("node", "Jobs.Node", ["--standalone", "--port", bench.SeedPort.ToString(), "--http", $"127.0.0.1:{bench.HttpPort}", "--concurrency", "2", .. common]);
         }
         await bench.WaitUntilReadyAsync(target == "cluster" ? 3 : 1);
         _ = bench.SampleMemoryAsync();

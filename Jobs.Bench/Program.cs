@@ -9,6 +9,7 @@ using Jobs.Bench;
 //     [--warm-up SECONDS (default 15; 0 with --quick, which warms up with one pass at its own sizes)]
 //     [--appendfsync everysec,always (Redis's fsync policy of the redis and cluster targets; each one given runs in turn)]
 //     [--trace-tail MS (print W2's round trips slower than MS with the GC pauses, sweeps and thread injections beside them)]
+//     [--loglevel warning|info|debug|error (every node's; default warning, as Celery's harness runs its worker)]
 // dotnet run -c Release --project Jobs.Bench -- --soak 10m [--target redis,sqlite] [--rate TASKS_PER_SECOND] [--result-expires 30s]
 //     [--soak-interval 30s] (W6: steady load at 70% of W1's rate, storage read every interval; over HTTP)
 // dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
@@ -54,7 +55,8 @@ else
     {
         if (target is not ("standalone" or "redis" or "cluster"))
             throw new ArgumentException($"unknown target '{target}'; known: standalone (or sqlite), redis, cluster");
-        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault(), appendFsync, soak?.NodeHocon);
+        await using var bench = await BenchTarget.StartAsync(target, Option("--node-config", "").FirstOrDefault(), appendFsync, soak?.NodeHocon,
+            Option("--loglevel", "warning")[0]);
         foreach (var via in Option("--via", soak is null ? "ask,http" : "http"))
         {
             await using IBenchClient client = via switch

@@ -39,6 +39,9 @@ public sealed record NodeOptions
     public IReadOnlyList<string> TaskAssemblies { get; init; } = [];
     public string? Hostname { get; init; }
     public IReadOnlyList<string> ConfigFiles { get; init; } = [];
+
+    /// <summary>Akka's <c>akka.loglevel</c> (DEBUG, INFO, WARNING or ERROR), from Celery's <c>--loglevel</c> names; null keeps hocon/'s INFO.</summary>
+    public string? LogLevel { get; init; }
     public bool Help { get; init; }
 
     public const string Usage = """
@@ -64,6 +67,7 @@ public sealed record NodeOptions
           --tasks PATH.dll       load more [JobsTask] methods from an assembly (repeatable)
           --hostname NAME        worker name in results and events
           --config FILE.conf     more HOCON, on top of hocon/ (repeatable)
+          --loglevel LEVEL       debug, info (default), warning, error; critical and fatal log as error (Celery's -l)
         """;
 
     public static NodeOptions Parse(IReadOnlyList<string> args, Func<string, string?>? environment = null)
@@ -102,6 +106,7 @@ public sealed record NodeOptions
                 "--tasks" => options with { TaskAssemblies = [.. options.TaskAssemblies, Value()] },
                 "--hostname" => options with { Hostname = Value() },
                 "--config" => options with { ConfigFiles = [.. options.ConfigFiles, Value()] },
+                "--loglevel" or "-l" => options with { LogLevel = LogLevelName(arg, Value()) },
                 _ => throw new OptionException($"unknown option '{arg}'"),
             };
         }
@@ -129,6 +134,7 @@ public sealed record NodeOptions
         if (env("JOBS_PREFETCH") is { Length: > 0 } p) options = options with { Prefetch = Int("JOBS_PREFETCH", p, min: 0) };
         if (env("JOBS_QUEUES") is { Length: > 0 } queues) options = options with { Queues = List(queues) };
         if (env("JOBS_HOSTNAME") is { Length: > 0 } hostname) options = options with { Hostname = hostname };
+        if (env("JOBS_LOGLEVEL") is { Length: > 0 } level) options = options with { LogLevel = LogLevelName("JOBS_LOGLEVEL", level) };
         return options;
     }
 
@@ -165,6 +171,7 @@ public sealed record NodeOptions
         if (Prefetch is not null) hocon.AppendLine($"jobs.worker.prefetch = {Prefetch}");
         if (Queues.Count > 0) hocon.AppendLine($"jobs.worker.queues = [{string.Join(", ", Queues.Select(JobsConfig.Quote))}]");
         if (Hostname is not null) hocon.AppendLine($"jobs.worker.hostname = {JobsConfig.Quote(Hostname)}");
+        if (LogLevel is not null) hocon.AppendLine($"akka.loglevel = {LogLevel}");
 
         var config = ConfigurationFactory.ParseString(hocon.ToString());
         foreach (var file in ConfigFiles)
@@ -181,6 +188,16 @@ public sealed record NodeOptions
 
     private static int Int(string name, string value, int min) =>
         int.TryParse(value, out var n) && n >= min ? n : throw new OptionException($"{name} must be a whole number >= {min}, not '{value}'");
+
+    /// <summary>Celery's level names (any case) as Akka's; Akka has nothing above ERROR, so CRITICAL and FATAL are ERROR.</summary>
+    private static string LogLevelName(string name, string value) => value.ToUpperInvariant() switch
+    {
+        "DEBUG" => "DEBUG",
+        "INFO" => "INFO",
+        "WARNING" or "WARN" => "WARNING",
+        "ERROR" or "CRITICAL" or "FATAL" => "ERROR",
+        _ => throw new OptionException($"{name} must be debug, info, warning, error, critical or fatal, not '{value}'"),
+    };
 
     private static string JournalName(string value) =>
         value is "sqlite" or "redis" ? value : throw new OptionException($"--journal must be sqlite or redis, not '{value}'");

@@ -51,6 +51,18 @@ public sealed class NodeOptionsSpec
     }
 
     [Fact]
+    public void Loglevel_takes_celerys_level_names_and_sets_akkas()
+    {
+        Assert.Equal("INFO", NodeOptions.Parse([], NoEnvironment).ToConfig(["worker"], 0).GetString("akka.loglevel"));
+        Assert.Equal("WARNING", NodeOptions.Parse(["--loglevel", "warning"], NoEnvironment).ToConfig(["worker"], 0).GetString("akka.loglevel"));
+        Assert.Equal("DEBUG", NodeOptions.Parse(["-l", "DEBUG"], NoEnvironment).ToConfig(["worker"], 0).GetString("akka.loglevel"));
+        Assert.Equal("ERROR", NodeOptions.Parse(["--loglevel", "critical"], NoEnvironment).ToConfig(["worker"], 0).GetString("akka.loglevel"));
+        Assert.Equal("WARNING", NodeOptions.Parse([], name => name == "JOBS_LOGLEVEL" ? "warn" : null).LogLevel);
+        var refused = Assert.Throws<OptionException>(() => NodeOptions.Parse(["--loglevel", "loud"], NoEnvironment));
+        Assert.Equal("--loglevel must be debug, info, warning, error, critical or fatal, not 'loud'", refused.Message);
+    }
+
+    [Fact]
     public void A_seed_given_no_seeds_forms_the_cluster_itself()
     {
         var config = NodeOptions.Parse(["--port", "4053"], NoEnvironment).ToConfig(["seed"], 4053, joinSelfWithoutSeeds: true);
