@@ -48,6 +48,9 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
     /// </summary>
     private bool _leaveOnceAnswered;
 
+    /// <summary>A waiter has been told the result: the task idles <see cref="TaskEntitySettings.PassivateAfterAnswered"/>, not the full time.</summary>
+    private bool _answered;
+
     /// <summary>
     /// Accepted by a <see cref="SubmitTask.JournalWithOutcome"/> submission and not journaled yet: the next write carries
     /// it (normally with the attempt's outcome), and a body that runs a while, or a hand-off, journals it on its own.
@@ -179,6 +182,8 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
         if (_state.IsReady && !_state.IsResultExpired(Now))
         {
             waiter.Tell(_state.ToResult());
+            _answered = true;
+            SetPassivation();
             return;
         }
         if (_waiters.Add(waiter))
@@ -438,6 +443,7 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
                 waiter.Tell(result);
                 Context.Unwatch(waiter);
             }
+            _answered |= _waiters.Count > 0;
             _waiters.Clear();
             if (_leaveOnceAnswered)
                 Passivate();
@@ -532,7 +538,8 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
     /// <summary>Finished (or unknown) tasks nobody waits on may leave memory (and, with remember-entities, sharding forgets them).</summary>
     private bool IsIdle => (_state.IsReady || !_state.IsKnown) && _waiters.Count == 0;
 
-    private void SetPassivation() => Context.SetReceiveTimeout(IsIdle ? _settings.PassivateAfter : null);
+    private void SetPassivation() =>
+        Context.SetReceiveTimeout(IsIdle ? _answered ? _settings.PassivateAfterAnswered : _settings.PassivateAfter : null);
 
     /// <summary>
     /// The idle timeout may be stale: it can fire during a write (or wait in the mailbox behind a submission) and be
@@ -647,6 +654,12 @@ public sealed class TaskEntity : UntypedPersistentActor, IWithTimers
 
 public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan EnqueueConfirmTimeout)
 {
+    /// <summary>
+    /// How long a finished task idles once a waiter was told its result (<c>jobs.tasks.passivate-after-answered</c>):
+    /// the caller has its answer, so a shorter stay than <see cref="PassivateAfter"/> keeps fewer entities alive.
+    /// </summary>
+    public TimeSpan PassivateAfterAnswered { get; init; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>How long a finished result is kept when neither call nor task says (<c>jobs.tasks.result-expires</c>); zero: for ever.</summary>
     public TimeSpan ResultExpires { get; init; } = TimeSpan.FromDays(1);
 

@@ -23,6 +23,7 @@ public sealed class TaskEntitySpec : TestKit
 
     private static readonly TaskEntitySettings Settings = new(TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(5))
     {
+        PassivateAfterAnswered = TimeSpan.FromMinutes(10),
         AttemptCheckInterval = TimeSpan.FromSeconds(30),
     };
     private static readonly JsonElement Args = JsonDocument.Parse("[2, 2]").RootElement.Clone();
@@ -194,6 +195,24 @@ public sealed class TaskEntitySpec : TestKit
         AwaitAssert(() =>
         {
             Scheduler.Advance(Settings.PassivateAfter);
+            ExpectMsg<Akka.Cluster.Sharding.Passivate>(TimeSpan.FromMilliseconds(300));
+        }, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void A_finished_task_whose_waiter_was_told_idles_the_shorter_time()
+    {
+        var entity = ChildActorOf(TaskEntity.Props("t3w", _queues.Ref, Settings with { PassivateAfterAnswered = TimeSpan.FromSeconds(1) }));
+        entity.Tell(Submit("t3w"));
+        ExpectMsg<TaskResult>();
+        ExpectEnqueued("t3w");
+        entity.Tell(new AwaitTaskResult("t3w"));
+        entity.Tell(Succeeded("t3w"), _worker.Ref);
+        Assert.Equal(TaskState.Success, ExpectMsg<TaskResult>().State);
+        // Seconds, not the ten minutes of passivate-after: the idle timeout is armed a moment after the answer.
+        AwaitAssert(() =>
+        {
+            Scheduler.Advance(TimeSpan.FromSeconds(1));
             ExpectMsg<Akka.Cluster.Sharding.Passivate>(TimeSpan.FromMilliseconds(300));
         }, TimeSpan.FromSeconds(10));
     }
