@@ -11,41 +11,49 @@ namespace Jobs.Actors.Monitoring;
 /// </summary>
 public static class MonitoringJson
 {
-    /// <summary>A task event as JSON text, written directly: the index stores one per event, so this is on the hot path.</summary>
+    /// <summary>A task event as JSON text (the live stream's shape).</summary>
     public static string Event(TaskEvent e)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
         using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("type", e.Type);
-            json.WriteString("uuid", e.Uuid);
-            json.WriteString("name", e.Name);
-            json.WriteString("state", e.State);
-            json.WriteString("hostname", e.Hostname);
-            json.WriteNumber("timestamp", Epoch(e.Timestamp));
-            Write(json, "args", e.Args);
-            Write(json, "kwargs", e.Kwargs);
-            json.WriteNumber("retries", e.Retries);
-            if (e.Result is { } result)
-                Write(json, "result", result);
-            if (e.Exception is not null)
-                json.WriteString("exception", e.Exception);
-            if (e.Traceback is not null)
-                json.WriteString("traceback", e.Traceback);
-            if (e.Runtime is { } runtime)
-                json.WriteNumber("runtime", runtime);
-            if (e.Queue is not null)
-                json.WriteString("queue", e.Queue);
-            if (e.Eta is { } eta)
-                json.WriteString("eta", eta.ToString("O"));
-            if (e.Expires is { } expires)
-                json.WriteString("expires", expires.ToString("O"));
-            if (e.Reason is not null)
-                json.WriteString("reason", e.Reason);
-            json.WriteEndObject();
-        }
+            Event(e, json);
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>
+    /// A task event as JSON into <paramref name="json"/>, flushed, written directly: the index stores one per event,
+    /// so this is on the hot path, and it reuses one writer and buffer for all.
+    /// </summary>
+    public static void Event(TaskEvent e, Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteString("type", e.Type);
+        json.WriteString("uuid", e.Uuid);
+        json.WriteString("name", e.Name);
+        json.WriteString("state", e.State);
+        json.WriteString("hostname", e.Hostname);
+        json.WriteNumber("timestamp", Epoch(e.Timestamp));
+        Write(json, "args", e.Args);
+        Write(json, "kwargs", e.Kwargs);
+        json.WriteNumber("retries", e.Retries);
+        if (e.Result is { } result)
+            Write(json, "result", result);
+        if (e.Exception is not null)
+            json.WriteString("exception", e.Exception);
+        if (e.Traceback is not null)
+            json.WriteString("traceback", e.Traceback);
+        if (e.Runtime is { } runtime)
+            json.WriteNumber("runtime", runtime);
+        if (e.Queue is not null)
+            json.WriteString("queue", e.Queue);
+        if (e.Eta is { } eta)
+            json.WriteString("eta", eta.ToString("O"));
+        if (e.Expires is { } expires)
+            json.WriteString("expires", expires.ToString("O"));
+        if (e.Reason is not null)
+            json.WriteString("reason", e.Reason);
+        json.WriteEndObject();
+        json.Flush();
     }
 
     private static void Write(Utf8JsonWriter json, string name, JsonElement? value)

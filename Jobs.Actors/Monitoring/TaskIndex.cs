@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -49,12 +50,13 @@ public sealed class TaskIndex : IDisposable
     private readonly int _maxTasks;
     private int _addedSincePrune;
 
-    // The hot statements, prepared once for the life of the connection: a batch only binds and steps them.
-    private readonly SqliteCommand _insertEvent;
-    private readonly SqliteParameter[] _insertEventParameters;
+    // The hot statements, prepared once for the life of the connection: a batch only binds and steps them. The two
+    // run once per event and per task bind by position (PreparedStatement), each event's body into one reused buffer.
+    private readonly PreparedStatement _insertEvent;
+    private readonly PreparedStatement _saveRow;
+    private readonly ArrayBufferWriter<byte> _body = new(1024);
+    private readonly Utf8JsonWriter _bodyWriter;
     private readonly SqliteCommand _loadRows;
-    private readonly SqliteCommand _saveRow;
-    private readonly SqliteParameter[] _saveRowParameters;
     private readonly SqliteCommand _lacking;
     private readonly SqliteCommand _saveOffset;
 
@@ -64,17 +66,17 @@ public sealed class TaskIndex : IDisposable
         _maxResultLength = maxResultLength;
         _maxTasks = maxTasks;
         Recreated = recreated;
-        _insertEvent = Prepare("INSERT OR IGNORE INTO events (uuid, type, retries, timestamp, body, seq) VALUES ($uuid, $type, $retries, $timestamp, $body, $seq)",
-            ("$uuid", SqliteType.Text), ("$type", SqliteType.Text), ("$retries", SqliteType.Integer), ("$timestamp", SqliteType.Real),
-            ("$body", SqliteType.Text), ("$seq", SqliteType.Integer));
-        _insertEventParameters = _insertEvent.Parameters.Cast<SqliteParameter>().ToArray();
+        // Parameters numbered in the order Write binds them.
+        _insertEvent = new PreparedStatement(connection,
+            "INSERT OR IGNORE INTO events (uuid, type, retries, timestamp, body, seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        _bodyWriter = new Utf8JsonWriter(_body);
         // A batch's ids are one JSON array parameter: one statement text whatever the batch's size.
         _loadRows = Prepare($"SELECT {Columns} FROM tasks WHERE uuid IN (SELECT value FROM json_each($uuids))", ("$uuids", SqliteType.Text));
         // An upsert touches only the indexes whose columns changed (REPLACE would delete and insert every index entry).
-        _saveRow = Prepare($"INSERT INTO tasks ({Columns}) VALUES ({string.Join(", ", ColumnNames.Select(n => "$" + n))}) " +
-                           $"ON CONFLICT (uuid) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = excluded.{n}"))}",
-            ColumnNames.Select(n => ("$" + n, SqliteType.Text)).ToArray());
-        _saveRowParameters = _saveRow.Parameters.Cast<SqliteParameter>().ToArray();
+        // Parameter i + 1 is column i of Columns.
+        _saveRow = new PreparedStatement(connection,
+            $"INSERT INTO tasks ({Columns}) VALUES ({string.Join(", ", ColumnNames.Select((_, i) => "?" + (i + 1)))}) " +
+            $"ON CONFLICT (uuid) DO UPDATE SET {string.Join(", ", ColumnNames.Skip(1).Select(n => $"{n} = excluded.{n}"))}");
         _lacking = Prepare("SELECT uuid, seq FROM events WHERE seq IS NOT NULL AND uuid IN (SELECT value FROM json_each($uuids))", ("$uuids", SqliteType.Text));
         _saveOffset = Prepare("INSERT INTO offsets (stream, value) VALUES ($stream, $value) ON CONFLICT (stream) DO UPDATE SET value = excluded.value",
             ("$stream", SqliteType.Text), ("$value", SqliteType.Text));
@@ -195,19 +197,19 @@ public sealed class TaskIndex : IDisposable
     {
         using var transaction = _connection.BeginTransaction();
         var fresh = new List<TaskEvent>(events.Count);
-        _insertEvent.Transaction = transaction;
-        var (uuid, type, retries, timestamp, body, seq) = (_insertEventParameters[0], _insertEventParameters[1], _insertEventParameters[2],
-            _insertEventParameters[3], _insertEventParameters[4], _insertEventParameters[5]);
         foreach (var e in events)
         {
-            uuid.Value = e.Uuid;
-            type.Value = e.Type;
+            _insertEvent.Bind(1, e.Uuid);
+            _insertEvent.Bind(2, e.Type);
             // A task finishes once, so its final event is one whatever attempt the sender counted.
-            retries.Value = e.Type is EventTypes.TaskSucceeded or EventTypes.TaskFailed or EventTypes.TaskRevoked ? 0 : e.Retries;
-            timestamp.Value = MonitoringJson.Epoch(e.Timestamp);
-            body.Value = MonitoringJson.Event(e);
-            seq.Value = e.JournalSequenceNr > 0 ? e.JournalSequenceNr : DBNull.Value;
-            if (_insertEvent.ExecuteNonQuery() == 1)
+            _insertEvent.Bind(3, e.Type is EventTypes.TaskSucceeded or EventTypes.TaskFailed or EventTypes.TaskRevoked ? 0 : e.Retries);
+            _insertEvent.Bind(4, MonitoringJson.Epoch(e.Timestamp));
+            _body.ResetWrittenCount();
+            _bodyWriter.Reset(_body);
+            MonitoringJson.Event(e, _bodyWriter);
+            _insertEvent.Bind(5, _body.WrittenSpan);
+            _insertEvent.Bind(6, e.JournalSequenceNr > 0 ? e.JournalSequenceNr : null);
+            if (_insertEvent.Execute() == 1)
                 fresh.Add(e);
         }
         if (fresh.Count > 0)
@@ -217,7 +219,7 @@ public sealed class TaskIndex : IDisposable
             _addedSincePrune += uuids.Count(id => !rows.ContainsKey(id));
             foreach (var e in fresh)
                 rows[e.Uuid] = (rows.TryGetValue(e.Uuid, out var row) ? row : new TaskRow { Uuid = e.Uuid }).Apply(e, _maxResultLength);
-            Save(rows.Values, transaction);
+            Save(rows.Values);
             // Events replayed from the journal lack the task's name; the row has it.
             for (var i = 0; i < fresh.Count; i++)
                 if (fresh[i].Name is null)
@@ -409,24 +411,35 @@ public sealed class TaskIndex : IDisposable
         return rows;
     }
 
-    private void Save(IEnumerable<TaskRow> rows, SqliteTransaction transaction)
+    /// <summary>Upserts the rows, within the transaction open on the connection; the slots follow <see cref="Columns"/>.</summary>
+    private void Save(IEnumerable<TaskRow> rows)
     {
-        _saveRow.Transaction = transaction;
-        var parameters = _saveRowParameters;
+        var s = _saveRow;
         foreach (var row in rows)
         {
-            object?[] values =
-            [
-                row.Uuid, row.Name, row.State, row.Args, row.Kwargs, row.Result, row.Exception, row.Traceback, row.Sent,
-                row.Received, row.Started, row.Succeeded, row.Failed, row.Retried, row.Revoked, row.Runtime, row.Worker,
-                row.Retries, row.Queue, row.Eta, row.Expires, row.Updated,
-            ];
-            for (var i = 0; i < parameters.Length; i++)
-            {
-                parameters[i].SqliteType = values[i] switch { double => SqliteType.Real, int => SqliteType.Integer, _ => SqliteType.Text };
-                parameters[i].Value = values[i] ?? DBNull.Value;
-            }
-            _saveRow.ExecuteNonQuery();
+            s.Bind(1, row.Uuid);
+            s.Bind(2, row.Name);
+            s.Bind(3, row.State);
+            s.Bind(4, row.Args);
+            s.Bind(5, row.Kwargs);
+            s.Bind(6, row.Result);
+            s.Bind(7, row.Exception);
+            s.Bind(8, row.Traceback);
+            s.Bind(9, row.Sent);
+            s.Bind(10, row.Received);
+            s.Bind(11, row.Started);
+            s.Bind(12, row.Succeeded);
+            s.Bind(13, row.Failed);
+            s.Bind(14, row.Retried);
+            s.Bind(15, row.Revoked);
+            s.Bind(16, row.Runtime);
+            s.Bind(17, row.Worker);
+            s.Bind(18, row.Retries);
+            s.Bind(19, row.Queue);
+            s.Bind(20, row.Eta);
+            s.Bind(21, row.Expires);
+            s.Bind(22, row.Updated);
+            s.Execute();
         }
     }
 
@@ -469,7 +482,11 @@ public sealed class TaskIndex : IDisposable
 
     public void Dispose()
     {
-        foreach (var command in new[] { _insertEvent, _loadRows, _saveRow, _lacking, _saveOffset })
+        // The statements prepared on the handle go before the connection that closes it.
+        _insertEvent.Dispose();
+        _saveRow.Dispose();
+        _bodyWriter.Dispose();
+        foreach (var command in new[] { _loadRows, _lacking, _saveOffset })
             command.Dispose();
         _connection.Dispose();
     }

@@ -165,6 +165,32 @@ public sealed class TaskIndexSpec : IDisposable
         Assert.Equal("t150", all.Tasks.Last(t => t.Received is not null).Uuid);
     }
 
+    [Fact]
+    public void A_rows_columns_and_its_events_bodies_come_back_as_written()
+    {
+        using var index = TaskIndex.Open(_path, 4096);
+        var kwargs = JsonDocument.Parse("""{"greeting": "Grüße ✓"}""").RootElement.Clone();
+        var received = Received("ü-1", 0) with { Kwargs = kwargs, Queue = "default", JournalSequenceNr = 1 };
+        var failed = new TaskEvent(EventTypes.TaskFailed, "ü-1", "tasks.add", "FAILURE", T0.AddSeconds(2), "w1", Args, kwargs,
+            Exception: "ValueError('ß')", Traceback: null, Runtime: 0.25, Retries: 3, Queue: "default", JournalSequenceNr: 2);
+        index.Write([received, failed]);
+        // Over 4 KB of body, past the buffer the index starts with.
+        var big = Succeeded("big", 5) with { Result = JsonDocument.Parse(JsonSerializer.Serialize(new string('x', 5000))).RootElement.Clone() };
+        index.Write([big]);
+
+        var timeline = index.Timeline("ü-1");
+        var row = timeline.Task!;
+        Assert.Equal(("FAILURE", "tasks.add", "w1", "default", 3), (row.State, row.Name, row.Worker, row.Queue, row.Retries));
+        Assert.Equal("ValueError('ß')", row.Exception);
+        Assert.Null(row.Traceback);
+        Assert.Equal(0.25, row.Runtime);
+        Assert.Equal(MonitoringJson.Epoch(T0), row.Received);
+        Assert.Equal("""{"greeting": "Grüße ✓"}""", row.Kwargs);
+        Assert.Equal([MonitoringJson.Event(received), MonitoringJson.Event(failed)], timeline.Events);
+        Assert.Equal([MonitoringJson.Event(big)], index.Timeline("big").Events);
+        Assert.Empty(index.Lacking([("ü-1", 1), ("ü-1", 2)]));
+    }
+
     public void Dispose()
     {
         foreach (var file in Directory.GetFiles(Path.GetDirectoryName(_path)!, Path.GetFileName(_path) + "*"))
