@@ -4,19 +4,17 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Jobs.Bench;
 
-// dotnet run -c Release --project Jobs.Bench -- [--workload W1,W2,W3,W4,W5,W1:100000] [--target standalone,redis,cluster]
-//     [--via ask,http] [--peer celery,bullmq] [--quick] [--node-config FILE.conf (more HOCON for every node)]
-//     [--warm-up SECONDS (default 15; 0 with --quick, which warms up with one pass at its own sizes)]
-//     [--appendfsync everysec,always (Redis's fsync policy of the redis and cluster targets; each one given runs in turn)]
-//     [--trace-tail MS (print W2's round trips slower than MS with the GC pauses, sweeps and thread injections beside them)]
-//     [--loglevel warning|info|debug|error (every node's; default warning, as Celery's harness runs its worker)]
-// dotnet run -c Release --project Jobs.Bench -- --soak 10m [--target redis,sqlite] [--rate TASKS_PER_SECOND] [--result-expires 30s]
-//     [--soak-interval 30s] (W6: steady load at 70% of W1's rate, storage read every interval; over HTTP)
-// dotnet run -c Release --project Jobs.Bench -- journal [--quick] [--actors 1,10,100] [--events 50000]
-//     [--journal-config 'HOCON inside akka.persistence.journal.redis']
-// dotnet run -c Release --project Jobs.Bench -- beat [--entries 10000] [--target redis] [--schedule daily|minute]
-// dotnet run -c Release --project Jobs.Bench -- index [--tasks 50000] [--actors [--dispatcher pinned|channel]]
-//     (the monitor's task index alone, fed as W1 feeds it)
+// dotnet run -c Release --project Jobs.Bench -- --help: every mode and option (BenchArguments.Usage).
+if (BenchArguments.WantsHelp(args))
+{
+    Console.WriteLine(BenchArguments.Usage);
+    return 0;
+}
+if (BenchArguments.Problem(args) is { } problem)
+{
+    Console.Error.WriteLine($"error: {problem}{Environment.NewLine}{Environment.NewLine}{BenchArguments.Usage}");
+    return 2;
+}
 var quick = args.Contains("--quick");
 string[] Option(string name, string defaults)
 {
@@ -32,12 +30,12 @@ if (args.FirstOrDefault() == "beat")
 {
     await BeatBenchmark.RunAsync(Option("--target", "redis")[0], int.Parse(Option("--entries", "10000")[0], CultureInfo.InvariantCulture),
         Option("--schedule", "daily")[0]);
-    return;
+    return 0;
 }
 if (args.FirstOrDefault() == "index")
 {
     await IndexBenchmark.RunAsync(args);
-    return;
+    return 0;
 }
 if (args.FirstOrDefault() == "journal")
 {
@@ -140,7 +138,7 @@ foreach (var f in figures.Where(f => f.RssAfter is not null))
 
 foreach (var f in figures.Where(f => f.Soak is not null))
     f.Soak!.Print(f.System, Console.Out);
+return 0;
 
 static string Pairs(IReadOnlyDictionary<string, double>? values) =>
     values is null ? "" : string.Join(" ", values.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key}:{p.Value:0}")));
-
