@@ -58,7 +58,7 @@ public sealed record JobsSettings(
                 jobs.GetTimeSpan("tasks.passivate-after", TimeSpan.FromSeconds(5)),
                 jobs.GetTimeSpan("tasks.enqueue-confirm-timeout", TimeSpan.FromSeconds(5)))
             {
-                PassivateAfterAnswered = jobs.GetTimeSpan("tasks.passivate-after-answered", TimeSpan.FromMilliseconds(500)),
+                PassivateAfterAnswered = jobs.GetTimeSpan("tasks.passivate-after-answered", TimeSpan.FromMilliseconds(50)),
                 AttemptCheckInterval = jobs.GetTimeSpan("tasks.attempt-check-interval", TimeSpan.FromMinutes(1)),
                 MemberAcceptanceDelay = jobs.GetTimeSpan("tasks.member-acceptance-delay", TimeSpan.FromMilliseconds(100)),
                 ResultExpires = jobs.GetTimeSpan("tasks.result-expires", TimeSpan.FromDays(1)),

@@ -658,7 +658,7 @@ public sealed record TaskEntitySettings(TimeSpan PassivateAfter, TimeSpan Enqueu
     /// How long a finished task idles once a waiter was told its result (<c>jobs.tasks.passivate-after-answered</c>):
     /// the caller has its answer, so a shorter stay than <see cref="PassivateAfter"/> keeps fewer entities alive.
     /// </summary>
-    public TimeSpan PassivateAfterAnswered { get; init; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan PassivateAfterAnswered { get; init; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>How long a finished result is kept when neither call nor task says (<c>jobs.tasks.result-expires</c>); zero: for ever.</summary>
     public TimeSpan ResultExpires { get; init; } = TimeSpan.FromDays(1);
