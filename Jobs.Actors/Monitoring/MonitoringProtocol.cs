@@ -55,8 +55,26 @@ public sealed record TaskEvent(
 /// <summary>
 /// The task events a node published in one interval, in the order they were published (see
 /// <see cref="TaskEventBatcher"/>): one pub-sub message, and one remote message per subscribing node, for many events.
+/// <see cref="Publisher"/> names the batcher's incarnation and <see cref="Number"/> counts its batches from 1, so a
+/// monitor that sees a number skipped knows the live feed lost a batch (empty and 0: an unnumbered publisher).
 /// </summary>
-public sealed record TaskEventBatch(IReadOnlyList<TaskEvent> Events) : IJobsMessage;
+public sealed record TaskEventBatch(IReadOnlyList<TaskEvent> Events, string Publisher = "", long Number = 0) : IJobsMessage;
+
+/// <summary>Asks a <see cref="TaskMonitor"/> for its <see cref="SweepStatus"/>.</summary>
+public sealed class GetSweepStatus
+{
+    public static readonly GetSweepStatus Instance = new();
+
+    private GetSweepStatus()
+    {
+    }
+}
+
+/// <summary>
+/// The monitor's journal sweeps: how many have ended, whether one runs, how many more are wanted because the live feed
+/// may have missed events, and why the last one was wanted.
+/// </summary>
+public sealed record SweepStatus(long Ended, bool Running, int Wanted, string LastReason);
 
 /// <summary>
 /// A worker event (Celery's <c>worker-online</c>, <c>worker-heartbeat</c>, <c>worker-offline</c>). <see cref="Address"/>

@@ -20,8 +20,10 @@ public sealed class TaskEventBatcher : ReceiveActor, IWithTimers
     private readonly TimeSpan _interval;
     private readonly int _batchSize;
     private readonly long _maxBatchBytes;
+    private readonly string _publisher;
     private List<TaskEvent> _pending;
     private long _pendingBytes;
+    private long _published;
 
     public TaskEventBatcher(IActorRef mediator, TimeSpan interval, int batchSize, long maxBatchBytes = long.MaxValue)
     {
@@ -30,6 +32,9 @@ public sealed class TaskEventBatcher : ReceiveActor, IWithTimers
         _batchSize = batchSize;
         _maxBatchBytes = maxBatchBytes;
         _pending = new List<TaskEvent>(batchSize);
+        // A new name for every incarnation: a batcher started again counts from 1 under it, and monitors take its first
+        // batch as a reason to sweep (what its predecessor was holding may be lost).
+        _publisher = ((ExtendedActorSystem)Context.System).Provider.DefaultAddress + "/" + Guid.NewGuid().ToString("N");
         Receive<Publish>(publish =>
         {
             if (publish is { Topic: MonitoringTopics.Tasks, Message: TaskEvent e })
@@ -64,7 +69,7 @@ public sealed class TaskEventBatcher : ReceiveActor, IWithTimers
         if (_pending.Count == 0)
             return;
         Timers.Cancel(FlushEvents.Instance);
-        _mediator.Tell(new Publish(MonitoringTopics.Tasks, new TaskEventBatch(_pending)));
+        _mediator.Tell(new Publish(MonitoringTopics.Tasks, new TaskEventBatch(_pending, _publisher, ++_published)));
         _pending = new List<TaskEvent>(_batchSize);
         _pendingBytes = 0;
     }

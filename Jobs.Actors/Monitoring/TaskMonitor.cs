@@ -14,9 +14,11 @@ namespace Jobs.Actors.Monitoring;
 /// The monitor of a node that serves HTTP (Flower's role). It owns the node's view of workers (from their events and
 /// cluster membership, in memory) and keeps the <see cref="TaskIndex"/> (on disk) current from two feeds: live events
 /// from DistributedPubSub, for low latency and the STARTED state that is never journaled, and sweeps of the journal's
-/// task tag every few seconds from the offset stored in the index, so whatever the live feed missed is recorded, and
-/// a restarted (or wiped) index catches up from the journal, not from memory. An event arriving by both feeds is
-/// recorded once. Live events also go to the node's SSE subscribers.
+/// task tag from the offset stored in the index, so whatever the live feed missed is recorded, and a restarted (or
+/// wiped) index catches up from the journal, not from memory. A sweep runs at start and then only when the live feed
+/// may have missed something (<see cref="WantSweeps"/>), or at the backstop interval: every sweep reads back what was
+/// written since the last, which on a busy node slows the task round trips beside it. An event arriving by both feeds
+/// is recorded once. Live events also go to the node's SSE subscribers.
 /// </summary>
 public sealed class TaskMonitor : ReceiveActor, IWithTimers
 {
@@ -33,6 +35,11 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     private bool _liveBatchInFlight;
     private long _shed;
     private UniqueKillSwitch? _sweep;
+    private readonly Dictionary<string, long> _publishers = new(StringComparer.Ordinal);
+    private int _sweepsWanted;
+    private string _sweepReason = "the monitor started";
+    private DateTimeOffset _lastSweep;
+    private long _sweepsEnded;
 
     public TaskMonitor(MonitoringSettings settings, string readJournalId, TaskMetrics metrics, Beat.BeatMetrics? beatMetrics = null)
     {
@@ -51,6 +58,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         {
             foreach (var subscriber in _subscribers)
                 subscriber.Tell(batch);
+            Count(batch);
             foreach (var e in batch.Events)
                 Index(e);
         });
@@ -65,7 +73,8 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         // Expired results leave the index too, so the dashboard and the journal agree.
         Receive<Retention.TasksExpired>(expired => _writer.Tell(expired));
         Receive<FlushPending>(_ => Flush());
-        Receive<SweepDue>(_ => SweepJournal());
+        Receive<SweepDue>(_ => SweepIfWanted());
+        Receive<GetSweepStatus>(_ => Sender.Tell(new SweepStatus(_sweepsEnded, _sweep is not null, _sweepsWanted, _sweepReason)));
         Receive<JournalSwept>(OnSwept);
         Receive<LiveEventsWritten>(_ =>
         {
@@ -77,8 +86,19 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
             ExpireSilentWorkers();
             ReportShedding();
         });
-        Receive<ClusterEvent.UnreachableMember>(e => MarkOffline(e.Member.Address, "unreachable"));
-        Receive<ClusterEvent.MemberRemoved>(e => MarkOffline(e.Member.Address, "removed"));
+        Receive<ClusterEvent.UnreachableMember>(e =>
+        {
+            MarkOffline(e.Member.Address, "unreachable");
+            WantSweeps($"member {e.Member.Address} is unreachable");
+        });
+        Receive<ClusterEvent.MemberRemoved>(e =>
+        {
+            MarkOffline(e.Member.Address, "removed");
+            WantSweeps($"member {e.Member.Address} was removed");
+            var prefix = e.Member.Address + "/";
+            foreach (var publisher in _publishers.Keys.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).ToArray())
+                _publishers.Remove(publisher);
+        });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.IReachabilityEvent>(_ => { });
         Receive<ClusterEvent.CurrentClusterState>(_ => { });
@@ -138,6 +158,8 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     {
         if (_sweep is not null)
             return;
+        _sweepsWanted = Math.Max(0, _sweepsWanted - 1);
+        _lastSweep = DateTimeOffset.UtcNow;
         var writer = _writer;
         var batchSize = _settings.BatchSize;
         var journal = PersistenceQuery.Get(Context.System).ReadJournalFor<ICurrentEventsByTagQuery>(_readJournalId);
@@ -206,10 +228,47 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     private void OnSwept(JournalSwept swept)
     {
         _sweep = null;
+        _sweepsEnded++;
         MonitorEventSource.Log.SweepEnded(swept.Counts.Entries, swept.Counts.Read);
         if (swept.Failure is { } cause)
+        {
             _log.Warning("Monitor: reading task events from the journal failed ({0}); trying again in {1}", cause.Message, _settings.JournalSweepInterval);
+            WantSweeps("the last sweep failed");
+        }
         Timers.StartSingleTimer(SweepDue.Instance, SweepDue.Instance, _settings.JournalSweepInterval);
+    }
+
+    /// <summary>Sweeps when the live feed may have missed events since the last sweep, or the backstop interval has passed.</summary>
+    private void SweepIfWanted()
+    {
+        if (_sweepsWanted > 0 || DateTimeOffset.UtcNow - _lastSweep >= _settings.JournalSweepBackstop)
+            SweepJournal();
+        else
+            Timers.StartSingleTimer(SweepDue.Instance, SweepDue.Instance, _settings.JournalSweepInterval);
+    }
+
+    /// <summary>
+    /// The live feed may have missed events journaled before now. Two sweeps: the next check may come at once and
+    /// leave entries younger than <see cref="MonitoringSettings.JournalSweepSettle"/> to a later one, and the one after
+    /// it starts at least <see cref="MonitoringSettings.JournalSweepInterval"/> later.
+    /// </summary>
+    private void WantSweeps(string reason)
+    {
+        _sweepsWanted = 2;
+        _sweepReason = reason;
+    }
+
+    /// <summary>A numbered batch: a publisher seen for the first time, or a number skipped, may mean events lost.</summary>
+    private void Count(TaskEventBatch batch)
+    {
+        if (batch.Publisher.Length == 0)
+            return;
+        if (!_publishers.TryGetValue(batch.Publisher, out var last))
+            WantSweeps($"the first events of {batch.Publisher}");
+        else if (batch.Number > last + 1)
+            WantSweeps($"{batch.Number - last - 1} batch(es) of {batch.Publisher} missed");
+        if (batch.Number > last)
+            _publishers[batch.Publisher] = batch.Number;
     }
 
     /// <summary>
@@ -221,7 +280,8 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     {
         if (_pending.Count >= _settings.BatchSize * 4)
         {
-            _shed++;
+            if (_shed++ == 0)
+                WantSweeps("live events were shed while the index was behind");
             return;
         }
         _pending.Add(e);

@@ -10,6 +10,28 @@ namespace Jobs.Tests.Monitoring;
 public sealed class TaskEventBatcherSpec : TestKit
 {
     [Fact]
+    public void Each_incarnation_numbers_its_batches_from_one_under_a_name_of_its_own()
+    {
+        var mediator = CreateTestProbe();
+        TaskEvent Event(string id) => new(EventTypes.TaskReceived, id, "tasks.add", "RECEIVED", DateTimeOffset.UtcNow);
+        TaskEventBatch[] Batches(IActorRef batcher)
+        {
+            foreach (var id in new[] { "a", "b", "c", "d" })
+                batcher.Tell(new Publish(MonitoringTopics.Tasks, Event(id)));
+            return [(TaskEventBatch)mediator.ExpectMsg<Publish>().Message, (TaskEventBatch)mediator.ExpectMsg<Publish>().Message];
+        }
+
+        var first = Batches(Sys.ActorOf(Akka.Actor.Props.Create(() => new TaskEventBatcher(mediator.Ref, TimeSpan.FromHours(1), 2))));
+        var again = Batches(Sys.ActorOf(Akka.Actor.Props.Create(() => new TaskEventBatcher(mediator.Ref, TimeSpan.FromHours(1), 2))));
+
+        Assert.Equal([1L, 2L], first.Select(b => b.Number));
+        Assert.Equal([1L, 2L], again.Select(b => b.Number));
+        Assert.Single(first.Select(b => b.Publisher).Distinct());
+        Assert.NotEqual(first[0].Publisher, again[0].Publisher);
+        Assert.StartsWith(((ExtendedActorSystem)Sys).Provider.DefaultAddress + "/", first[0].Publisher);
+    }
+
+    [Fact]
     public void Task_events_of_an_interval_are_published_as_one_batch_in_order_and_other_messages_pass_through()
     {
         var mediator = CreateTestProbe();

@@ -33,6 +33,7 @@ public sealed class TaskMonitorSpec : TestKit
         jobs.monitor.offline-after = 3s
         jobs.monitor.batch-interval = 50ms
         jobs.monitor.journal-sweep-interval = 200ms
+        jobs.monitor.journal-sweep-backstop = 200ms
         """)))
     {
         _dataDir = dataDir;

@@ -44,7 +44,7 @@ public sealed class TaskMonitorSweepSpec : TestKit
         _monitor = Sys.ActorOf(TaskMonitor.Props(settings, CountingJournal, new TaskMetrics()));
     }
 
-    /// <summary>A monitor sweeping every 200 ms over a Redis journal of <paramref name="partitions"/>, read through a counting read journal.</summary>
+    /// <summary>A monitor sweeping every 200 ms (its backstop: whether or not the live feed missed anything) over a Redis journal of <paramref name="partitions"/>, read through a counting read journal.</summary>
     internal static Config SweepConfig(RedisServer redis, string prefix, string dataDir, int partitions) => JobsConfig.Load(ConfigurationFactory.ParseString($"""
         akka.loglevel = WARNING
         akka.remote.dot-netty.tcp.port = 0
@@ -52,6 +52,7 @@ public sealed class TaskMonitorSweepSpec : TestKit
         jobs.monitor.index-path = {JobsConfig.Quote(Path.Combine(dataDir, "monitor.db"))}
         jobs.monitor.batch-interval = 50ms
         jobs.monitor.journal-sweep-interval = 200ms
+        jobs.monitor.journal-sweep-backstop = 200ms
         jobs.monitor.journal-sweep-settle = 0s
         {CountingJournal} {"{"}
           class = "Jobs.Tests.Monitoring.CountingReadJournalProvider, Jobs.Tests"
