@@ -31,11 +31,11 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     private readonly IActorRef _reader;
     private readonly HashSet<IActorRef> _subscribers = new();
     private readonly Dictionary<string, WorkerView> _workers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _publishers = new(StringComparer.Ordinal);
     private readonly List<TaskEvent> _pending = new();
     private bool _liveBatchInFlight;
     private long _shed;
     private UniqueKillSwitch? _sweep;
-    private readonly Dictionary<string, long> _publishers = new(StringComparer.Ordinal);
     private int _sweepsWanted;
     private string _sweepReason = "the monitor started";
     private DateTimeOffset _lastSweep;
@@ -58,7 +58,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         {
             foreach (var subscriber in _subscribers)
                 subscriber.Tell(batch);
-            Count(batch);
+            CheckNumber(batch);
             foreach (var e in batch.Events)
                 Index(e);
         });
@@ -259,7 +259,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
     }
 
     /// <summary>A numbered batch: a publisher seen for the first time, or a number skipped, may mean events lost.</summary>
-    private void Count(TaskEventBatch batch)
+    private void CheckNumber(TaskEventBatch batch)
     {
         if (batch.Publisher.Length == 0)
             return;

@@ -25,21 +25,32 @@ public sealed class TaskMonitorSpec : TestKit
     }
 
     /// <param name="dataDir">One per test: each test's actor system has its own journal and index files.</param>
-    private TaskMonitorSpec(string dataDir) : base(JobsConfig.Load(ConfigurationFactory.ParseString($"""
-        akka.loglevel = WARNING
+    private TaskMonitorSpec(string dataDir) : base(MonitorConfig(dataDir, """
         akka.loggers = ["Akka.TestKit.TestEventListener, Akka.TestKit"]
-        akka.remote.dot-netty.tcp.port = 0
-        jobs.persistence.sqlite.path = {JobsConfig.Quote(Path.Combine(dataDir, "jobs.db"))}
         jobs.monitor.offline-after = 3s
-        jobs.monitor.batch-interval = 50ms
-        jobs.monitor.journal-sweep-interval = 200ms
         jobs.monitor.journal-sweep-backstop = 200ms
-        """)))
+        """))
     {
         _dataDir = dataDir;
-        Cluster.Get(Sys).Join(Cluster.Get(Sys).SelfAddress);
-        var settings = JobsSettings.Create(Sys.Settings.Config).Monitoring;
-        _monitor = Sys.ActorOf(TaskMonitor.Props(settings, "akka.persistence.query.journal.sql", new TaskMetrics()));
+        _monitor = StartMonitor(this);
+    }
+
+    /// <summary>A one-node cluster on a SQLite journal in <paramref name="dataDir"/>, its monitor checking for sweeps every 200 ms.</summary>
+    internal static Config MonitorConfig(string dataDir, string more) => JobsConfig.Load(ConfigurationFactory.ParseString($"""
+        akka.loglevel = WARNING
+        akka.remote.dot-netty.tcp.port = 0
+        jobs.persistence.sqlite.path = {JobsConfig.Quote(Path.Combine(dataDir, "jobs.db"))}
+        jobs.monitor.batch-interval = 50ms
+        jobs.monitor.journal-sweep-interval = 200ms
+        {more}
+        """));
+
+    /// <summary>Joins the kit's node to itself and starts a monitor on its SQLite journal.</summary>
+    internal static IActorRef StartMonitor(TestKit kit)
+    {
+        Cluster.Get(kit.Sys).Join(Cluster.Get(kit.Sys).SelfAddress);
+        var settings = JobsSettings.Create(kit.Sys.Settings.Config).Monitoring;
+        return kit.Sys.ActorOf(TaskMonitor.Props(settings, "akka.persistence.query.journal.sql", new TaskMetrics()));
     }
 
     private static WorkerEvent Beat(string type, string hostname) => new(type, hostname, "akka.tcp://jobs@127.0.0.1:1",

@@ -1,8 +1,5 @@
 using Akka.Actor;
-using Akka.Cluster;
-using Akka.Configuration;
 using Akka.TestKit.Xunit2;
-using Jobs.Actors.Hosting;
 using Jobs.Actors.Monitoring;
 using Xunit;
 
@@ -21,19 +18,10 @@ public sealed class TaskMonitorSweepTriggerSpec : TestKit
     {
     }
 
-    private TaskMonitorSweepTriggerSpec(string dataDir) : base(JobsConfig.Load(ConfigurationFactory.ParseString($"""
-        akka.loglevel = WARNING
-        akka.remote.dot-netty.tcp.port = 0
-        jobs.persistence.sqlite.path = {JobsConfig.Quote(Path.Combine(dataDir, "jobs.db"))}
-        jobs.monitor.batch-interval = 50ms
-        jobs.monitor.journal-sweep-interval = 200ms
-        jobs.monitor.journal-sweep-backstop = 1h
-        """)))
+    private TaskMonitorSweepTriggerSpec(string dataDir) : base(TaskMonitorSpec.MonitorConfig(dataDir, "jobs.monitor.journal-sweep-backstop = 1h"))
     {
         _dataDir = dataDir;
-        Cluster.Get(Sys).Join(Cluster.Get(Sys).SelfAddress);
-        var settings = JobsSettings.Create(Sys.Settings.Config).Monitoring;
-        _monitor = Sys.ActorOf(TaskMonitor.Props(settings, "akka.persistence.query.journal.sql", new TaskMetrics()));
+        _monitor = TaskMonitorSpec.StartMonitor(this);
     }
 
     [Fact]
