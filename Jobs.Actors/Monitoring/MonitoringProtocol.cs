@@ -72,9 +72,9 @@ public sealed class GetSweepStatus
 
 /// <summary>
 /// The monitor's journal sweeps: how many have ended, whether one runs, how many more are wanted because the live feed
-/// may have missed events, and why the last one was wanted.
+/// may have missed events, why the last one was wanted, and how many numbered publishers the monitor follows.
 /// </summary>
-public sealed record SweepStatus(long Ended, bool Running, int Wanted, string LastReason);
+public sealed record SweepStatus(long Ended, bool Running, int Wanted, string LastReason, int Publishers);
 
 /// <summary>
 /// A worker event (Celery's <c>worker-online</c>, <c>worker-heartbeat</c>, <c>worker-offline</c>). <see cref="Address"/>

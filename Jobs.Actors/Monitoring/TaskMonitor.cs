@@ -74,7 +74,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         Receive<Retention.TasksExpired>(expired => _writer.Tell(expired));
         Receive<FlushPending>(_ => Flush());
         Receive<SweepDue>(_ => SweepIfWanted());
-        Receive<GetSweepStatus>(_ => Sender.Tell(new SweepStatus(_sweepsEnded, _sweep is not null, _sweepsWanted, _sweepReason)));
+        Receive<GetSweepStatus>(_ => Sender.Tell(new SweepStatus(_sweepsEnded, _sweep is not null, _sweepsWanted, _sweepReason, _publishers.Count)));
         Receive<JournalSwept>(OnSwept);
         Receive<LiveEventsWritten>(_ =>
         {
@@ -95,9 +95,7 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         {
             MarkOffline(e.Member.Address, "removed");
             WantSweeps($"member {e.Member.Address} was removed");
-            var prefix = e.Member.Address + "/";
-            foreach (var publisher in _publishers.Keys.Where(p => p.StartsWith(prefix, StringComparison.Ordinal)).ToArray())
-                _publishers.Remove(publisher);
+            ForgetPublishers(e.Member.Address + "/");
         });
         Receive<ClusterEvent.IMemberEvent>(_ => { });
         Receive<ClusterEvent.IReachabilityEvent>(_ => { });
@@ -264,11 +262,23 @@ public sealed class TaskMonitor : ReceiveActor, IWithTimers
         if (batch.Publisher.Length == 0)
             return;
         if (!_publishers.TryGetValue(batch.Publisher, out var last))
+        {
             WantSweeps($"the first events of {batch.Publisher}");
+            // A node's batcher started again: its earlier incarnation sends nothing more (pub-sub keeps one sender's order).
+            if (batch.Publisher.LastIndexOf('/') is var slash and > 0)
+                ForgetPublishers(batch.Publisher[..(slash + 1)]);
+        }
         else if (batch.Number > last + 1)
             WantSweeps($"{batch.Number - last - 1} batch(es) of {batch.Publisher} missed");
         if (batch.Number > last)
             _publishers[batch.Publisher] = batch.Number;
+    }
+
+    /// <summary>Stops following the publishers whose names start with <paramref name="address"/> (a node's address and "/").</summary>
+    private void ForgetPublishers(string address)
+    {
+        foreach (var publisher in _publishers.Keys.Where(p => p.StartsWith(address, StringComparison.Ordinal)).ToArray())
+            _publishers.Remove(publisher);
     }
 
     /// <summary>

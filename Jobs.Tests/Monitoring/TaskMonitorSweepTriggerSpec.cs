@@ -53,6 +53,12 @@ public sealed class TaskMonitorSweepTriggerSpec : TestKit
         _monitor.Tell(Batch("p2", 7));
         await Recorded("before-p2");
         Assert.Equal("the first events of p2", (await Settled()).LastReason);
+
+        // A node's batcher started again names itself anew under the same address: the monitor follows only the new one.
+        _monitor.Tell(Batch("akka.tcp://jobs@127.0.0.1:1/first", 1));
+        Assert.Equal(3, (await Settled()).Publishers);
+        _monitor.Tell(Batch("akka.tcp://jobs@127.0.0.1:1/again", 1));
+        Assert.Equal(3, (await Settled()).Publishers);
     }
 
     private static TaskEventBatch Batch(string publisher, long number) => new([], publisher, number);
